@@ -1,0 +1,206 @@
+// Package config is CineGit's typed stack configuration: one struct tree for the whole stack,
+// one section per component, its defaults, and the validation that runs before any resource
+// is registered.
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Project is the Pulumi project name, and so the namespace of every key this program reads.
+const Project = "cinegit"
+
+// RegionKey is the one key outside the project namespace that the program reads.
+const RegionKey = "aws:region"
+
+// Config is the whole stack's configuration after defaults and validation.
+type Config struct {
+	Project string `json:"-"`
+	Stack   string `json:"-"`
+	Region  string `json:"-"`
+
+	// Tags are extra tags for every resource, on top of project, environment and managed-by.
+	Tags map[string]string `json:"tags"`
+	// Protect marks stateful resources (databases, buckets, keys) with Pulumi's protect option.
+	Protect bool `json:"protect"`
+
+	Network         NetworkConfig         `json:"network"`
+	Cluster         ClusterConfig         `json:"cluster"`
+	Database        DatabaseConfig        `json:"database"`
+	Cache           CacheConfig           `json:"cache"`
+	Media           MediaConfig           `json:"media"`
+	CDN             CDNConfig             `json:"cdn"`
+	MediaProcessing MediaProcessingConfig `json:"mediaProcessing"`
+	Observability   ObservabilityConfig   `json:"observability"`
+	GitOps          GitOpsConfig          `json:"gitops"`
+}
+
+// section is what each component's part of the configuration provides.
+type section interface {
+	applyDefaults(env Env)
+	validate(p *problems, env Env)
+}
+
+// Env is what a section may know about the stack it is configured for.
+type Env struct {
+	Stack  string
+	Region string
+	Rules  StackRules
+}
+
+// sections lists every top-level key of the project namespace with where it decodes to.
+// Keys() and the unknown-key check derive from it, so a new section is added here only.
+func (c *Config) sections() map[string]any {
+	return map[string]any{
+		"tags":            &c.Tags,
+		"protect":         &c.Protect,
+		"network":         &c.Network,
+		"cluster":         &c.Cluster,
+		"database":        &c.Database,
+		"cache":           &c.Cache,
+		"media":           &c.Media,
+		"cdn":             &c.CDN,
+		"mediaProcessing": &c.MediaProcessing,
+		"observability":   &c.Observability,
+		"gitops":          &c.GitOps,
+	}
+}
+
+// Keys returns every fully qualified key this program reads, sorted.
+func Keys() []string {
+	var c Config
+	keys := make([]string, 0, 16)
+	for k := range c.sections() {
+		keys = append(keys, Project+":"+k)
+	}
+	sort.Strings(keys)
+	return append(keys, RegionKey)
+}
+
+// FromContext loads and validates the configuration of the running stack.
+func FromContext(ctx *pulumi.Context) (*Config, error) {
+	raw := map[string]string{}
+	for _, k := range Keys() {
+		if v, ok := ctx.GetConfig(k); ok {
+			raw[k] = v
+		}
+	}
+	// Under the real engine the whole stack configuration is also in PULUMI_CONFIG; reading it
+	// lets a misspelt key fail instead of being silently ignored. (The offline harness checks the
+	// stack file itself.)
+	if !ctx.RunningWithMocks() {
+		if env := os.Getenv(pulumi.EnvConfig); env != "" {
+			all := map[string]string{}
+			if err := json.Unmarshal([]byte(env), &all); err == nil {
+				for k, v := range all {
+					if _, ok := raw[k]; !ok {
+						raw[k] = v
+					}
+				}
+			}
+		}
+	}
+	return Parse(ctx.Stack(), raw)
+}
+
+// Parse decodes raw Pulumi configuration (fully qualified keys; objects as JSON text), applies
+// defaults and validates. Every problem is reported at once in a *ValidationError.
+func Parse(stack string, raw map[string]string) (*Config, error) {
+	p := &problems{ns: Project}
+	c := &Config{Project: Project, Stack: stack, Region: raw[RegionKey]}
+	secs := c.sections()
+
+	keys := make([]string, 0, len(raw))
+	for k := range raw {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		name, ok := strings.CutPrefix(k, Project+":")
+		if !ok {
+			continue // other namespaces (aws:, kubernetes:) belong to their providers
+		}
+		target, known := secs[name]
+		if !known {
+			p.add(name, raw[k], "unknown key; known keys are %s", strings.Join(sectionNames(secs), ", "))
+			continue
+		}
+		decode(p, name, raw[k], target)
+	}
+
+	env := Env{Stack: stack, Region: c.Region, Rules: RulesFor(stack)}
+	validateStack(p, stack)
+	validateRegion(p, c.Region)
+	validateTags(p, c.Tags)
+	for _, name := range sectionNames(secs) {
+		if s, ok := secs[name].(section); ok {
+			s.applyDefaults(env)
+			s.validate(p, env)
+		}
+	}
+	if err := p.err(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func sectionNames(secs map[string]any) []string {
+	names := make([]string, 0, len(secs))
+	for k := range secs {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// decode reads one key's value, rejecting unknown fields and reporting type errors by path.
+func decode(p *problems, name, value string, target any) {
+	text := value
+	switch target.(type) {
+	case *bool:
+		// Pulumi passes scalars as plain text; JSON true/false reads the same.
+	case *map[string]string:
+	default:
+		if strings.TrimSpace(value) == "" {
+			return
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader([]byte(text)))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(target)
+	if err == nil {
+		return
+	}
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &typeErr):
+		key := name
+		if typeErr.Field != "" {
+			key += "." + typeErr.Field
+		}
+		p.add(key, typeErr.Value, "must be of type %s", typeErr.Type.String())
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		p.add(name+"."+field, field, "unknown field; see the %q section of the config reference", name)
+	default:
+		p.add(name, value, "must be valid for this key (%v)", err)
+	}
+}
+
+// validateStack keeps stack names usable inside AWS resource names.
+func validateStack(p *problems, stack string) {
+	if !stackName.MatchString(stack) {
+		p.add("<stack>", stack, "a stack name of 1-12 lowercase letters and digits, starting with a letter")
+	}
+}
+
+// Describe renders a value for messages and logs.
+func Describe(v any) string { return fmt.Sprintf("%v", v) }

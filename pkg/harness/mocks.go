@@ -1,0 +1,139 @@
+package harness
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Fixed identity of the offline account.
+const (
+	AccountID = "123456789012"
+	Partition = "aws"
+)
+
+// Mocks is the offline engine: it answers registrations and invokes the way AWS would shape
+// them, and records every registration.
+type Mocks struct {
+	Stack   string
+	Project string
+	Region  string
+
+	mu        sync.Mutex
+	seq       int
+	resources []*Resource
+	standIns  map[string]string // stand-in role -> URN
+}
+
+// NewMocks returns mocks for a stack in a region.
+func NewMocks(project, stack, region string) *Mocks {
+	return &Mocks{Project: project, Stack: stack, Region: region, standIns: map[string]string{}}
+}
+
+// Resources returns the recorded resources in registration order.
+func (m *Mocks) Resources() []*Resource {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := append([]*Resource(nil), m.resources...)
+	sort.Slice(out, func(i, j int) bool { return out[i].Seq < out[j].Seq })
+	return out
+}
+
+// NewResource implements pulumi.MockResourceMonitor.
+func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+	id, outs := m.outputs(args)
+	if !args.Custom && !isRemote(args) {
+		id = "" // components have no ID
+	}
+	if strings.HasPrefix(args.Name, standInPrefix) {
+		return id, outs, nil // stand-ins exist only to be referred to; they are not the program's
+	}
+	rec := &Resource{
+		Type:    args.TypeToken,
+		Name:    args.Name,
+		ID:      id,
+		Custom:  args.Custom,
+		Inputs:  args.Inputs,
+		Outputs: outs,
+	}
+	if rpc := args.RegisterRPC; rpc != nil {
+		rec.Parent = rpc.GetParent()
+		rec.Provider = rpc.GetProvider()
+		rec.Remote = rpc.GetRemote()
+		rec.Dependencies = rpc.GetDependencies()
+		rec.PropertyDependencies = map[string][]string{}
+		for k, v := range rpc.GetPropertyDependencies() {
+			rec.PropertyDependencies[k] = v.GetUrns()
+		}
+		rec.Protect = rpc.Protect != nil && *rpc.Protect
+		rec.RetainOnDelete = rpc.RetainOnDelete != nil && *rpc.RetainOnDelete
+		rec.DeleteBeforeReplace = rpc.GetDeleteBeforeReplace()
+		rec.IgnoreChanges = rpc.GetIgnoreChanges()
+		rec.AdditionalSecretOutputs = rpc.GetAdditionalSecretOutputs()
+	}
+	rec.URN = m.urn(rec.Parent, rec.Type, rec.Name)
+	refs := map[string]bool{}
+	references(resource.NewProperty(args.Inputs), refs)
+	for u := range refs {
+		rec.ResourceReferences = append(rec.ResourceReferences, u)
+	}
+	sort.Strings(rec.ResourceReferences)
+
+	m.mu.Lock()
+	m.seq++
+	rec.Seq = m.seq
+	m.resources = append(m.resources, rec)
+	m.mu.Unlock()
+	return id, outs, nil
+}
+
+func isRemote(args pulumi.MockResourceArgs) bool {
+	return args.RegisterRPC != nil && args.RegisterRPC.GetRemote()
+}
+
+func (m *Mocks) urn(parent, typ, name string) string {
+	parentType := ""
+	if parent != "" {
+		if pt := resource.URN(parent).QualifiedType(); pt != "pulumi:pulumi:Stack" {
+			parentType = string(pt)
+		}
+	}
+	return string(resource.NewURN(tokensQName(m.Stack), tokensPackage(m.Project), tokensType(parentType), tokensType(typ), name))
+}
+
+// Call implements pulumi.MockResourceMonitor for invokes.
+func (m *Mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
+	switch args.Token {
+	case "aws:index/getCallerIdentity:getCallerIdentity":
+		return resource.NewPropertyMapFromMap(map[string]any{
+			"accountId": AccountID,
+			"arn":       fmt.Sprintf("arn:aws:iam::%s:user/offline", AccountID),
+			"userId":    "AIDAOFFLINE",
+			"id":        AccountID,
+		}), nil
+	case "aws:index/getPartition:getPartition":
+		return resource.NewPropertyMapFromMap(map[string]any{
+			"partition": Partition, "dnsSuffix": "amazonaws.com", "id": Partition,
+		}), nil
+	case "aws:index/getRegion:getRegion":
+		return resource.NewPropertyMapFromMap(map[string]any{"name": m.Region, "id": m.Region}), nil
+	case "aws:index/getAvailabilityZones:getAvailabilityZones":
+		return resource.NewPropertyMapFromMap(map[string]any{
+			"names": []any{m.Region + "a", m.Region + "b", m.Region + "c"},
+			"id":    m.Region,
+		}), nil
+	}
+	return args.Args, nil
+}
+
+// MethodCall implements pulumi.MockResourceMonitorWithMethodCall (methods of components).
+func (m *Mocks) MethodCall(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
+	if args.Token == "eks:index:Cluster/getKubeconfig" {
+		return resource.NewPropertyMapFromMap(map[string]any{"result": kubeconfig(m.Region, "cluster")}), nil
+	}
+	return resource.PropertyMap{}, nil
+}
