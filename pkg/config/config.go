@@ -94,7 +94,7 @@ func FromContext(ctx *pulumi.Context) (*Config, error) {
 		}
 	}
 	// Under the real engine the whole stack configuration is also in PULUMI_CONFIG; reading it
-	// lets a misspelt key fail instead of being silently ignored. (The offline harness checks the
+	// lets a misspelled key fail instead of being silently ignored. (The offline harness checks the
 	// stack file itself.)
 	if !ctx.RunningWithMocks() {
 		if env := os.Getenv(pulumi.EnvConfig); env != "" {

@@ -68,11 +68,15 @@ func Document(statements ...Statement) pulumi.StringOutput {
 				st.Effect = "Allow"
 			}
 			st.Resource = next()
+			principals := map[string][]string{}
 			for _, p := range s.Principals {
-				if st.Principal == nil {
-					st.Principal = map[string][]string{}
-				}
-				st.Principal[p.Type] = append(st.Principal[p.Type], next()...)
+				principals[p.Type] = append(principals[p.Type], next()...)
+			}
+			switch {
+			case len(principals) == 1 && len(principals["*"]) > 0:
+				st.Principal = "*" // "everyone" is the bare string; {"*": [...]} is not valid IAM
+			case len(principals) > 0:
+				st.Principal = principals
 			}
 			for _, c := range s.Conditions {
 				if st.Condition == nil {
@@ -105,7 +109,7 @@ type document struct {
 type statement struct {
 	Sid       string                         `json:"Sid,omitempty"`
 	Effect    string                         `json:"Effect"`
-	Principal map[string][]string            `json:"Principal,omitempty"`
+	Principal any                            `json:"Principal,omitempty"`
 	Action    []string                       `json:"Action,omitempty"`
 	NotAction []string                       `json:"NotAction,omitempty"`
 	Resource  []string                       `json:"Resource,omitempty"`

@@ -41,7 +41,7 @@ func TestDocument(t *testing.T) {
 			check: func(t *testing.T, st map[string]any) {
 				res := st["Resource"].([]any)
 				cond := st["Condition"].(map[string]any)["Bool"].(map[string]any)["aws:SecureTransport"].([]any)
-				if st["Effect"] != "Deny" || len(res) != 2 || cond[0] != "false" {
+				if st["Effect"] != "Deny" || len(res) != 2 || cond[0] != "false" || st["Principal"] != "*" {
 					t.Fatalf("unexpected statement %v", st)
 				}
 			},

@@ -25,10 +25,10 @@ func (n Namer) Name(parts ...string) string {
 	return strings.ToLower(strings.Join(append([]string{n.Prefix()}, parts...), "-"))
 }
 
-// NameMax is Name cut to max characters. A cut name keeps a hash of the whole name at its end,
+// NameMax is Name cut to limit characters. A cut name keeps a hash of the whole name at its end,
 // so two long names that share a start stay distinct and each stays the same across runs.
-func (n Namer) NameMax(max int, parts ...string) string {
-	return Truncate(n.Name(parts...), max)
+func (n Namer) NameMax(limit int, parts ...string) string {
+	return Truncate(n.Name(parts...), limit)
 }
 
 // Path is a slash-separated name for hierarchical namespaces (log groups, secrets):
@@ -43,16 +43,16 @@ func (n Namer) Bucket(purpose, accountID, region string) string {
 	return Truncate(n.Name(purpose, accountID, region), 63)
 }
 
-// Truncate cuts s to max characters, replacing its tail with an 8-character hash of s.
-func Truncate(s string, max int) string {
-	if len(s) <= max {
+// Truncate cuts s to limit characters, replacing its tail with an 8-character hash of s.
+func Truncate(s string, limit int) string {
+	if len(s) <= limit {
 		return s
 	}
 	sum := sha256.Sum256([]byte(s))
 	h := hex.EncodeToString(sum[:])[:8]
-	keep := max - len(h) - 1
+	keep := limit - len(h) - 1
 	if keep < 1 {
-		return h[:max]
+		return h[:limit]
 	}
 	return strings.TrimRight(s[:keep], "-") + "-" + h
 }

@@ -1,0 +1,244 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Project is the bootstrap's Pulumi project name and so the namespace of its config keys.
+const Project = "cinegit-bootstrap"
+
+// Environment is the value of the environment tag on everything the bootstrap creates.
+const Environment = "bootstrap"
+
+// Config is the bootstrap stack's configuration after defaults and validation. Every key is
+// described once, in Pulumi.yaml's schema; the test TestConfigKeysMatchSchema keeps the two
+// in step.
+type Config struct {
+	// Region is aws:region: where the state bucket and the keys live.
+	Region string
+	// StateBucket is the S3 bucket holding every stack's state.
+	StateBucket string
+	// StateKeyAlias and SecretsKeyAlias are KMS alias names without "alias/".
+	StateKeyAlias   string
+	SecretsKeyAlias string
+	// GitHubRepository is "<owner>/<name>" of the repository whose workflows may assume the CI
+	// roles.
+	GitHubRepository string
+	// GitHubOwnerID and GitHubRepositoryID are the numeric IDs GitHub puts in immutable subject
+	// claims ("repo:owner@ID/name@ID:..."); empty for the legacy name-only claim.
+	GitHubOwnerID      string
+	GitHubRepositoryID string
+	// GitHubOIDCProviderArn is an existing GitHub OIDC provider to trust instead of creating
+	// one (an account has at most one per issuer URL).
+	GitHubOIDCProviderArn string
+	// DefaultBranch is the branch scheduled drift detection runs on.
+	DefaultBranch string
+	// DeployEnvironments are the GitHub environments whose jobs may assume the deploy role.
+	DeployEnvironments []string
+	// NoncurrentVersionDays is how long a superseded state object version is kept.
+	NoncurrentVersionDays int
+	// AbortIncompleteUploadDays is when unfinished multipart uploads are cleaned up.
+	AbortIncompleteUploadDays int
+	// DeploySessionHours is the deploy role's maximum session: a first `pulumi up` of the whole
+	// platform (EKS, RDS, CloudFront) takes longer than the default hour.
+	DeploySessionHours int
+}
+
+// keys maps every config key of the project namespace to its default. Config.Keys, the schema
+// test and the unknown-key check all derive from it.
+var keys = map[string]string{
+	"stateBucket":               "cinegit-pulumi-state",
+	"stateKeyAlias":             "cinegit-pulumi-state",
+	"secretsKeyAlias":           "cinegit-pulumi-secrets",
+	"githubRepository":          "cinegit/infrastructure",
+	"githubOwnerId":             "",
+	"githubRepositoryId":        "",
+	"githubOidcProviderArn":     "",
+	"defaultBranch":             "main",
+	"deployEnvironments":        `["dev","staging","prod"]`,
+	"noncurrentVersionDays":     "90",
+	"abortIncompleteUploadDays": "7",
+	"deploySessionHours":        "2",
+}
+
+// Keys returns the fully qualified config keys the bootstrap reads, sorted.
+func Keys() []string {
+	out := make([]string, 0, len(keys)+1)
+	for k := range keys {
+		out = append(out, Project+":"+k)
+	}
+	sort.Strings(out)
+	return append(out, "aws:region")
+}
+
+var (
+	bucketName  = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+	aliasName   = regexp.MustCompile(`^[A-Za-z0-9/_-]{1,250}$`)
+	ghOwner     = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$`)
+	ghRepo      = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
+	ghEnv       = regexp.MustCompile(`^[A-Za-z0-9._-]{1,255}$`)
+	ghBranch    = regexp.MustCompile(`^[A-Za-z0-9._/-]{1,255}$`)
+	numericID   = regexp.MustCompile(`^[0-9]{1,20}$`)
+	oidcArn     = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:oidc-provider/token\.actions\.githubusercontent\.com$`)
+	regionName  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]$`)
+	errNoConfig = errors.New("bootstrap: invalid configuration")
+)
+
+// ConfigFromContext reads the running stack's configuration.
+func ConfigFromContext(ctx *pulumi.Context) (*Config, error) {
+	raw := map[string]string{}
+	for _, k := range Keys() {
+		if v, ok := ctx.GetConfig(k); ok {
+			raw[k] = v
+		}
+	}
+	// Under the engine the whole stack configuration is also in PULUMI_CONFIG: reading it lets
+	// a misspelt key fail instead of being silently ignored.
+	if !ctx.RunningWithMocks() {
+		all := map[string]string{}
+		if err := json.Unmarshal([]byte(os.Getenv(pulumi.EnvConfig)), &all); err == nil {
+			for k, v := range all {
+				if _, ok := raw[k]; !ok && strings.HasPrefix(k, Project+":") {
+					raw[k] = v
+				}
+			}
+		}
+	}
+	return ParseConfig(raw)
+}
+
+// ParseConfig applies defaults to raw configuration (fully qualified keys, arrays as JSON
+// text) and validates it, reporting every problem at once.
+func ParseConfig(raw map[string]string) (*Config, error) {
+	get := func(k string) string {
+		if v, ok := raw[Project+":"+k]; ok && strings.TrimSpace(v) != "" {
+			return strings.TrimSpace(v)
+		}
+		return keys[k]
+	}
+	var problems []string
+	bad := func(key, format string, a ...any) {
+		problems = append(problems, fmt.Sprintf("%s: %s", key, fmt.Sprintf(format, a...)))
+	}
+	atoi := func(k string, lo, hi int) int {
+		n, err := strconv.Atoi(get(k))
+		if err != nil || n < lo || n > hi {
+			bad(Project+":"+k, "must be a whole number from %d to %d, got %q", lo, hi, get(k))
+		}
+		return n
+	}
+
+	c := &Config{
+		Region:                    raw["aws:region"],
+		StateBucket:               get("stateBucket"),
+		StateKeyAlias:             strings.TrimPrefix(get("stateKeyAlias"), "alias/"),
+		SecretsKeyAlias:           strings.TrimPrefix(get("secretsKeyAlias"), "alias/"),
+		GitHubRepository:          get("githubRepository"),
+		GitHubOwnerID:             get("githubOwnerId"),
+		GitHubRepositoryID:        get("githubRepositoryId"),
+		GitHubOIDCProviderArn:     get("githubOidcProviderArn"),
+		DefaultBranch:             get("defaultBranch"),
+		NoncurrentVersionDays:     atoi("noncurrentVersionDays", 1, 3650),
+		AbortIncompleteUploadDays: atoi("abortIncompleteUploadDays", 1, 365),
+		DeploySessionHours:        atoi("deploySessionHours", 1, 12),
+	}
+	if c.Region == "" {
+		c.Region = "us-east-1"
+	}
+	if err := json.Unmarshal([]byte(get("deployEnvironments")), &c.DeployEnvironments); err != nil {
+		bad(Project+":deployEnvironments", "must be a list of GitHub environment names (%v)", err)
+	}
+
+	for k := range raw {
+		if name, ok := strings.CutPrefix(k, Project+":"); ok {
+			if _, known := keys[name]; !known {
+				bad(k, "unknown key")
+			}
+		}
+	}
+	if !regionName.MatchString(c.Region) {
+		bad("aws:region", "%q is not an AWS region", c.Region)
+	}
+	if !bucketName.MatchString(c.StateBucket) || strings.Contains(c.StateBucket, "..") {
+		bad(Project+":stateBucket", "%q is not a valid S3 bucket name", c.StateBucket)
+	}
+	for k, alias := range map[string]string{"stateKeyAlias": c.StateKeyAlias, "secretsKeyAlias": c.SecretsKeyAlias} {
+		if !aliasName.MatchString(alias) || strings.HasPrefix(alias, "aws/") {
+			bad(Project+":"+k, "%q is not a valid customer KMS alias name", alias)
+		}
+	}
+	if c.StateKeyAlias == c.SecretsKeyAlias {
+		bad(Project+":secretsKeyAlias", "must differ from stateKeyAlias")
+	}
+	// The trust policies match the repository exactly: anything that could act as a
+	// wildcard, or name a second repository, is rejected here.
+	owner, repo, ok := strings.Cut(c.GitHubRepository, "/")
+	if !ok || !ghOwner.MatchString(owner) || !ghRepo.MatchString(repo) {
+		bad(Project+":githubRepository", "%q must be <owner>/<name> without wildcards", c.GitHubRepository)
+	}
+	if (c.GitHubOwnerID == "") != (c.GitHubRepositoryID == "") {
+		bad(Project+":githubOwnerId", "githubOwnerId and githubRepositoryId are set together or not at all")
+	}
+	for k, id := range map[string]string{"githubOwnerId": c.GitHubOwnerID, "githubRepositoryId": c.GitHubRepositoryID} {
+		if id != "" && !numericID.MatchString(id) {
+			bad(Project+":"+k, "%q must be GitHub's numeric ID", id)
+		}
+	}
+	if c.GitHubOIDCProviderArn != "" && !oidcArn.MatchString(c.GitHubOIDCProviderArn) {
+		bad(Project+":githubOidcProviderArn", "%q is not the ARN of a GitHub Actions OIDC provider", c.GitHubOIDCProviderArn)
+	}
+	if !ghBranch.MatchString(c.DefaultBranch) {
+		bad(Project+":defaultBranch", "%q is not a branch name", c.DefaultBranch)
+	}
+	if len(c.DeployEnvironments) == 0 {
+		bad(Project+":deployEnvironments", "must name at least one GitHub environment")
+	}
+	seen := map[string]bool{}
+	for _, env := range c.DeployEnvironments {
+		if !ghEnv.MatchString(env) || seen[env] {
+			bad(Project+":deployEnvironments", "%q must be a unique environment name without wildcards", env)
+		}
+		seen[env] = true
+	}
+	if len(problems) > 0 {
+		sort.Strings(problems)
+		return nil, fmt.Errorf("%w:\n  %s", errNoConfig, strings.Join(problems, "\n  "))
+	}
+	return c, nil
+}
+
+// subjectPrefix is "repo:<owner>/<name>", or its immutable form "repo:<owner>@<id>/<name>@<id>".
+func (c *Config) subjectPrefix() string {
+	owner, repo, _ := strings.Cut(c.GitHubRepository, "/")
+	if c.GitHubOwnerID != "" {
+		return fmt.Sprintf("repo:%s@%s/%s@%s", owner, c.GitHubOwnerID, repo, c.GitHubRepositoryID)
+	}
+	return "repo:" + c.GitHubRepository
+}
+
+// PreviewSubjects are the exact OIDC subjects allowed to assume the preview role: pull
+// request workflows, and the scheduled drift check, which runs on the default branch.
+func (c *Config) PreviewSubjects() []string {
+	p := c.subjectPrefix()
+	return []string{p + ":pull_request", p + ":ref:refs/heads/" + c.DefaultBranch}
+}
+
+// DeploySubjects are the exact OIDC subjects allowed to assume the deploy role: jobs that run
+// in one of the deploy environments (whose protection rules gate staging and prod).
+func (c *Config) DeploySubjects() []string {
+	p := c.subjectPrefix()
+	out := make([]string, 0, len(c.DeployEnvironments))
+	for _, env := range c.DeployEnvironments {
+		out = append(out, p+":environment:"+env)
+	}
+	return out
+}
