@@ -92,6 +92,7 @@ func TestInvalidConfigurationsNameTheKey(t *testing.T) {
 		{"duplicate AZ", "dev", with("cinegit:network", `{"availabilityZones":["us-east-1a","us-east-1a"]}`), "cinegit:network.availabilityZones[1]", "duplicate"},
 		{"bad region", "dev", with("aws:region", "us-middle-1"), "aws:region", "one of"},
 		{"missing region", "dev", with("aws:region", ""), "aws:region", "required"},
+		{"prod without protect", "prod", with("cinegit:network", `{"availabilityZones":["us-east-1a","us-east-1b","us-east-1c"]}`), "cinegit:protect", "must be Pulumi-protected"},
 		{"single NAT in prod", "prod", with("cinegit:network", `{"availabilityZones":["us-east-1a","us-east-1b","us-east-1c"],"natGateways":"single"}`), "cinegit:network.natGateways", "perAz"},
 		{"unknown NAT mode", "dev", with("cinegit:network", `{"natGateways":"none"}`), "cinegit:network.natGateways", `"single" or "perAz"`},
 		{"bad flow log retention", "dev", with("cinegit:network", `{"flowLogRetentionDays":10}`), "cinegit:network.flowLogRetentionDays", "retention values"},

@@ -1,8 +1,117 @@
 package config
 
-// CacheConfig is the `cache` section. Its fields, defaults and rules are added with its component.
-type CacheConfig struct{}
+import (
+	"regexp"
+	"slices"
+	"strings"
+)
 
-func (c *CacheConfig) applyDefaults(env Env) {}
+// CacheConfig is the `cache` section: the ElastiCache Redis replication group that holds
+// sessions and diff previews.
+type CacheConfig struct {
+	// EngineVersion is the Redis OSS version, major.minor (see RedisEngineVersions). Default "7.1".
+	EngineVersion string `json:"engineVersion"`
+	// NodeType is the ElastiCache node type, e.g. cache.t4g.micro or cache.r7g.large.
+	// Default cache.t4g.micro.
+	NodeType string `json:"nodeType"`
+	// NodeCount is the number of nodes: one primary and NodeCount-1 replicas (1-6). Two or
+	// more turn on automatic failover and multi-AZ; staging and prod need at least two.
+	// Default 2 in staging and prod, 1 elsewhere.
+	NodeCount int `json:"nodeCount"`
+	// SnapshotRetentionDays is how long daily snapshots are kept (1-35: snapshots stay on).
+	// Default 1.
+	SnapshotRetentionDays int `json:"snapshotRetentionDays"`
+	// SnapshotWindow is the daily UTC snapshot window, hh24:mi-hh24:mi, at least 60 minutes.
+	// Default 02:00-03:00.
+	SnapshotWindow string `json:"snapshotWindow"`
+	// MaintenanceWindow is the weekly UTC maintenance window, ddd:hh24:mi-ddd:hh24:mi, 60
+	// minutes to 24 hours, not overlapping SnapshotWindow. Default sun:05:00-sun:06:00.
+	MaintenanceWindow string `json:"maintenanceWindow"`
+	// LogRetentionDays is the retention of the slow-log and engine-log groups (a CloudWatch
+	// Logs value). Default 30.
+	LogRetentionDays int `json:"logRetentionDays"`
+	// MaxmemoryPolicy is Redis's eviction policy. Default volatile-lru: only keys with a TTL
+	// (sessions, previews) are evicted.
+	MaxmemoryPolicy string `json:"maxmemoryPolicy"`
+	// AuthSecretRecoveryWindowDays is how long a deleted AUTH token secret can be restored:
+	// 0 (deleted at once, so a destroyed dev stack can be recreated under the same name) or
+	// 7-30; staging and prod need 7-30. Default 30 in staging and prod, 0 elsewhere. Always
+	// set after Parse.
+	AuthSecretRecoveryWindowDays *int `json:"authSecretRecoveryWindowDays"`
+}
 
-func (c *CacheConfig) validate(p *problems, env Env) {}
+// RedisEngineVersions are the Redis OSS versions CineGit runs; all use the redis7 parameter
+// group family and support changing in-transit encryption in place.
+var RedisEngineVersions = []string{"7.0", "7.1"}
+
+// MaxmemoryPolicies are the eviction policies Redis accepts.
+var MaxmemoryPolicies = []string{"volatile-lru", "allkeys-lru", "volatile-lfu", "allkeys-lfu", "volatile-random", "allkeys-random", "volatile-ttl", "noeviction"}
+
+var cacheNodeType = regexp.MustCompile(`^cache\.[a-z][a-z0-9-]*\.[a-z0-9][a-z0-9-]*$`)
+
+func (c *CacheConfig) applyDefaults(env Env) {
+	if c.EngineVersion == "" {
+		c.EngineVersion = "7.1"
+	}
+	if c.NodeType == "" {
+		c.NodeType = "cache.t4g.micro"
+	}
+	if c.NodeCount == 0 {
+		c.NodeCount = 1
+		if env.Rules.RequireHA {
+			c.NodeCount = 2
+		}
+	}
+	if c.AuthSecretRecoveryWindowDays == nil {
+		c.AuthSecretRecoveryWindowDays = stackDefault(0)
+		if env.Rules.RequireProtection {
+			c.AuthSecretRecoveryWindowDays = stackDefault(30)
+		}
+	}
+	if c.SnapshotRetentionDays == 0 {
+		c.SnapshotRetentionDays = 1
+	}
+	if c.SnapshotWindow == "" {
+		c.SnapshotWindow = "02:00-03:00"
+	}
+	if c.MaintenanceWindow == "" {
+		c.MaintenanceWindow = "sun:05:00-sun:06:00"
+	}
+	if c.LogRetentionDays == 0 {
+		c.LogRetentionDays = 30
+	}
+	if c.MaxmemoryPolicy == "" {
+		c.MaxmemoryPolicy = "volatile-lru"
+	}
+}
+
+func (c *CacheConfig) validate(p *problems, env Env) {
+	if !slices.Contains(RedisEngineVersions, c.EngineVersion) {
+		p.add("cache.engineVersion", c.EngineVersion, "a supported Redis OSS version: %s", strings.Join(RedisEngineVersions, ", "))
+	}
+	if !cacheNodeType.MatchString(c.NodeType) {
+		p.add("cache.nodeType", c.NodeType, "an ElastiCache node type cache.<family>.<size>, e.g. cache.t4g.micro or cache.r7g.large")
+	}
+	switch {
+	case c.NodeCount < 1 || c.NodeCount > 6:
+		p.add("cache.nodeCount", c.NodeCount, "1 to 6 nodes (a primary and up to 5 replicas)")
+	case env.Rules.RequireHA && c.NodeCount < 2:
+		p.add("cache.nodeCount", c.NodeCount, "at least 2 for stack %q (multi-AZ with automatic failover needs a replica)", env.Stack)
+	}
+	if c.SnapshotRetentionDays < 1 || c.SnapshotRetentionDays > 35 {
+		p.add("cache.snapshotRetentionDays", c.SnapshotRetentionDays, "1 to 35 days (ElastiCache's limit is 35; snapshots stay on)")
+	}
+	validateWindows(p, "cache.snapshotWindow", c.SnapshotWindow, "cache.maintenanceWindow", c.MaintenanceWindow, 60)
+	if !validRetention(c.LogRetentionDays) {
+		p.add("cache.logRetentionDays", c.LogRetentionDays, "one of CloudWatch Logs' retention values: %s", retentionList())
+	}
+	if !slices.Contains(MaxmemoryPolicies, c.MaxmemoryPolicy) {
+		p.add("cache.maxmemoryPolicy", c.MaxmemoryPolicy, "one of %s", strings.Join(MaxmemoryPolicies, ", "))
+	}
+	switch w := *c.AuthSecretRecoveryWindowDays; {
+	case w != 0 && (w < 7 || w > 30):
+		p.add("cache.authSecretRecoveryWindowDays", w, "0 (delete at once) or 7 to 30 days (Secrets Manager limits)")
+	case env.Rules.RequireProtection && w == 0:
+		p.add("cache.authSecretRecoveryWindowDays", w, "7 to 30 days for stack %q (a deleted secret stays restorable)", env.Stack)
+	}
+}

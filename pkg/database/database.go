@@ -1,0 +1,360 @@
+// Package database is CineGit's PostgreSQL: one RDS instance in the isolated database
+// subnets, encrypted with its own KMS key, its master password generated and kept by RDS in
+// Secrets Manager, TLS forced, logs in CloudWatch, reachable only from the security groups
+// the caller names.
+package database
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/rds"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/cinegit/infrastructure/pkg/iampolicy"
+	"github.com/cinegit/infrastructure/pkg/kmskey"
+	"github.com/cinegit/infrastructure/pkg/stackenv"
+)
+
+// Port is PostgreSQL's port, the only one the security group opens.
+const Port = 5432
+
+// CACertIdentifier is the RDS certificate authority the instance's server certificate chains
+// to; clients verify against AWS's RDS trust bundle.
+const CACertIdentifier = "rds-ca-rsa2048-g1"
+
+// LogExports are the PostgreSQL logs RDS exports to CloudWatch Logs.
+var LogExports = []string{"postgresql", "upgrade"}
+
+// Args configure the database.
+type Args struct {
+	Env stackenv.Env
+	// VpcID is the VPC of the subnets.
+	VpcID pulumi.StringInput
+	// SubnetIDs are the isolated database subnets, one per AZ (at least two AZs).
+	SubnetIDs pulumi.StringArrayInput
+	// AllowedSecurityGroupIDs may reach PostgreSQL; nothing else can. An empty
+	// pulumi.StringArray opens nothing.
+	AllowedSecurityGroupIDs pulumi.StringArrayInput
+	// Protect marks the instance and its key with Pulumi's protect option.
+	Protect bool
+
+	// EngineVersion is a PostgreSQL major ("16") or a pinned minor ("16.4").
+	EngineVersion string
+	// InstanceClass, e.g. db.t4g.micro.
+	InstanceClass string
+	// AllocatedStorage and MaxAllocatedStorage are gp3 storage and its autoscaling ceiling, GiB.
+	AllocatedStorage, MaxAllocatedStorage int
+	// DBName is the database created with the instance; MasterUsername its master user.
+	DBName, MasterUsername string
+	// MultiAZ keeps a synchronous standby in a second AZ.
+	MultiAZ bool
+	// BackupRetentionDays (1-35), BackupWindow (daily, UTC) and MaintenanceWindow (weekly, UTC).
+	BackupRetentionDays int
+	BackupWindow        string
+	MaintenanceWindow   string
+	// DeletionProtection makes RDS refuse deletion; FinalSnapshot snapshots the instance (and
+	// keeps its automated backups) when it is deleted.
+	DeletionProtection, FinalSnapshot bool
+	// SlowStatementMs is log_min_duration_statement in milliseconds.
+	SlowStatementMs int
+	// LogRetentionDays is the retention of the exported log groups.
+	LogRetentionDays int
+	// PerformanceInsightsRetentionDays is 7, 731 or a multiple of 31.
+	PerformanceInsightsRetentionDays int
+	// MonitoringIntervalSeconds is the enhanced monitoring interval.
+	MonitoringIntervalSeconds int
+}
+
+// Database is the PostgreSQL component.
+type Database struct {
+	pulumi.ResourceState
+
+	// Endpoint is the instance's DNS name (without the port).
+	Endpoint pulumi.StringOutput `pulumi:"endpoint"`
+	Port     pulumi.IntOutput    `pulumi:"port"`
+	DBName   pulumi.StringOutput `pulumi:"dbName"`
+	// MasterSecretArn is the Secrets Manager secret RDS keeps the master credentials in.
+	MasterSecretArn pulumi.StringOutput `pulumi:"masterSecretArn"`
+	// SecurityGroupID is the instance's security group.
+	SecurityGroupID pulumi.StringOutput `pulumi:"securityGroupId"`
+	// KmsKeyArn encrypts storage, Performance Insights, the master secret and the log groups;
+	// readers of the master secret need kms:Decrypt on it.
+	KmsKeyArn pulumi.StringOutput `pulumi:"kmsKeyArn"`
+	// ResourceID is the instance's stable resource id, used in rds-db:connect ARNs.
+	ResourceID pulumi.StringOutput `pulumi:"resourceId"`
+
+	env stackenv.Env
+}
+
+// New creates the database.
+func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*Database, error) {
+	if err := args.check(); err != nil {
+		return nil, fmt.Errorf("database %s: %w", name, err)
+	}
+	d := &Database{env: args.Env}
+	if err := ctx.RegisterComponentResource("cinegit:database:Database", name, d, opts...); err != nil {
+		return nil, err
+	}
+	parent := pulumi.Parent(d)
+	env := args.Env
+	t := env.Tags
+	major, _, _ := strings.Cut(args.EngineVersion, ".")
+	// The identifier is fixed (not auto-named) so that the log groups below carry the names
+	// RDS will write to.
+	identifier := env.Naming.NameMax(63, "postgres")
+
+	key, err := kmskey.New(ctx, name, kmskey.Args{
+		Description:         "CineGit " + env.Naming.Stack + " PostgreSQL (storage, Performance Insights, master secret, logs)",
+		Alias:               env.Naming.Name("database"),
+		AccountID:           env.AccountID,
+		Partition:           env.Partition,
+		Region:              env.Region,
+		AllowCloudWatchLogs: true,
+		Tags:                t,
+	}, parent, pulumi.Protect(args.Protect))
+	if err != nil {
+		return nil, err
+	}
+
+	sg, err := securityGroup(ctx, name, args, parent)
+	if err != nil {
+		return nil, err
+	}
+
+	subnets, err := rds.NewSubnetGroup(ctx, name, &rds.SubnetGroupArgs{
+		Name:        pulumi.String(env.Naming.Name("database")),
+		Description: pulumi.String("CineGit " + env.Naming.Stack + " PostgreSQL: isolated database subnets"),
+		SubnetIds:   args.SubnetIDs,
+		Tags:        t.Named(env.Naming.Name("database")).Map(),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+
+	// The family is part of the name: a major upgrade creates the new group before the
+	// instance moves to it, and only then deletes the old one.
+	family := "postgres" + major
+	params, err := rds.NewParameterGroup(ctx, name, &rds.ParameterGroupArgs{
+		Name:        pulumi.String(env.Naming.Name(family)),
+		Family:      pulumi.String(family),
+		Description: pulumi.String("CineGit " + env.Naming.Stack + " PostgreSQL " + major + ": TLS only, DDL and slow statements logged"),
+		Parameters: rds.ParameterGroupParameterArray{
+			&rds.ParameterGroupParameterArgs{Name: pulumi.String("rds.force_ssl"), Value: pulumi.String("1")},
+			&rds.ParameterGroupParameterArgs{Name: pulumi.String("log_statement"), Value: pulumi.String("ddl")},
+			&rds.ParameterGroupParameterArgs{Name: pulumi.String("log_min_duration_statement"), Value: pulumi.String(fmt.Sprint(args.SlowStatementMs))},
+		},
+		Tags: t.Named(env.Naming.Name(family)).Map(),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+
+	// RDS creates /aws/rds/instance/<id>/<log> itself, with no retention and no key, unless the
+	// group already exists. Nothing the instance takes refers to these groups, so DependsOn
+	// is what makes them exist first.
+	var before []pulumi.Resource
+	for _, log := range LogExports {
+		g, err := cloudwatch.NewLogGroup(ctx, name+"-"+log, &cloudwatch.LogGroupArgs{
+			Name:            pulumi.String(fmt.Sprintf("/aws/rds/instance/%s/%s", identifier, log)),
+			RetentionInDays: pulumi.Int(args.LogRetentionDays),
+			KmsKeyId:        key.Arn(),
+			Tags:            t.Named(env.Naming.Name("postgres", log)).Map(),
+		}, parent)
+		if err != nil {
+			return nil, err
+		}
+		before = append(before, g)
+	}
+
+	monitoring, attachment, err := monitoringRole(ctx, name, env, parent)
+	if err != nil {
+		return nil, err
+	}
+	// RDS checks at creation that the monitoring role carries its permissions; the instance
+	// refers to the role, not to the attachment that grants them.
+	before = append(before, attachment)
+
+	instanceArgs := &rds.InstanceArgs{
+		Identifier:    pulumi.String(identifier),
+		Engine:        pulumi.String("postgres"),
+		EngineVersion: pulumi.String(args.EngineVersion),
+		// Minor upgrades happen in the maintenance window; a major one happens only when the
+		// configured version changes, which is the only way to ask for it.
+		AutoMinorVersionUpgrade:  pulumi.Bool(true),
+		AllowMajorVersionUpgrade: pulumi.Bool(true),
+		InstanceClass:            pulumi.String(args.InstanceClass),
+		CaCertIdentifier:         pulumi.String(CACertIdentifier),
+
+		StorageType:         pulumi.String("gp3"),
+		AllocatedStorage:    pulumi.Int(args.AllocatedStorage),
+		MaxAllocatedStorage: pulumi.Int(args.MaxAllocatedStorage),
+		StorageEncrypted:    pulumi.Bool(true),
+		KmsKeyId:            key.Arn(),
+
+		DbName:   pulumi.String(args.DBName),
+		Username: pulumi.String(args.MasterUsername),
+		// RDS generates the master password and keeps it in Secrets Manager: it never passes
+		// through configuration, this program or its state.
+		ManageMasterUserPassword:         pulumi.Bool(true),
+		MasterUserSecretKmsKeyId:         key.Arn(),
+		IamDatabaseAuthenticationEnabled: pulumi.Bool(true),
+
+		MultiAz:             pulumi.Bool(args.MultiAZ),
+		DbSubnetGroupName:   subnets.Name,
+		VpcSecurityGroupIds: pulumi.StringArray{sg.ID()},
+		PubliclyAccessible:  pulumi.Bool(false),
+		Port:                pulumi.Int(Port),
+		ParameterGroupName:  params.Name,
+
+		BackupRetentionPeriod:  pulumi.Int(args.BackupRetentionDays),
+		BackupWindow:           pulumi.String(args.BackupWindow),
+		MaintenanceWindow:      pulumi.String(args.MaintenanceWindow),
+		CopyTagsToSnapshot:     pulumi.Bool(true),
+		DeletionProtection:     pulumi.Bool(args.DeletionProtection),
+		SkipFinalSnapshot:      pulumi.Bool(!args.FinalSnapshot),
+		DeleteAutomatedBackups: pulumi.Bool(!args.FinalSnapshot),
+
+		PerformanceInsightsEnabled:         pulumi.Bool(true),
+		PerformanceInsightsKmsKeyId:        key.Arn(),
+		PerformanceInsightsRetentionPeriod: pulumi.Int(args.PerformanceInsightsRetentionDays),
+		MonitoringInterval:                 pulumi.Int(args.MonitoringIntervalSeconds),
+		MonitoringRoleArn:                  monitoring.Arn,
+		EnabledCloudwatchLogsExports:       pulumi.ToStringArray(LogExports),
+
+		Tags: t.Named(identifier).Map(),
+	}
+	if args.FinalSnapshot {
+		// Fixed, so that a destroy is repeatable by reading the code; RDS refuses to overwrite
+		// an existing snapshot, which is the point.
+		instanceArgs.FinalSnapshotIdentifier = pulumi.String(env.Naming.NameMax(255, "postgres", "final"))
+	}
+	instance, err := rds.NewInstance(ctx, name, instanceArgs, parent, pulumi.Protect(args.Protect), pulumi.DependsOn(before))
+	if err != nil {
+		return nil, err
+	}
+
+	d.Endpoint = instance.Address
+	d.Port = instance.Port
+	d.DBName = instance.DbName
+	d.MasterSecretArn = instance.MasterUserSecrets.Index(pulumi.Int(0)).SecretArn().Elem()
+	d.SecurityGroupID = sg.ID().ToStringOutput()
+	d.KmsKeyArn = key.Arn()
+	d.ResourceID = instance.ResourceId
+	return d, ctx.RegisterResourceOutputs(d, pulumi.Map{
+		"endpoint":        d.Endpoint,
+		"port":            d.Port,
+		"dbName":          d.DBName,
+		"masterSecretArn": d.MasterSecretArn,
+		"securityGroupId": d.SecurityGroupID,
+		"kmsKeyArn":       d.KmsKeyArn,
+		"resourceId":      d.ResourceID,
+	})
+}
+
+func (a Args) check() error {
+	major, _, _ := strings.Cut(a.EngineVersion, ".")
+	switch {
+	case a.VpcID == nil || a.SubnetIDs == nil:
+		return fmt.Errorf("VpcID and SubnetIDs are required")
+	case major == "":
+		return fmt.Errorf("EngineVersion is required")
+	case a.InstanceClass == "" || a.DBName == "" || a.MasterUsername == "":
+		return fmt.Errorf("InstanceClass, DBName and MasterUsername are required")
+	case a.MaxAllocatedStorage < a.AllocatedStorage:
+		return fmt.Errorf("MaxAllocatedStorage %d is below AllocatedStorage %d", a.MaxAllocatedStorage, a.AllocatedStorage)
+	case a.BackupRetentionDays < 1:
+		return fmt.Errorf("BackupRetentionDays must be at least 1 (automated backups stay on)")
+	case a.MonitoringIntervalSeconds < 1 || a.PerformanceInsightsRetentionDays < 1 || a.LogRetentionDays < 1:
+		return fmt.Errorf("enhanced monitoring, Performance Insights and log retention must be set")
+	}
+	return nil
+}
+
+// securityGroup admits PostgreSQL from the allowed security groups only. It has no egress
+// rules: the database answers on connections it accepted (security groups are stateful)
+// and starts none of its own.
+func securityGroup(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*ec2.SecurityGroup, error) {
+	env := args.Env
+	sgArgs := &ec2.SecurityGroupArgs{
+		Name:        pulumi.String(env.Naming.Name("postgres")),
+		Description: pulumi.String("PostgreSQL from CineGit workloads"),
+		VpcId:       args.VpcID,
+		Egress:      ec2.SecurityGroupEgressArray{},
+		Tags:        env.Tags.Named(env.Naming.Name("postgres")).Map(),
+	}
+	// Inline rules take the list as one input, so it may hold outputs (the cluster's node
+	// security group) of any length. A known-empty list means no way in at all: AWS rejects
+	// a rule with no source.
+	if allowed, ok := args.AllowedSecurityGroupIDs.(pulumi.StringArray); args.AllowedSecurityGroupIDs != nil && (!ok || len(allowed) > 0) {
+		sgArgs.Ingress = ec2.SecurityGroupIngressArray{&ec2.SecurityGroupIngressArgs{
+			Description:    pulumi.String("PostgreSQL from the allowed security groups"),
+			Protocol:       pulumi.String("tcp"),
+			FromPort:       pulumi.Int(Port),
+			ToPort:         pulumi.Int(Port),
+			SecurityGroups: args.AllowedSecurityGroupIDs,
+		}}
+	}
+	return ec2.NewSecurityGroup(ctx, name, sgArgs, opts...)
+}
+
+// monitoringRole is the role RDS enhanced monitoring publishes OS metrics with, assumable by
+// the monitoring service on this account's behalf only.
+func monitoringRole(ctx *pulumi.Context, name string, env stackenv.Env, opts ...pulumi.ResourceOption) (*iam.Role, *iam.RolePolicyAttachment, error) {
+	role, err := iam.NewRole(ctx, name+"-monitoring", &iam.RoleArgs{
+		Name:             pulumi.String(env.Naming.NameMax(64, "rds-monitoring")),
+		Description:      pulumi.String("RDS enhanced monitoring for CineGit " + env.Naming.Stack + " PostgreSQL"),
+		AssumeRolePolicy: iampolicy.AssumeRole([]string{"monitoring.rds.amazonaws.com"}, env.AccountID),
+		Tags:             env.Tags.Named(env.Naming.Name("rds-monitoring")).Map(),
+	}, opts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	attachment, err := iam.NewRolePolicyAttachment(ctx, name+"-monitoring", &iam.RolePolicyAttachmentArgs{
+		Role:      role.Name,
+		PolicyArn: pulumi.String(fmt.Sprintf("arn:%s:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole", env.Partition)),
+	}, opts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return role, attachment, nil
+}
+
+// ReadMasterSecret are the statements a role needs to read the master credentials: the
+// secret itself and the key it is encrypted with (only through Secrets Manager).
+func (d *Database) ReadMasterSecret() []iampolicy.Statement {
+	return []iampolicy.Statement{
+		iampolicy.Allow("ReadDatabaseMasterSecret", []string{"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}, pulumi.StringArray{d.MasterSecretArn}),
+		{
+			Sid:       "DecryptDatabaseMasterSecret",
+			Effect:    "Allow",
+			Actions:   []string{"kms:Decrypt"},
+			Resources: pulumi.StringArray{d.KmsKeyArn},
+			Conditions: []iampolicy.Condition{{
+				Test: "StringEquals", Variable: "kms:ViaService",
+				Values: iampolicy.Strings(fmt.Sprintf("secretsmanager.%s.amazonaws.com", d.env.Region)),
+			}},
+		},
+	}
+}
+
+// Connect is the statement letting a role log in as a database user with IAM authentication.
+func (d *Database) Connect(dbUser string) iampolicy.Statement {
+	return iampolicy.Allow("ConnectAs"+sidPart(dbUser), []string{"rds-db:connect"}, pulumi.StringArray{
+		pulumi.Sprintf("arn:%s:rds-db:%s:%s:dbuser:%s/%s", d.env.Partition, d.env.Region, d.env.AccountID, d.ResourceID, dbUser),
+	})
+}
+
+// sidPart keeps the letters and digits of s, which is what a statement id may hold.
+func sidPart(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,305 @@
+package database
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/cinegit/infrastructure/pkg/harness"
+	"github.com/cinegit/infrastructure/pkg/naming"
+	"github.com/cinegit/infrastructure/pkg/stackenv"
+	"github.com/cinegit/infrastructure/pkg/tags"
+)
+
+const (
+	instanceType = "aws:rds/instance:Instance"
+	logGroupType = "aws:cloudwatch/logGroup:LogGroup"
+	sgType       = "aws:ec2/securityGroup:SecurityGroup"
+)
+
+// devArgs are a dev stack's settings; tests change what they examine.
+func devArgs() Args {
+	return Args{
+		EngineVersion: "16", InstanceClass: "db.t4g.micro",
+		AllocatedStorage: 20, MaxAllocatedStorage: 100,
+		DBName: "cinegit", MasterUsername: "cinegit_admin",
+		BackupRetentionDays: 1, BackupWindow: "03:00-04:00", MaintenanceWindow: "sun:05:00-sun:06:00",
+		SlowStatementMs: 500, LogRetentionDays: 7, PerformanceInsightsRetentionDays: 7, MonitoringIntervalSeconds: 60,
+	}
+}
+
+func prodArgs() Args {
+	a := devArgs()
+	a.EngineVersion, a.InstanceClass = "17", "db.r7g.large"
+	a.MultiAZ, a.DeletionProtection, a.FinalSnapshot, a.Protect = true, true, true, true
+	a.BackupRetentionDays = 30
+	return a
+}
+
+// runDatabase builds the component alone in a small program, as main.go would.
+func runDatabase(t *testing.T, stack string, args Args, allowed pulumi.StringArrayInput, preview bool) *harness.Result {
+	t.Helper()
+	program := func(ctx *pulumi.Context) error {
+		p, err := aws.NewProvider(ctx, "aws", &aws.ProviderArgs{Region: pulumi.String("us-east-1")})
+		if err != nil {
+			return err
+		}
+		args.Env = stackenv.Env{
+			Naming:    naming.New("cinegit", stack),
+			Tags:      tags.Set(tags.Base("cinegit", stack, nil)),
+			AccountID: harness.AccountID,
+			Partition: harness.Partition,
+			Region:    "us-east-1",
+		}
+		args.VpcID = pulumi.String("vpc-123")
+		args.SubnetIDs = pulumi.ToStringArray([]string{"subnet-a", "subnet-b"})
+		args.AllowedSecurityGroupIDs = allowed
+		db, err := New(ctx, "database", args, pulumi.Provider(p))
+		if err != nil {
+			return err
+		}
+		ctx.Export("endpoint", db.Endpoint)
+		ctx.Export("masterSecretArn", db.MasterSecretArn)
+		ctx.Export("port", db.Port)
+		ctx.Export("dbName", db.DBName)
+		return nil
+	}
+	r, err := harness.RunRaw(program, "cinegit", stack, map[string]string{"aws:region": "us-east-1"}, preview)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func nodeSG() pulumi.StringArray { return pulumi.StringArray{pulumi.String("sg-nodes")} }
+
+func only(t *testing.T, r *harness.Result, typ string) *harness.Resource {
+	t.Helper()
+	rs := r.ByType(typ)
+	if len(rs) != 1 {
+		t.Fatalf("want one %s, got %d", typ, len(rs))
+	}
+	return rs[0]
+}
+
+func TestInstanceIsEncryptedPrivateAndPasswordless(t *testing.T) {
+	for _, preview := range []bool{false, true} {
+		t.Run(fmt.Sprintf("preview=%v", preview), func(t *testing.T) {
+			r := runDatabase(t, "dev", devArgs(), nodeSG(), preview)
+			db := only(t, r, instanceType)
+			key := only(t, r, "aws:kms/key:Key")
+			for path, want := range map[string]any{
+				"engine": "postgres", "engineVersion": "16", "storageType": "gp3", "storageEncrypted": true,
+				"manageMasterUserPassword": true, "iamDatabaseAuthenticationEnabled": true,
+				"publiclyAccessible": false, "port": float64(Port), "caCertIdentifier": CACertIdentifier,
+				"autoMinorVersionUpgrade": true, "performanceInsightsEnabled": true,
+				"identifier": "cinegit-dev-postgres", "username": "cinegit_admin", "dbName": "cinegit",
+				"allocatedStorage": float64(20), "maxAllocatedStorage": float64(100),
+			} {
+				if got := db.Input(path); got != want {
+					t.Errorf("%s = %v, want %v", path, got, want)
+				}
+			}
+			if db.Input("password") != nil {
+				t.Error("the instance must not be given a password: RDS manages it")
+			}
+			for _, prop := range []string{"kmsKeyId", "masterUserSecretKmsKeyId", "performanceInsightsKmsKeyId"} {
+				if !slices.Contains(db.PropertyDependencies[prop], key.URN) {
+					t.Errorf("%s does not come from the database's KMS key", prop)
+				}
+			}
+			if got := db.Input("enabledCloudwatchLogsExports"); fmt.Sprint(got) != "[postgresql upgrade]" {
+				t.Errorf("log exports %v", got)
+			}
+			if key.Input("enableKeyRotation") != true {
+				t.Error("the key must rotate")
+			}
+		})
+	}
+}
+
+func TestLogGroupsExistBeforeTheInstanceWithRetentionAndKey(t *testing.T) {
+	for _, preview := range []bool{false, true} {
+		t.Run(fmt.Sprintf("preview=%v", preview), func(t *testing.T) {
+			r := runDatabase(t, "dev", devArgs(), nodeSG(), preview)
+			db := only(t, r, instanceType)
+			key := only(t, r, "aws:kms/key:Key")
+			groups := r.ByType(logGroupType)
+			if len(groups) != 2 {
+				t.Fatalf("want 2 log groups, got %d", len(groups))
+			}
+			for _, g := range groups {
+				name := g.InputString("name")
+				if !strings.HasPrefix(name, "/aws/rds/instance/cinegit-dev-postgres/") {
+					t.Errorf("log group %q is not where RDS writes", name)
+				}
+				if g.Input("retentionInDays") != float64(7) || !r.DependsOn(g, key) {
+					t.Errorf("%s: retention %v, must use the KMS key", name, g.Input("retentionInDays"))
+				}
+				if !slices.Contains(db.Dependencies, g.URN) {
+					t.Errorf("the instance must be created after %s", name)
+				}
+			}
+			attach := only(t, r, "aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+			if !strings.HasSuffix(attach.InputString("policyArn"), "service-role/AmazonRDSEnhancedMonitoringRole") || !slices.Contains(db.Dependencies, attach.URN) {
+				t.Error("the monitoring role must carry AmazonRDSEnhancedMonitoringRole before the instance exists")
+			}
+			role := only(t, r, "aws:iam/role:Role")
+			if !slices.Contains(db.PropertyDependencies["monitoringRoleArn"], role.URN) || db.Input("monitoringInterval") != float64(60) {
+				t.Error("enhanced monitoring must use the monitoring role")
+			}
+			if !strings.Contains(role.InputString("assumeRolePolicy"), "monitoring.rds.amazonaws.com") && !preview {
+				t.Error("the monitoring role must trust monitoring.rds.amazonaws.com")
+			}
+		})
+	}
+}
+
+func TestParameterGroupForcesTLSAndLogsDDLAndSlowStatements(t *testing.T) {
+	for _, v := range []struct{ version, family string }{{"16", "postgres16"}, {"17.2", "postgres17"}} {
+		t.Run(v.version, func(t *testing.T) {
+			a := devArgs()
+			a.EngineVersion = v.version
+			r := runDatabase(t, "dev", a, nodeSG(), false)
+			pg := only(t, r, "aws:rds/parameterGroup:ParameterGroup")
+			if pg.InputString("family") != v.family || pg.InputString("name") != "cinegit-dev-"+v.family {
+				t.Errorf("family %q name %q", pg.InputString("family"), pg.InputString("name"))
+			}
+			params := map[string]string{}
+			for _, p := range pg.Input("parameters").([]any) {
+				m := p.(map[string]any)
+				params[m["name"].(string)] = m["value"].(string)
+			}
+			want := map[string]string{"rds.force_ssl": "1", "log_statement": "ddl", "log_min_duration_statement": "500"}
+			for k, v := range want {
+				if params[k] != v {
+					t.Errorf("%s = %q, want %q", k, params[k], v)
+				}
+			}
+			db := only(t, r, instanceType)
+			if !r.DependsOn(db, pg) || db.InputString("parameterGroupName") != pg.InputString("name") {
+				t.Error("the instance must use the parameter group")
+			}
+		})
+	}
+}
+
+func TestSecurityGroupAdmitsOnlyTheAllowedGroups(t *testing.T) {
+	r := runDatabase(t, "dev", devArgs(), pulumi.StringArray{pulumi.String("sg-nodes"), pulumi.String("sg-lambda")}, false)
+	sg := only(t, r, sgType)
+	ingress, _ := sg.Input("ingress").([]any)
+	if len(ingress) != 1 {
+		t.Fatalf("want one ingress rule, got %v", sg.Input("ingress"))
+	}
+	rule := ingress[0].(map[string]any)
+	if rule["fromPort"] != float64(5432) || rule["toPort"] != float64(5432) || rule["protocol"] != "tcp" {
+		t.Errorf("rule %v must be tcp/5432 only", rule)
+	}
+	if fmt.Sprint(rule["securityGroups"]) != "[sg-nodes sg-lambda]" {
+		t.Errorf("sources %v", rule["securityGroups"])
+	}
+	for _, k := range []string{"cidrBlocks", "ipv6CidrBlocks", "prefixListIds", "self"} {
+		if v, ok := rule[k]; ok && v != nil && v != false && fmt.Sprint(v) != "[]" {
+			t.Errorf("rule admits %s %v", k, v)
+		}
+	}
+	if egress, _ := sg.Input("egress").([]any); len(egress) != 0 {
+		t.Errorf("the database needs no egress, got %v", egress)
+	}
+	db := only(t, r, instanceType)
+	if !slices.Contains(db.PropertyDependencies["vpcSecurityGroupIds"], sg.URN) {
+		t.Error("the instance must use the security group")
+	}
+}
+
+func TestNoAllowedGroupsOpensNothing(t *testing.T) {
+	r := runDatabase(t, "dev", devArgs(), pulumi.StringArray{}, false)
+	if in := only(t, r, sgType).Input("ingress"); in != nil && len(in.([]any)) != 0 {
+		t.Errorf("ingress %v with nothing allowed", in)
+	}
+}
+
+func TestDevIsEphemeralAndProdIsProtected(t *testing.T) {
+	dev := only(t, runDatabase(t, "dev", devArgs(), nodeSG(), false), instanceType)
+	if dev.Input("skipFinalSnapshot") != true || dev.Input("finalSnapshotIdentifier") != nil || dev.Input("deletionProtection") != false || dev.Protect {
+		t.Errorf("dev: skipFinalSnapshot %v, finalSnapshotIdentifier %v, deletionProtection %v, protect %v",
+			dev.Input("skipFinalSnapshot"), dev.Input("finalSnapshotIdentifier"), dev.Input("deletionProtection"), dev.Protect)
+	}
+	if dev.Input("multiAz") != false || dev.Input("backupRetentionPeriod") != float64(1) {
+		t.Errorf("dev: multiAz %v backups %v", dev.Input("multiAz"), dev.Input("backupRetentionPeriod"))
+	}
+
+	r := runDatabase(t, "prod", prodArgs(), nodeSG(), false)
+	prod := only(t, r, instanceType)
+	for path, want := range map[string]any{
+		"skipFinalSnapshot": false, "finalSnapshotIdentifier": "cinegit-prod-postgres-final",
+		"deletionProtection": true, "multiAz": true, "backupRetentionPeriod": float64(30),
+		"copyTagsToSnapshot": true, "deleteAutomatedBackups": false,
+		"backupWindow": "03:00-04:00", "maintenanceWindow": "sun:05:00-sun:06:00",
+	} {
+		if got := prod.Input(path); got != want {
+			t.Errorf("prod %s = %v, want %v", path, got, want)
+		}
+	}
+	if !prod.Protect || !only(t, r, "aws:kms/key:Key").Protect {
+		t.Error("prod's instance and key must be Pulumi-protected")
+	}
+}
+
+func TestOutputs(t *testing.T) {
+	r := runDatabase(t, "dev", devArgs(), nodeSG(), false)
+	want := map[string]any{
+		"endpoint":        "cinegit-dev-postgres.abcdefghijkl.us-east-1.rds.amazonaws.com",
+		"port":            5432,
+		"dbName":          "cinegit",
+		"masterSecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-database-AbCdEf",
+	}
+	for k, v := range want {
+		if e := r.Exports[k]; !e.Known || fmt.Sprint(e.Value) != fmt.Sprint(v) {
+			t.Errorf("export %s = %+v, want %v", k, e, v)
+		}
+	}
+}
+
+func TestEveryResourceIsParentedAndTagged(t *testing.T) {
+	r := runDatabase(t, "staging", devArgs(), nodeSG(), false)
+	comp := r.Component("cinegit:database:Database")
+	if comp == nil {
+		t.Fatal("no component")
+	}
+	for _, res := range r.Resources {
+		if !res.Custom || strings.HasPrefix(res.Type, "pulumi:providers:") {
+			continue
+		}
+		if res.Parent != comp.URN {
+			t.Errorf("%s %s is not parented to the component", res.Type, res.Name)
+		}
+		if !strings.HasPrefix(res.Name, "database") {
+			t.Errorf("%s is not prefixed with the component's name", res.Name)
+		}
+		switch res.Type {
+		case "aws:kms/alias:Alias", "aws:iam/rolePolicyAttachment:RolePolicyAttachment":
+			continue // not taggable
+		}
+		if res.InputString("tags.environment") != "staging" || res.InputString("tags.Name") == "" {
+			t.Errorf("%s %s is not tagged", res.Type, res.Name)
+		}
+	}
+}
+
+func TestArgsAreChecked(t *testing.T) {
+	a := devArgs()
+	a.MaxAllocatedStorage = 10
+	program := func(ctx *pulumi.Context) error {
+		a.VpcID, a.SubnetIDs = pulumi.String("vpc"), pulumi.StringArray{}
+		_, err := New(ctx, "database", a)
+		return err
+	}
+	if _, err := harness.RunRaw(program, "cinegit", "dev", map[string]string{"aws:region": "us-east-1"}, false); err == nil || !strings.Contains(err.Error(), "MaxAllocatedStorage") {
+		t.Fatalf("want a MaxAllocatedStorage error, got %v", err)
+	}
+}
