@@ -1,8 +1,334 @@
 package config
 
-// ClusterConfig is the `cluster` section. Its fields, defaults and rules are added with its component.
-type ClusterConfig struct{}
+import (
+	"fmt"
+	"net/netip"
+	"regexp"
+	"slices"
+	"strings"
+)
 
-func (c *ClusterConfig) applyDefaults(env Env) {}
+// ClusterConfig is the `cluster` section: the EKS control plane, its two managed node groups,
+// its EKS add-ons and the cluster autoscaler.
+type ClusterConfig struct {
+	// Version is the Kubernetes minor version of the control plane and the nodes, one of
+	// EKSVersions (those in EKS standard support). Default "1.36".
+	Version string `json:"version"`
+	// EndpointPublicAccess opens the API server's public endpoint, reachable only from
+	// PublicAccessCidrs. The private endpoint is always on. Default false.
+	EndpointPublicAccess bool `json:"endpointPublicAccess"`
+	// PublicAccessCidrs are the IPv4 networks allowed to reach the public endpoint; required
+	// (and only allowed) with EndpointPublicAccess; 0.0.0.0/0 is rejected.
+	PublicAccessCidrs []string `json:"publicAccessCidrs"`
+	// DeployRoleName is the IAM role (in the stack's account, no path) that runs `pulumi up`;
+	// it gets cluster-admin through an access entry. Default "cinegit-github-deploy", the
+	// bootstrap project's deploy role.
+	DeployRoleName string `json:"deployRoleName"`
+	// BreakGlassRoleName is an optional second IAM role that gets cluster-admin, for humans in
+	// an emergency. Nobody else is cluster-admin. Default none.
+	BreakGlassRoleName string `json:"breakGlassRoleName"`
+	// LogRetentionDays is the retention of the control plane log group (a CloudWatch Logs
+	// value). Default 90.
+	LogRetentionDays int `json:"logRetentionDays"`
+	// General is the on-demand node group every service runs on.
+	General NodeGroupConfig `json:"general"`
+	// Media is the tainted node group only FFmpeg jobs tolerate; it may scale to zero.
+	Media NodeGroupConfig `json:"media"`
+	// Addons pins the EKS add-on versions.
+	Addons AddonVersions `json:"addons"`
+	// Autoscaler pins the cluster-autoscaler Helm chart and image.
+	Autoscaler AutoscalerConfig `json:"autoscaler"`
+}
 
-func (c *ClusterConfig) validate(p *problems, env Env) {}
+// NodeGroupConfig sizes one managed node group. The desired size is only the size at
+// creation: afterwards the cluster autoscaler owns it.
+type NodeGroupConfig struct {
+	// InstanceTypes are EC2 instance types of one CPU architecture (the AMI follows it:
+	// AL2023 x86_64 or, for Graviton types, AL2023 ARM64). Media types are compute-optimized
+	// (c family). Defaults: general ["m7i.large"], media ["c7i.2xlarge","c7i.4xlarge"].
+	InstanceTypes []string `json:"instanceTypes"`
+	// CapacityType is ON_DEMAND or SPOT (SPOT needs at least two instance types, so that one
+	// exhausted spot pool does not stop the group). Default ON_DEMAND.
+	CapacityType string `json:"capacityType"`
+	// MinSize, DesiredSize and MaxSize bound the group: 0 <= min <= desired <= max, max >= 1.
+	// The general group keeps at least one node (two where the stack requires HA). Defaults:
+	// general 2/2/4, media 0/0/4.
+	MinSize     int  `json:"minSize"`
+	DesiredSize *int `json:"desiredSize"`
+	MaxSize     int  `json:"maxSize"`
+	// DiskSizeGiB is the gp3 root volume, encrypted with the cluster's key (20-16384).
+	// Defaults: general 50, media 200 (FFmpeg scratch space).
+	DiskSizeGiB int `json:"diskSizeGiB"`
+}
+
+// AddonVersions pins each EKS add-on ("v1.22.3-eksbuild.1"); see `aws eks
+// describe-addon-versions --kubernetes-version <version>`. Defaults are the versions for 1.36.
+type AddonVersions struct {
+	VpcCni       string `json:"vpcCni"`
+	CoreDNS      string `json:"coreDns"`
+	KubeProxy    string `json:"kubeProxy"`
+	EbsCsiDriver string `json:"ebsCsiDriver"`
+}
+
+// AutoscalerConfig pins the cluster-autoscaler release.
+type AutoscalerConfig struct {
+	// ChartVersion of https://kubernetes.github.io/autoscaler's cluster-autoscaler chart.
+	// Default "9.59.0".
+	ChartVersion string `json:"chartVersion"`
+	// ImageTag is the cluster-autoscaler image, whose minor version must match the cluster's
+	// (the chart's own default lags the newest Kubernetes). Default "v1.36.1".
+	ImageTag string `json:"imageTag"`
+}
+
+// Capacity types of managed node groups.
+const (
+	CapacityOnDemand = "ON_DEMAND"
+	CapacitySpot     = "SPOT"
+)
+
+// EKSVersions are the Kubernetes versions in EKS standard support, with the day it ends.
+// A version past that date costs extended-support fees and must not be pinned: drop it here,
+// which makes every stack still on it fail validation. (Source: the EKS release calendar.)
+var EKSVersions = []struct{ Version, StandardSupportEnds string }{
+	{"1.34", "2026-12-02"},
+	{"1.35", "2027-03-27"},
+	{"1.36", "2027-08-02"},
+}
+
+var (
+	eksAddonVersion = regexp.MustCompile(`^v([0-9]+)\.([0-9]+)\.([0-9]+)-eksbuild\.[0-9]+$`)
+	chartVersion    = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+$`)
+	autoscalerTag   = regexp.MustCompile(`^v1\.([0-9]+)\.[0-9]+$`)
+	iamRoleName     = regexp.MustCompile(`^[A-Za-z0-9+=,.@_-]{1,64}$`)
+	// instanceType is family.size, e.g. c7i.2xlarge, m7i-flex.large, c7gn.metal-48xl.
+	instanceType = regexp.MustCompile(`^([a-z][a-z0-9-]*[0-9][a-z0-9-]*)\.(nano|micro|small|medium|large|[0-9]*xlarge|metal(-[0-9]+xl)?)$`)
+	// family splits an instance family into series, generation and attributes (c, 7, gn).
+	family = regexp.MustCompile(`^([a-z]+)([0-9]+)([a-z0-9-]*)$`)
+)
+
+// Architectures of instance types, named as EKS AMI types name them.
+const (
+	ArchX86   = "x86_64"
+	ArchARM64 = "ARM_64"
+)
+
+// InstanceArch returns the CPU architecture of an instance type: ARM_64 for Graviton types
+// (an attribute letter g after the generation, as in c7g, c7gn, m8gd, t4g, x2gd, and a1),
+// x86_64 otherwise.
+func InstanceArch(instanceType string) string {
+	fam, _, _ := strings.Cut(instanceType, ".")
+	if fam == "a1" {
+		return ArchARM64
+	}
+	m := family.FindStringSubmatch(fam)
+	if m != nil && strings.Contains(m[3], "g") {
+		return ArchARM64
+	}
+	return ArchX86
+}
+
+// AmiType is the EKS AMI type of the group: AL2023 for the group's architecture.
+func (n NodeGroupConfig) AmiType() string {
+	if len(n.InstanceTypes) > 0 && InstanceArch(n.InstanceTypes[0]) == ArchARM64 {
+		return "AL2023_ARM_64_STANDARD"
+	}
+	return "AL2023_x86_64_STANDARD"
+}
+
+// Desired is DesiredSize after defaults.
+func (n NodeGroupConfig) Desired() int {
+	if n.DesiredSize == nil {
+		return n.MinSize
+	}
+	return *n.DesiredSize
+}
+
+func (c *ClusterConfig) applyDefaults(env Env) {
+	if c.Version == "" {
+		c.Version = "1.36"
+	}
+	if c.DeployRoleName == "" {
+		c.DeployRoleName = "cinegit-github-deploy"
+	}
+	if c.LogRetentionDays == 0 {
+		c.LogRetentionDays = 90
+	}
+	c.General.defaults([]string{"m7i.large"}, 2, 4, 50)
+	c.Media.defaults([]string{"c7i.2xlarge", "c7i.4xlarge"}, 0, 4, 200)
+	a := &c.Addons
+	for _, d := range []struct {
+		field *string
+		value string
+	}{
+		{&a.VpcCni, "v1.22.3-eksbuild.1"},
+		{&a.CoreDNS, "v1.14.3-eksbuild.3"},
+		{&a.KubeProxy, "v1.36.0-eksbuild.9"},
+		{&a.EbsCsiDriver, "v1.66.0-eksbuild.1"},
+		{&c.Autoscaler.ChartVersion, "9.59.0"},
+		{&c.Autoscaler.ImageTag, "v1.36.1"},
+	} {
+		if *d.field == "" {
+			*d.field = d.value
+		}
+	}
+}
+
+// defaults fills an unset group; sizes are only defaulted when the group names no size at all,
+// so that a stack's explicit zero minimum stays zero.
+func (n *NodeGroupConfig) defaults(types []string, minSize, maxSize, disk int) {
+	if len(n.InstanceTypes) == 0 {
+		n.InstanceTypes = types
+	}
+	if n.CapacityType == "" {
+		n.CapacityType = CapacityOnDemand
+	}
+	if n.MinSize == 0 && n.MaxSize == 0 && n.DesiredSize == nil {
+		n.MinSize, n.MaxSize = minSize, maxSize
+	}
+	if n.DesiredSize == nil {
+		d := n.MinSize
+		n.DesiredSize = &d
+	}
+	if n.DiskSizeGiB == 0 {
+		n.DiskSizeGiB = disk
+	}
+}
+
+func (c *ClusterConfig) validate(p *problems, env Env) {
+	minor, versionOK := c.validateVersion(p)
+
+	if c.EndpointPublicAccess && len(c.PublicAccessCidrs) == 0 {
+		p.add("cluster.publicAccessCidrs", c.PublicAccessCidrs, "at least one IPv4 CIDR when endpointPublicAccess is true (the public endpoint is never open to all)")
+	}
+	if !c.EndpointPublicAccess && len(c.PublicAccessCidrs) > 0 {
+		p.add("cluster.publicAccessCidrs", c.PublicAccessCidrs, "empty while endpointPublicAccess is false (the private endpoint needs no allow list)")
+	}
+	for i, cidr := range c.PublicAccessCidrs {
+		key := fmt.Sprintf("cluster.publicAccessCidrs[%d]", i)
+		pfx, err := netip.ParsePrefix(cidr)
+		switch {
+		case err != nil || !pfx.Addr().Is4() || pfx.Masked() != pfx:
+			p.add(key, cidr, "an IPv4 network in CIDR notation with no host bits set, e.g. 203.0.113.0/24")
+		case pfx.Bits() == 0:
+			p.add(key, cidr, "a network narrower than 0.0.0.0/0 (the API server is not open to the internet)")
+		case pfx.Addr().IsPrivate() || pfx.Addr().IsLoopback():
+			p.add(key, cidr, "a public network: the public endpoint only ever sees public source addresses (use the private endpoint from inside the VPC)")
+		}
+	}
+
+	for _, r := range []struct{ key, name string }{
+		{"cluster.deployRoleName", c.DeployRoleName},
+		{"cluster.breakGlassRoleName", c.BreakGlassRoleName},
+	} {
+		if r.name != "" && !iamRoleName.MatchString(r.name) {
+			p.add(r.key, r.name, "an IAM role name (1-64 of letters, digits and +=,.@_-, no path)")
+		}
+	}
+	if c.DeployRoleName == "" {
+		p.add("cluster.deployRoleName", c.DeployRoleName, "the IAM role that deploys the stack")
+	}
+	if c.BreakGlassRoleName != "" && c.BreakGlassRoleName == c.DeployRoleName {
+		p.add("cluster.breakGlassRoleName", c.BreakGlassRoleName, "a role other than deployRoleName (or empty)")
+	}
+	if !validRetention(c.LogRetentionDays) {
+		p.add("cluster.logRetentionDays", c.LogRetentionDays, "one of CloudWatch Logs' retention values: %s", retentionList())
+	}
+
+	c.General.validate(p, "cluster.general", false)
+	c.Media.validate(p, "cluster.media", true)
+	if c.General.MinSize < 1 {
+		p.add("cluster.general.minSize", c.General.MinSize, "at least 1: CoreDNS, the autoscaler and every service run on the general group")
+	}
+	if env.Rules.RequireHA && c.General.MinSize < 2 {
+		p.add("cluster.general.minSize", c.General.MinSize, "at least 2 for stack %q (one node's loss must not stop the cluster's services)", env.Stack)
+	}
+
+	a := c.Addons
+	for _, ad := range []struct{ key, value string }{
+		{"cluster.addons.vpcCni", a.VpcCni},
+		{"cluster.addons.coreDns", a.CoreDNS},
+		{"cluster.addons.kubeProxy", a.KubeProxy},
+		{"cluster.addons.ebsCsiDriver", a.EbsCsiDriver},
+	} {
+		if !eksAddonVersion.MatchString(ad.value) {
+			p.add(ad.key, ad.value, "an EKS add-on version like v1.22.3-eksbuild.1 (see aws eks describe-addon-versions)")
+		}
+	}
+	// kube-proxy is built per Kubernetes minor: EKS only offers the cluster's own.
+	if m := eksAddonVersion.FindStringSubmatch(a.KubeProxy); m != nil && versionOK && m[2] != minor {
+		p.add("cluster.addons.kubeProxy", a.KubeProxy, "a kube-proxy build for Kubernetes %s (v1.%s.x-eksbuild.N)", c.Version, minor)
+	}
+	if !chartVersion.MatchString(c.Autoscaler.ChartVersion) {
+		p.add("cluster.autoscaler.chartVersion", c.Autoscaler.ChartVersion, "an exact chart version like 9.59.0 (never a range: upgrades are reviewed)")
+	}
+	switch m := autoscalerTag.FindStringSubmatch(c.Autoscaler.ImageTag); {
+	case m == nil:
+		p.add("cluster.autoscaler.imageTag", c.Autoscaler.ImageTag, "a cluster-autoscaler release tag like v1.36.1")
+	case versionOK && m[1] != minor:
+		p.add("cluster.autoscaler.imageTag", c.Autoscaler.ImageTag, "a cluster-autoscaler v1.%s.x release: its minor version must match Kubernetes %s", minor, c.Version)
+	}
+}
+
+// validateVersion checks the Kubernetes version and returns its minor number.
+func (c *ClusterConfig) validateVersion(p *problems) (string, bool) {
+	supported := make([]string, len(EKSVersions))
+	for i, v := range EKSVersions {
+		supported[i] = v.Version
+	}
+	if !slices.Contains(supported, c.Version) {
+		p.add("cluster.version", c.Version, "a Kubernetes version in EKS standard support: %s", strings.Join(supported, ", "))
+		return "", false
+	}
+	_, minor, _ := strings.Cut(c.Version, ".")
+	return minor, true
+}
+
+func (n NodeGroupConfig) validate(p *problems, key string, media bool) {
+	if len(n.InstanceTypes) == 0 {
+		p.add(key+".instanceTypes", n.InstanceTypes, "at least one EC2 instance type")
+	}
+	seen := map[string]bool{}
+	arch := ""
+	for i, t := range n.InstanceTypes {
+		k := fmt.Sprintf("%s.instanceTypes[%d]", key, i)
+		m := instanceType.FindStringSubmatch(t)
+		switch {
+		case m == nil:
+			p.add(k, t, "an EC2 instance type like m7i.large or c7i.2xlarge")
+			continue
+		case seen[t]:
+			p.add(k, t, "each instance type once (duplicate)")
+		case arch != "" && InstanceArch(t) != arch:
+			p.add(k, t, "the same CPU architecture as %s (%s): a node group has one AMI", n.InstanceTypes[0], arch)
+		case media && !strings.HasPrefix(m[1], "c"):
+			p.add(k, t, "a compute-optimized (c family) type: FFmpeg is CPU-bound")
+		}
+		seen[t] = true
+		if arch == "" {
+			arch = InstanceArch(t)
+		}
+	}
+	switch n.CapacityType {
+	case CapacityOnDemand:
+	case CapacitySpot:
+		if len(n.InstanceTypes) < 2 {
+			p.add(key+".capacityType", n.CapacityType, "SPOT only with at least two instance types (one exhausted spot pool must not stop the group), or ON_DEMAND")
+		}
+	default:
+		p.add(key+".capacityType", n.CapacityType, "%q or %q", CapacityOnDemand, CapacitySpot)
+	}
+	desired := n.Desired()
+	switch {
+	case n.MinSize < 0:
+		p.add(key+".minSize", n.MinSize, "0 or more")
+	case n.MaxSize < 1 || n.MaxSize > 1000:
+		p.add(key+".maxSize", n.MaxSize, "1 to 1000 (EKS's managed node group limit)")
+	case n.MinSize > n.MaxSize:
+		p.add(key+".minSize", n.MinSize, "at most maxSize (%d)", n.MaxSize)
+	case desired < n.MinSize || desired > n.MaxSize:
+		p.add(key+".desiredSize", desired, "between minSize (%d) and maxSize (%d)", n.MinSize, n.MaxSize)
+	}
+	if n.DiskSizeGiB < 20 || n.DiskSizeGiB > 16384 {
+		p.add(key+".diskSizeGiB", n.DiskSizeGiB, "20 to 16384 GiB (gp3's range; the AL2023 AMI needs 20)")
+	}
+}

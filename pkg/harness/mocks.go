@@ -27,38 +27,67 @@ type Mocks struct {
 	seq       int
 	resources []*Resource
 	standIns  map[string]string // stand-in role -> URN
+	owners    map[string]string // stand-in URN -> URN of the resource whose outputs refer to it
 }
 
 // NewMocks returns mocks for a stack in a region.
 func NewMocks(project, stack, region string) *Mocks {
-	return &Mocks{Project: project, Stack: stack, Region: region, standIns: map[string]string{}}
+	return &Mocks{Project: project, Stack: stack, Region: region, standIns: map[string]string{}, owners: map[string]string{}}
 }
 
-// Resources returns the recorded resources in registration order.
+// Resources returns the recorded resources in registration order. A reference to a stand-in
+// becomes a reference to the component that returned it (pulumi-eks's Cluster owns the EKS
+// cluster it creates), so the graph only names resources the program registered.
 func (m *Mocks) Resources() []*Resource {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	out := append([]*Resource(nil), m.resources...)
 	sort.Slice(out, func(i, j int) bool { return out[i].Seq < out[j].Seq })
+	for _, r := range out {
+		r.Dependencies = m.remap(r.Dependencies, r.URN)
+		r.ResourceReferences = m.remap(r.ResourceReferences, r.URN)
+		for k, v := range r.PropertyDependencies {
+			r.PropertyDependencies[k] = m.remap(v, r.URN)
+		}
+	}
+	return out
+}
+
+// remap replaces stand-in URNs by their owners' and drops duplicates and self-references.
+func (m *Mocks) remap(urns []string, self string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, u := range urns {
+		if owner, ok := m.owners[u]; ok {
+			u = owner
+		} else if strings.Contains(u, "::"+standInPrefix) {
+			continue
+		}
+		if u != self && !seen[u] {
+			seen[u] = true
+			out = append(out, u)
+		}
+	}
 	return out
 }
 
 // NewResource implements pulumi.MockResourceMonitor.
 func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
 	id, outs := m.outputs(args)
-	if !args.Custom && !isRemote(args) {
-		id = "" // components have no ID
+	if !args.Custom {
+		id = "" // components, remote ones included, have no ID
 	}
 	if strings.HasPrefix(args.Name, standInPrefix) {
 		return id, outs, nil // stand-ins exist only to be referred to; they are not the program's
 	}
 	rec := &Resource{
-		Type:    args.TypeToken,
-		Name:    args.Name,
-		ID:      id,
-		Custom:  args.Custom,
-		Inputs:  args.Inputs,
-		Outputs: outs,
+		Type:       args.TypeToken,
+		Name:       args.Name,
+		ID:         id,
+		Custom:     args.Custom,
+		Inputs:     args.Inputs,
+		Outputs:    outs,
+		Transforms: args.Transforms,
 	}
 	if rpc := args.RegisterRPC; rpc != nil {
 		rec.Parent = rpc.GetParent()
@@ -74,8 +103,11 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		rec.DeleteBeforeReplace = rpc.GetDeleteBeforeReplace()
 		rec.IgnoreChanges = rpc.GetIgnoreChanges()
 		rec.AdditionalSecretOutputs = rpc.GetAdditionalSecretOutputs()
+		rec.Providers = rpc.GetProviders()
 	}
 	rec.URN = m.urn(rec.Parent, rec.Type, rec.Name)
+	owned := map[string]bool{}
+	references(resource.NewProperty(outs), owned)
 	refs := map[string]bool{}
 	references(resource.NewProperty(args.Inputs), refs)
 	for u := range refs {
@@ -84,15 +116,16 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	sort.Strings(rec.ResourceReferences)
 
 	m.mu.Lock()
+	for u := range owned {
+		if strings.Contains(u, "::"+standInPrefix) {
+			m.owners[u] = rec.URN
+		}
+	}
 	m.seq++
 	rec.Seq = m.seq
 	m.resources = append(m.resources, rec)
 	m.mu.Unlock()
 	return id, outs, nil
-}
-
-func isRemote(args pulumi.MockResourceArgs) bool {
-	return args.RegisterRPC != nil && args.RegisterRPC.GetRemote()
 }
 
 func (m *Mocks) urn(parent, typ, name string) string {
@@ -125,6 +158,15 @@ func (m *Mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 		return resource.NewPropertyMapFromMap(map[string]any{
 			"names": []any{m.Region + "a", m.Region + "b", m.Region + "c"},
 			"id":    m.Region,
+		}), nil
+	case "aws:ec2/getPrefixList:getPrefixList":
+		// The AWS-managed prefix list of a gateway endpoint service (com.amazonaws.<region>.s3).
+		name := ""
+		if n, ok := args.Args["name"]; ok && n.IsString() {
+			name = n.StringValue()
+		}
+		return resource.NewPropertyMapFromMap(map[string]any{
+			"id": "pl-offline0s3", "prefixListId": "pl-offline0s3", "name": name, "cidrBlocks": []any{"3.5.0.0/19"},
 		}), nil
 	}
 	return args.Args, nil

@@ -15,6 +15,20 @@ type outputFunc func(m *Mocks, name, phys string, in resource.PropertyMap, out m
 // computed lists, per type token, the outputs the offline engine computes beyond the generic
 // id, arn and echoed inputs. A component that reads another computed output adds it here.
 var computed = map[string]outputFunc{
+	"random:index/randomPassword:RandomPassword": func(m *Mocks, name, phys string, in resource.PropertyMap, out map[string]any) {
+		// A recognisable stand-in of the requested length, so tests can look for it in
+		// plain text. The engine marks result secret (additionalSecretOutputs); mocks do
+		// not apply that, so the mock does.
+		n := 32
+		if l, ok := in["length"]; ok && l.IsNumber() {
+			n = int(l.NumberValue())
+		}
+		pw := "MockSecret0-" + name
+		for len(pw) < n {
+			pw += "x"
+		}
+		out["result"] = resource.MakeSecret(resource.NewProperty(pw[:n]))
+	},
 	"aws:kms/key:Key": func(m *Mocks, name, phys string, in resource.PropertyMap, out map[string]any) {
 		out["keyId"] = "key-" + name
 		out["arn"] = m.arn("kms", "key/key-"+name)
@@ -30,6 +44,10 @@ var computed = map[string]outputFunc{
 		out["arn"] = m.arn("sqs", phys)
 	},
 	"aws:rds/instance:Instance": func(m *Mocks, name, phys string, in resource.PropertyMap, out map[string]any) {
+		if id, ok := out["identifier"].(string); ok && id != "" {
+			phys = id // RDS names the instance (and its DNS name) after the identifier
+		}
+		out["resourceId"] = "db-" + strings.ToUpper(name)
 		host := fmt.Sprintf("%s.abcdefghijkl.%s.rds.amazonaws.com", phys, m.Region)
 		out["address"] = host
 		out["endpoint"] = host + ":5432"
@@ -41,6 +59,9 @@ var computed = map[string]outputFunc{
 		}}
 	},
 	"aws:elasticache/replicationGroup:ReplicationGroup": func(m *Mocks, name, phys string, in resource.PropertyMap, out map[string]any) {
+		if id, ok := out["replicationGroupId"].(string); ok && id != "" {
+			phys = id // endpoints carry the replication group id
+		}
 		out["primaryEndpointAddress"] = fmt.Sprintf("master.%s.abcdef.use1.cache.amazonaws.com", phys)
 		out["readerEndpointAddress"] = fmt.Sprintf("replica.%s.abcdef.use1.cache.amazonaws.com", phys)
 		out["arn"] = m.arn("elasticache", "replicationgroup:"+phys)
@@ -74,6 +95,24 @@ var computed = map[string]outputFunc{
 		out["certificateAuthority"] = map[string]any{"data": "TU9DSy1DQQ=="}
 		out["identities"] = []any{map[string]any{"oidcs": []any{map[string]any{"issuer": "https://" + oidcIssuerHost(m.Region)}}}}
 		out["vpcConfig"] = map[string]any{"clusterSecurityGroupId": "sg-eks-cluster", "vpcId": "vpc-offline"}
+	},
+	"aws:eks/nodeGroup:NodeGroup": func(m *Mocks, name, phys string, in resource.PropertyMap, out map[string]any) {
+		// EKS creates one Auto Scaling group per managed node group, named eks-<group>-<uuid>.
+		group := phys
+		if n, ok := out["nodeGroupName"].(string); ok && n != "" {
+			group = n
+		} else if p, ok := out["nodeGroupNamePrefix"].(string); ok && p != "" {
+			group = p + "20261125000000000000000001"
+		}
+		out["nodeGroupName"] = group
+		out["arn"] = m.arn("eks", fmt.Sprintf("nodegroup/%v/%s/0a1b2c3d-0000-4000-8000-%012d", out["clusterName"], group, len(group)))
+		out["resources"] = []any{map[string]any{"autoscalingGroups": []any{map[string]any{
+			"name": "eks-" + group + "-0a1b2c3d-0000-4000-8000-000000000000",
+		}}}}
+	},
+	"aws:ec2/launchTemplate:LaunchTemplate": func(m *Mocks, name, phys string, in resource.PropertyMap, out map[string]any) {
+		out["latestVersion"] = 1
+		out["defaultVersion"] = 1
 	},
 	"eks:index:Cluster": func(m *Mocks, name, phys string, in resource.PropertyMap, out map[string]any) {
 		// pulumi-eks is a remote component: its outputs are references to resources it made.

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
 // Resource is one registration, as the engine would have received it.
@@ -28,6 +29,12 @@ type Resource struct {
 	DeleteBeforeReplace     bool
 	IgnoreChanges           []string
 	AdditionalSecretOutputs []string
+	// Providers is the providers map sent with a remote component (package -> "<urn>::<id>"):
+	// the providers its children will use.
+	Providers map[string]string
+	// Transforms are the transforms the resource was registered with (the engine runs them on
+	// a remote component's children; mocks do not, so tests call them).
+	Transforms []pulumi.ResourceTransform
 }
 
 // Export is one stack output.

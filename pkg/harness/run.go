@@ -92,10 +92,19 @@ func RunRaw(program pulumi.RunFunc, project, stack string, raw map[string]string
 			mu.Unlock()
 			out.ApplyT(func(v any) any {
 				mu.Lock()
-				exports[name] = Export{Value: v, Known: true, Secret: pulumi.IsSecret(out)}
+				e := exports[name]
+				e.Value, e.Known = v, true
+				exports[name] = e
 				mu.Unlock()
 				return v
 			})
+			// Asked here, not inside the apply: IsSecret waits on the output itself.
+			secret := pulumi.IsSecret(out)
+			mu.Lock()
+			e := exports[name]
+			e.Secret = secret
+			exports[name] = e
+			mu.Unlock()
 		}
 		return nil
 	}

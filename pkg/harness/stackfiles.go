@@ -42,10 +42,10 @@ func LoadProject(dir string) (*Project, error) {
 	}
 	var p Project
 	if err := yaml.Unmarshal(b, &p); err != nil {
-		return nil, fmt.Errorf("Pulumi.yaml: %w", err)
+		return nil, fmt.Errorf("project file Pulumi.yaml: %w", err)
 	}
 	if p.Name == "" {
-		return nil, fmt.Errorf("Pulumi.yaml: no project name")
+		return nil, fmt.Errorf("project file Pulumi.yaml: no project name")
 	}
 	return &p, nil
 }
@@ -90,7 +90,7 @@ func RawConfig(project *Project, stack *StackFile) (map[string]string, error) {
 		}
 		s, err := text(v)
 		if err != nil {
-			return nil, fmt.Errorf("Pulumi.yaml config %s: %w", k, err)
+			return nil, fmt.Errorf("project file Pulumi.yaml, config %s: %w", k, err)
 		}
 		raw[qualify(k)] = s
 	}

@@ -34,6 +34,8 @@ type Args struct {
 	InterfaceEndpoints []string
 	// ClusterName is the EKS cluster that discovers these subnets.
 	ClusterName string
+	// Protect Pulumi-protects the logs KMS key: deleting it makes the flow logs unreadable.
+	Protect bool
 }
 
 // Network is the VPC component.
@@ -326,7 +328,7 @@ func flowLogs(ctx *pulumi.Context, name string, args Args, vpc *ec2.Vpc, opts ..
 		Region:              env.Region,
 		AllowCloudWatchLogs: true,
 		Tags:                env.Tags,
-	}, opts...)
+	}, append(opts, pulumi.Protect(args.Protect))...)
 	if err != nil {
 		return nil, nil, err
 	}

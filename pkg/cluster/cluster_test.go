@@ -1,0 +1,809 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/cinegit/infrastructure/pkg/harness"
+	"github.com/cinegit/infrastructure/pkg/naming"
+	"github.com/cinegit/infrastructure/pkg/stackenv"
+	"github.com/cinegit/infrastructure/pkg/tags"
+)
+
+const (
+	region     = "eu-west-1"
+	deployRole = "arn:aws:iam::123456789012:role/cinegit-github-deploy"
+	breakGlass = "arn:aws:iam::123456789012:role/cinegit-break-glass"
+	issuerHost = "oidc.eks." + region + ".amazonaws.com/id/0123456789ABCDEF0123456789ABCDEF"
+	oidcArn    = "arn:aws:iam::123456789012:oidc-provider/" + issuerHost
+)
+
+// Resource types this component registers.
+const (
+	tEKS       = "eks:index:Cluster"
+	tKey       = "aws:kms/key:Key"
+	tLogGroup  = "aws:cloudwatch/logGroup:LogGroup"
+	tRole      = "aws:iam/role:Role"
+	tAttach    = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+	tInline    = "aws:iam/rolePolicy:RolePolicy"
+	tLT        = "aws:ec2/launchTemplate:LaunchTemplate"
+	tNodeGroup = "aws:eks/nodeGroup:NodeGroup"
+	tAddon     = "aws:eks/addon:Addon"
+	tASGTag    = "aws:autoscaling/tag:Tag"
+	tK8s       = "pulumi:providers:kubernetes"
+	tSC        = "kubernetes:storage.k8s.io/v1:StorageClass"
+	tSCPatch   = "kubernetes:storage.k8s.io/v1:StorageClassPatch"
+	tRelease   = "kubernetes:helm.sh/v3:Release"
+)
+
+func testArgs() Args {
+	return Args{
+		Env: stackenv.Env{
+			Naming:    naming.New("cinegit", "dev"),
+			Tags:      tags.Set(tags.Base("cinegit", "dev", nil)),
+			AccountID: harness.AccountID,
+			Partition: harness.Partition,
+			Region:    region,
+		},
+		Name:             "cinegit-dev-eks",
+		Version:          "1.36",
+		VpcID:            pulumi.String("vpc-0123"),
+		PrivateSubnetIDs: pulumi.ToStringArray([]string{"subnet-a", "subnet-b"}),
+		DeployRoleArn:    deployRole,
+		LogRetentionDays: 90,
+		General: NodeGroup{
+			InstanceTypes: []string{"m7i.large"}, AmiType: "AL2023_x86_64_STANDARD", CapacityType: "ON_DEMAND",
+			MinSize: 2, DesiredSize: 2, MaxSize: 4, DiskSizeGiB: 50,
+		},
+		Media: NodeGroup{
+			InstanceTypes: []string{"c7i.2xlarge", "c7i.4xlarge"}, AmiType: "AL2023_x86_64_STANDARD", CapacityType: "SPOT",
+			MinSize: 0, DesiredSize: 0, MaxSize: 4, DiskSizeGiB: 200,
+		},
+		Addons:     Addons{VpcCni: "v1.22.3-eksbuild.1", CoreDNS: "v1.14.3-eksbuild.3", KubeProxy: "v1.36.0-eksbuild.9", EbsCsiDriver: "v1.66.0-eksbuild.1"},
+		Autoscaler: Autoscaler{ChartVersion: "9.59.0", ImageTag: "v1.36.1"},
+	}
+}
+
+// run builds the component in a small program with an explicit regional provider, the way
+// main.go does.
+func run(t *testing.T, preview bool, mutate func(*Args)) (*harness.Result, *Cluster) {
+	t.Helper()
+	args := testArgs()
+	if mutate != nil {
+		mutate(&args)
+	}
+	var c *Cluster
+	r, err := harness.RunRaw(func(ctx *pulumi.Context) error {
+		p, err := aws.NewProvider(ctx, "aws", &aws.ProviderArgs{Region: pulumi.String(region)})
+		if err != nil {
+			return err
+		}
+		c, err = New(ctx, "cluster", args, pulumi.Provider(p))
+		if err != nil {
+			return err
+		}
+		ctx.Export("clusterName", c.ClusterName)
+		ctx.Export("endpoint", c.Endpoint)
+		ctx.Export("oidcProviderArn", c.OidcProviderArn)
+		ctx.Export("oidcIssuer", c.OidcIssuer)
+		ctx.Export("nodeSecurityGroupId", c.NodeSecurityGroupID)
+		ctx.Export("kubeconfig", c.Kubeconfig)
+		return nil
+	}, "cinegit", "dev", map[string]string{"aws:region": region}, preview)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, c
+}
+
+// both runs f in update and preview mode.
+func both(t *testing.T, mutate func(*Args), f func(t *testing.T, r *harness.Result)) {
+	for _, preview := range []bool{false, true} {
+		t.Run(fmt.Sprintf("preview=%v", preview), func(t *testing.T) {
+			r, _ := run(t, preview, mutate)
+			f(t, r)
+		})
+	}
+}
+
+func one(t *testing.T, r *harness.Result, typ, name string) *harness.Resource {
+	t.Helper()
+	res := r.Named(typ, name)
+	if res == nil {
+		t.Fatalf("no %s %s", typ, name)
+	}
+	return res
+}
+
+func jsonOf(t *testing.T, s string) map[string]any {
+	t.Helper()
+	var v map[string]any
+	if err := json.Unmarshal([]byte(s), &v); err != nil {
+		t.Fatalf("%v: %s", err, s)
+	}
+	return v
+}
+
+func strs(v any) []string {
+	arr, _ := v.([]any)
+	out := make([]string, 0, len(arr))
+	for _, x := range arr {
+		out = append(out, fmt.Sprint(x))
+	}
+	return out
+}
+
+func TestControlPlane(t *testing.T) {
+	both(t, nil, func(t *testing.T, r *harness.Result) {
+		cp := one(t, r, tEKS, "cluster")
+		if !cp.Remote {
+			t.Error("pulumi-eks Cluster should be a remote component")
+		}
+		want := map[string]any{
+			"name":                         "cinegit-dev-eks",
+			"version":                      "1.36",
+			"vpcId":                        "vpc-0123",
+			"authenticationMode":           "API",
+			"skipDefaultNodeGroup":         true,
+			"endpointPrivateAccess":        true,
+			"endpointPublicAccess":         false,
+			"createOidcProvider":           true,
+			"useDefaultVpcCni":             true,
+			"nodeAssociatePublicIpAddress": false,
+		}
+		for k, v := range want {
+			if got := cp.Input(k); got != v {
+				t.Errorf("%s = %v, want %v", k, got, v)
+			}
+		}
+		if cp.Input("publicAccessCidrs") != nil {
+			t.Errorf("public access CIDRs set with the public endpoint off: %v", cp.Input("publicAccessCidrs"))
+		}
+		if got := strs(cp.Input("enabledClusterLogTypes")); !reflect.DeepEqual(got, LogTypes) || len(got) != 5 {
+			t.Errorf("log types %v", got)
+		}
+		if got := strs(cp.Input("privateSubnetIds")); !reflect.DeepEqual(got, []string{"subnet-a", "subnet-b"}) {
+			t.Errorf("private subnets %v", got)
+		}
+		// Secrets are encrypted with the component's own key.
+		key := one(t, r, tKey, "cluster")
+		if !contains(cp.PropertyDependencies["encryptionConfigKeyArn"], key.URN) {
+			t.Error("encryptionConfigKeyArn does not come from the cluster key")
+		}
+		if !r.Preview && cp.InputString("encryptionConfigKeyArn") != "arn:aws:kms:eu-west-1:123456789012:key/key-cluster" {
+			t.Errorf("encryption key %q", cp.InputString("encryptionConfigKeyArn"))
+		}
+		// The log group exists first: the one needed DependsOn.
+		lg := one(t, r, tLogGroup, "cluster-control-plane")
+		if !contains(cp.Dependencies, lg.URN) {
+			t.Error("the cluster does not wait for its log group")
+		}
+		// The node role is the cluster's only instance role (no pulumi-eks default role).
+		node := one(t, r, tRole, "cluster-node")
+		if refs := cp.ResourceReferences; !contains(refs, node.URN) {
+			t.Errorf("instanceRoles does not name the node role: %v", refs)
+		}
+		if cp.Input("nodeGroupOptions") != nil || cp.Input("instanceType") != nil || cp.Input("desiredCapacity") != nil {
+			t.Error("no default node group options expected")
+		}
+	})
+}
+
+func TestAccessEntriesAreTheOnlyAdmins(t *testing.T) {
+	admin := "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+	check := func(t *testing.T, r *harness.Result, want map[string]string) {
+		entries, _ := one(t, r, tEKS, "cluster").Input("accessEntries").(map[string]any)
+		if len(entries) != len(want) {
+			t.Fatalf("access entries %v, want %v", entries, want)
+		}
+		for key, principal := range want {
+			e, _ := entries[key].(map[string]any)
+			if e["principalArn"] != principal || e["type"] != "STANDARD" {
+				t.Errorf("entry %s = %v", key, e)
+			}
+			pol, _ := e["accessPolicies"].(map[string]any)
+			ca, _ := pol["cluster-admin"].(map[string]any)
+			if len(pol) != 1 || ca["policyArn"] != admin || lookup(ca, "accessScope", "type") != "cluster" {
+				t.Errorf("entry %s policies %v", key, pol)
+			}
+			if e["kubernetesGroups"] != nil {
+				t.Errorf("entry %s maps Kubernetes groups", key)
+			}
+		}
+	}
+	both(t, nil, func(t *testing.T, r *harness.Result) {
+		check(t, r, map[string]string{"deploy": deployRole})
+	})
+	both(t, func(a *Args) { a.BreakGlassRoleArn = breakGlass }, func(t *testing.T, r *harness.Result) {
+		check(t, r, map[string]string{"deploy": deployRole, "break-glass": breakGlass})
+	})
+}
+
+func TestCreatorAdminIsNotImplicit(t *testing.T) {
+	r, _ := run(t, false, nil)
+	cp := one(t, r, tEKS, "cluster")
+	if len(cp.Transforms) != 1 {
+		t.Fatalf("want the creator-admin transform on the pulumi-eks cluster, got %d transforms", len(cp.Transforms))
+	}
+	// What pulumi-eks v2.8.1 registers for its aws:eks/cluster:Cluster child.
+	child := &pulumi.ResourceTransformArgs{
+		Custom: true,
+		Type:   "aws:eks/cluster:Cluster",
+		Name:   "cluster-eksCluster",
+		Props: pulumi.Map{
+			"name": pulumi.String("cinegit-dev-eks"),
+			"accessConfig": pulumi.Map{
+				"authenticationMode":                      pulumi.String("API"),
+				"bootstrapClusterCreatorAdminPermissions": pulumi.Bool(true),
+			},
+		},
+	}
+	res := cp.Transforms[0](context.Background(), child)
+	if res == nil {
+		t.Fatal("the transform left the EKS cluster alone")
+	}
+	ac, _ := res.Props["accessConfig"].(pulumi.Map)
+	if ac["bootstrapClusterCreatorAdminPermissions"] != pulumi.Bool(false) || ac["authenticationMode"] != pulumi.String("API") {
+		t.Errorf("accessConfig %v", ac)
+	}
+	if res.Props["name"] != pulumi.String("cinegit-dev-eks") {
+		t.Error("the transform dropped other properties")
+	}
+	other := &pulumi.ResourceTransformArgs{Type: "aws:ec2/securityGroup:SecurityGroup", Props: pulumi.Map{}}
+	if cp.Transforms[0](context.Background(), other) != nil {
+		t.Error("the transform touched another resource type")
+	}
+}
+
+func TestRemoteClusterUsesTheRegionalProvider(t *testing.T) {
+	both(t, nil, func(t *testing.T, r *harness.Result) {
+		prov := one(t, r, "pulumi:providers:aws", "aws")
+		cp := one(t, r, tEKS, "cluster")
+		if got := harness.ProviderURN(cp.Providers["aws"]); got != prov.URN {
+			t.Errorf("pulumi-eks children would use aws provider %q, want %q", got, prov.URN)
+		}
+		for _, res := range r.Resources {
+			if strings.HasPrefix(res.Type, "aws:") && harness.ProviderURN(res.Provider) != prov.URN {
+				t.Errorf("%s %s does not use the regional provider", res.Type, res.Name)
+			}
+		}
+	})
+}
+
+func TestPublicEndpointIsRestricted(t *testing.T) {
+	both(t, func(a *Args) {
+		a.EndpointPublicAccess = true
+		a.PublicAccessCidrs = []string{"203.0.113.0/24"}
+	}, func(t *testing.T, r *harness.Result) {
+		cp := one(t, r, tEKS, "cluster")
+		if cp.Input("endpointPublicAccess") != true || cp.Input("endpointPrivateAccess") != true {
+			t.Error("want both endpoints")
+		}
+		if got := strs(cp.Input("publicAccessCidrs")); !reflect.DeepEqual(got, []string{"203.0.113.0/24"}) {
+			t.Errorf("public access CIDRs %v", got)
+		}
+	})
+}
+
+func TestInvalidArgsAreRejected(t *testing.T) {
+	tests := map[string]func(*Args){
+		"no deploy role":               func(a *Args) { a.DeployRoleArn = "" },
+		"public endpoint without CIDR": func(a *Args) { a.EndpointPublicAccess = true },
+		"public endpoint open to all": func(a *Args) {
+			a.EndpointPublicAccess, a.PublicAccessCidrs = true, []string{"0.0.0.0/0"}
+		},
+		"AL2 AMI":                    func(a *Args) { a.General.AmiType = "AL2_x86_64" },
+		"general scaled to zero":     func(a *Args) { a.General.MinSize, a.General.DesiredSize = 0, 0 },
+		"desired above max":          func(a *Args) { a.Media.DesiredSize = 9 },
+		"break-glass same as deploy": func(a *Args) { a.BreakGlassRoleArn = deployRole },
+	}
+	for name, mutate := range tests {
+		t.Run(name, func(t *testing.T) {
+			args := testArgs()
+			mutate(&args)
+			_, err := harness.RunRaw(func(ctx *pulumi.Context) error {
+				_, err := New(ctx, "cluster", args)
+				return err
+			}, "cinegit", "dev", map[string]string{"aws:region": region}, false)
+			if err == nil {
+				t.Fatal("want an error")
+			}
+		})
+	}
+}
+
+func TestKeyAndLogGroup(t *testing.T) {
+	both(t, nil, func(t *testing.T, r *harness.Result) {
+		key := one(t, r, tKey, "cluster")
+		if key.Input("enableKeyRotation") != true {
+			t.Error("key rotation off")
+		}
+		lg := one(t, r, tLogGroup, "cluster-control-plane")
+		if lg.InputString("name") != "/aws/eks/cinegit-dev-eks/cluster" || lg.Input("retentionInDays") != 90.0 {
+			t.Errorf("log group %v / %v", lg.Input("name"), lg.Input("retentionInDays"))
+		}
+		if !contains(lg.PropertyDependencies["kmsKeyId"], key.URN) {
+			t.Error("log group not encrypted with the cluster key")
+		}
+		if r.Preview {
+			return
+		}
+		policy := jsonOf(t, key.InputString("policy"))
+		sids := map[string]map[string]any{}
+		for _, s := range policy["Statement"].([]any) {
+			st := s.(map[string]any)
+			sids[fmt.Sprint(st["Sid"])] = st
+		}
+		for _, sid := range []string{"AccountAdministersKeyThroughIAM", "CloudWatchLogsEncryptsThisAccountsLogGroups", "AutoScalingUsesKeyForNodeVolumes", "AutoScalingGrantsKeyToNodeVolumes"} {
+			if sids[sid] == nil {
+				t.Errorf("key policy lacks %s", sid)
+			}
+		}
+		asg := sids["AutoScalingGrantsKeyToNodeVolumes"]
+		slr := "arn:aws:iam::123456789012:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
+		if lookup(asg, "Condition", "StringEquals", "aws:PrincipalArn") == nil || strs(lookup(asg, "Condition", "StringEquals", "aws:PrincipalArn"))[0] != slr {
+			t.Errorf("Auto Scaling statement not limited to its service-linked role: %v", asg["Condition"])
+		}
+		if strs(lookup(asg, "Condition", "Bool", "kms:GrantIsForAWSResource"))[0] != "true" {
+			t.Errorf("grants not limited to AWS resources: %v", asg["Condition"])
+		}
+	})
+}
+
+func TestNodeGroups(t *testing.T) {
+	both(t, nil, func(t *testing.T, r *harness.Result) {
+		groups := r.ByType(tNodeGroup)
+		if len(groups) != 2 {
+			t.Fatalf("want 2 node groups, got %d", len(groups))
+		}
+		key := one(t, r, tKey, "cluster")
+		node := one(t, r, tRole, "cluster-node")
+		cni := one(t, r, tAddon, "cluster-vpc-cni")
+		cp := one(t, r, tEKS, "cluster")
+		for _, tc := range []struct {
+			workload, capacity string
+			types              []string
+			min, desired, max  float64
+			disk               float64
+			taints             bool
+		}{
+			{"general", "ON_DEMAND", []string{"m7i.large"}, 2, 2, 4, 50, false},
+			{"media", "SPOT", []string{"c7i.2xlarge", "c7i.4xlarge"}, 0, 0, 4, 200, true},
+		} {
+			ng := one(t, r, tNodeGroup, "cluster-"+tc.workload)
+			lt := one(t, r, tLT, "cluster-"+tc.workload)
+			if ng.InputString("amiType") != "AL2023_x86_64_STANDARD" || ng.InputString("capacityType") != tc.capacity {
+				t.Errorf("%s: AMI %q capacity %q", tc.workload, ng.InputString("amiType"), ng.InputString("capacityType"))
+			}
+			if got := strs(ng.Input("instanceTypes")); !reflect.DeepEqual(got, tc.types) {
+				t.Errorf("%s: instance types %v", tc.workload, got)
+			}
+			if got := strs(ng.Input("subnetIds")); !reflect.DeepEqual(got, []string{"subnet-a", "subnet-b"}) {
+				t.Errorf("%s: subnets %v", tc.workload, got)
+			}
+			sc := []any{ng.Input("scalingConfig.minSize"), ng.Input("scalingConfig.desiredSize"), ng.Input("scalingConfig.maxSize")}
+			if !reflect.DeepEqual(sc, []any{tc.min, tc.desired, tc.max}) {
+				t.Errorf("%s: scaling %v", tc.workload, sc)
+			}
+			if !reflect.DeepEqual(ng.IgnoreChanges, []string{"scalingConfig.desiredSize"}) {
+				t.Errorf("%s: ignoreChanges %v (the autoscaler owns the desired size)", tc.workload, ng.IgnoreChanges)
+			}
+			if ng.InputString("labels.workload") != tc.workload {
+				t.Errorf("%s: labels %v", tc.workload, ng.Input("labels"))
+			}
+			taints, _ := ng.Input("taints").([]any)
+			if tc.taints {
+				want := []any{map[string]any{"key": "workload", "value": "media", "effect": "NO_SCHEDULE"}}
+				if !reflect.DeepEqual(taints, want) {
+					t.Errorf("media taints %v", taints)
+				}
+			} else if len(taints) != 0 {
+				t.Errorf("general group is tainted: %v", taints)
+			}
+			if ng.Input("remoteAccess") != nil {
+				t.Errorf("%s: SSH remote access configured", tc.workload)
+			}
+			if !r.DependsOn(ng, lt) || !r.DependsOn(ng, node) {
+				t.Errorf("%s: launch template or node role not used", tc.workload)
+			}
+			if !contains(ng.Dependencies, cni.URN) {
+				t.Errorf("%s: nodes do not wait for the vpc-cni add-on", tc.workload)
+			}
+			if !r.DependsOn(ng, cp) {
+				t.Errorf("%s: node group does not wait for the control plane", tc.workload)
+			}
+			if !r.Preview {
+				if ng.InputString("clusterName") != "cinegit-dev-eks" || ng.InputString("version") != "1.36" {
+					t.Errorf("%s: cluster %q version %q", tc.workload, ng.InputString("clusterName"), ng.InputString("version"))
+				}
+				if ng.InputString("launchTemplate.version") != "1" {
+					t.Errorf("%s: launch template version %q", tc.workload, ng.InputString("launchTemplate.version"))
+				}
+			}
+
+			// Launch template: IMDSv2 hop 1, encrypted gp3 with the key, tagged, no SSH.
+			if lt.InputString("metadataOptions.httpTokens") != "required" || lt.Input("metadataOptions.httpPutResponseHopLimit") != 1.0 ||
+				lt.InputString("metadataOptions.httpEndpoint") != "enabled" {
+				t.Errorf("%s: metadata options %v", tc.workload, lt.Input("metadataOptions"))
+			}
+			ebs := lt.Input("blockDeviceMappings[0].ebs")
+			if lookup(ebs, "volumeType") != "gp3" || lookup(ebs, "encrypted") != "true" || lookup(ebs, "volumeSize") != tc.disk {
+				t.Errorf("%s: root volume %v", tc.workload, ebs)
+			}
+			if !contains(lt.PropertyDependencies["blockDeviceMappings"], key.URN) {
+				t.Errorf("%s: root volume not encrypted with the cluster key", tc.workload)
+			}
+			if lt.Input("keyName") != nil || lt.Input("networkInterfaces") != nil || lt.Input("imageId") != nil ||
+				lt.Input("iamInstanceProfile") != nil || lt.Input("vpcSecurityGroupIds") != nil {
+				t.Errorf("%s: launch template sets what the node group owns", tc.workload)
+			}
+			specs := map[string]bool{}
+			for _, s := range lt.Input("tagSpecifications").([]any) {
+				spec := s.(map[string]any)
+				if lookup(spec, "tags", "environment") == "dev" && lookup(spec, "tags", "project") == "cinegit" {
+					specs[fmt.Sprint(spec["resourceType"])] = true
+				}
+			}
+			if !specs["instance"] || !specs["volume"] || !specs["network-interface"] {
+				t.Errorf("%s: tag specifications %v", tc.workload, specs)
+			}
+		}
+	})
+}
+
+func TestNodeRoleHasOnlyNodePolicies(t *testing.T) {
+	both(t, nil, func(t *testing.T, r *harness.Result) {
+		node := one(t, r, tRole, "cluster-node")
+		var got []string
+		for _, a := range r.ByType(tAttach) {
+			if r.DependsOn(a, node) {
+				got = append(got, a.InputString("policyArn"))
+			}
+		}
+		sort.Strings(got)
+		want := []string{"arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly", "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy"}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("node role policies %v, want %v", got, want)
+		}
+		for _, p := range r.ByType(tInline) {
+			if r.DependsOn(p, node) {
+				t.Errorf("node role has an inline policy %s", p.Name)
+			}
+		}
+		if !r.Preview {
+			trust := jsonOf(t, node.InputString("assumeRolePolicy"))
+			if strs(lookup(trust, "Statement").([]any)[0].(map[string]any)["Principal"].(map[string]any)["Service"])[0] != "ec2.amazonaws.com" {
+				t.Errorf("node trust %v", trust)
+			}
+		}
+		// Nodes may only join once their policies are attached.
+		for _, ng := range r.ByType(tNodeGroup) {
+			for _, a := range r.ByType(tAttach) {
+				if r.DependsOn(a, node) && !contains(ng.Dependencies, a.URN) {
+					t.Errorf("%s does not wait for %s", ng.Name, a.Name)
+				}
+			}
+		}
+	})
+}
+
+func TestIRSARolesAreExact(t *testing.T) {
+	r, _ := run(t, false, nil)
+	for _, tc := range []struct {
+		role, sa string
+		managed  []string
+		inline   bool
+	}{
+		{"cluster-vpc-cni", "aws-node", []string{"arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy"}, false},
+		{"cluster-ebs-csi", "ebs-csi-controller-sa", []string{"arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"}, true},
+		{"cluster-autoscaler", "cluster-autoscaler", nil, true},
+	} {
+		role := one(t, r, tRole, tc.role)
+		want := map[string]any{
+			"Version": "2012-10-17",
+			"Statement": []any{map[string]any{
+				"Sid": "ServiceAccount", "Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity",
+				"Principal": map[string]any{"Federated": oidcArn},
+				"Condition": map[string]any{"StringEquals": map[string]any{
+					issuerHost + ":sub": "system:serviceaccount:kube-system:" + tc.sa,
+					issuerHost + ":aud": "sts.amazonaws.com",
+				}},
+			}},
+		}
+		if got := jsonOf(t, role.InputString("assumeRolePolicy")); !reflect.DeepEqual(got, want) {
+			t.Errorf("%s trust:\n got %v\nwant %v", tc.role, got, want)
+		}
+		var managed []string
+		for _, a := range r.ByType(tAttach) {
+			if r.DependsOn(a, role) {
+				managed = append(managed, a.InputString("policyArn"))
+			}
+		}
+		if !reflect.DeepEqual(managed, tc.managed) && !(len(managed) == 0 && len(tc.managed) == 0) {
+			t.Errorf("%s managed policies %v, want %v", tc.role, managed, tc.managed)
+		}
+		if (r.Named(tInline, tc.role) != nil) != tc.inline {
+			t.Errorf("%s inline policy present=%v, want %v", tc.role, !tc.inline, tc.inline)
+		}
+	}
+
+	// The EBS CSI driver may use exactly the cluster key.
+	ebs := jsonOf(t, one(t, r, tInline, "cluster-ebs-csi").InputString("policy"))
+	keyArn := "arn:aws:kms:eu-west-1:123456789012:key/key-cluster"
+	for _, s := range ebs["Statement"].([]any) {
+		if res := strs(s.(map[string]any)["Resource"]); !reflect.DeepEqual(res, []string{keyArn}) {
+			t.Errorf("EBS CSI key statement on %v", res)
+		}
+	}
+}
+
+func TestAutoscalerPolicyIsScopedToTheClustersNodeGroups(t *testing.T) {
+	r, _ := run(t, false, nil)
+	doc := jsonOf(t, one(t, r, tInline, "cluster-autoscaler").InputString("policy"))
+	bySid := map[string]map[string]any{}
+	for _, s := range doc["Statement"].([]any) {
+		bySid[fmt.Sprint(s.(map[string]any)["Sid"])] = s.(map[string]any)
+	}
+	resize := bySid["ResizeThisClustersNodeGroups"]
+	if resize == nil {
+		t.Fatalf("no resize statement: %v", doc)
+	}
+	if got := strs(resize["Action"]); !reflect.DeepEqual(got, []string{"autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"}) {
+		t.Errorf("resize actions %v", got)
+	}
+	var wantASGs []string
+	for _, g := range []string{"general", "media"} {
+		asg := "eks-" + "cinegit-dev-" + g + "-20261125000000000000000001-0a1b2c3d-0000-4000-8000-000000000000"
+		wantASGs = append(wantASGs, "arn:aws:autoscaling:eu-west-1:123456789012:autoScalingGroup:*:autoScalingGroupName/"+asg)
+	}
+	if got := strs(resize["Resource"]); !reflect.DeepEqual(got, wantASGs) {
+		t.Errorf("resize resources:\n got %v\nwant %v", got, wantASGs)
+	}
+	if got := strs(lookup(resize, "Condition", "StringEquals", "aws:ResourceTag/k8s.io/cluster-autoscaler/cinegit-dev-eks")); !reflect.DeepEqual(got, []string{"owned"}) {
+		t.Errorf("resize condition %v", resize["Condition"])
+	}
+	read := bySid["ReadThisClustersNodeGroups"]
+	if got := strs(read["Resource"]); len(got) != 2 || !strings.Contains(got[0], ":nodegroup/cinegit-dev-eks/cinegit-dev-general-") {
+		t.Errorf("DescribeNodegroup resources %v", got)
+	}
+	for sid, st := range bySid {
+		for _, a := range strs(st["Action"]) {
+			if strings.HasSuffix(a, "*") {
+				t.Errorf("%s grants a wildcard action %s", sid, a)
+			}
+		}
+		if sid != "DiscoverNodeGroups" && slices.Contains(strs(st["Resource"]), "*") {
+			t.Errorf("%s is not scoped: %v", sid, st["Resource"])
+		}
+	}
+}
+
+func TestMediaGroupCanScaleFromZero(t *testing.T) {
+	both(t, nil, func(t *testing.T, r *harness.Result) {
+		media := one(t, r, tNodeGroup, "cluster-media")
+		want := map[string]string{
+			"k8s.io/cluster-autoscaler/node-template/label/workload": "media",
+			"k8s.io/cluster-autoscaler/node-template/taint/workload": "media:NoSchedule",
+		}
+		got := map[string]string{}
+		for _, tag := range r.ByType(tASGTag) {
+			if !r.DependsOn(tag, media) {
+				t.Errorf("%s does not tag the media group's Auto Scaling group", tag.Name)
+			}
+			got[tag.InputString("tag.key")] = tag.InputString("tag.value")
+			if tag.Input("tag.propagateAtLaunch") != false {
+				t.Errorf("%s propagates to instances", tag.Name)
+			}
+			if !r.Preview && !strings.HasPrefix(tag.InputString("autoscalingGroupName"), "eks-cinegit-dev-media-") {
+				t.Errorf("%s on %q", tag.Name, tag.InputString("autoscalingGroupName"))
+			}
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("scale-from-zero tags %v, want %v", got, want)
+		}
+	})
+}
+
+func TestAddons(t *testing.T) {
+	both(t, nil, func(t *testing.T, r *harness.Result) {
+		general := one(t, r, tNodeGroup, "cluster-general")
+		for _, tc := range []struct {
+			name, addon, version, role string
+			afterNodes                 bool
+		}{
+			{"cluster-vpc-cni", "vpc-cni", "v1.22.3-eksbuild.1", "cluster-vpc-cni", false},
+			{"cluster-kube-proxy", "kube-proxy", "v1.36.0-eksbuild.9", "", false},
+			{"cluster-coredns", "coredns", "v1.14.3-eksbuild.3", "", true},
+			{"cluster-ebs-csi", "aws-ebs-csi-driver", "v1.66.0-eksbuild.1", "cluster-ebs-csi", true},
+		} {
+			a := one(t, r, tAddon, tc.name)
+			if a.InputString("addonName") != tc.addon || a.InputString("addonVersion") != tc.version {
+				t.Errorf("%s: %q %q", tc.name, a.InputString("addonName"), a.InputString("addonVersion"))
+			}
+			if a.InputString("resolveConflictsOnCreate") != "OVERWRITE" {
+				t.Errorf("%s: resolveConflictsOnCreate %q", tc.name, a.InputString("resolveConflictsOnCreate"))
+			}
+			if tc.role != "" {
+				if !contains(a.PropertyDependencies["serviceAccountRoleArn"], one(t, r, tRole, tc.role).URN) {
+					t.Errorf("%s: not on its IRSA role", tc.name)
+				}
+			} else if len(a.PropertyDependencies["serviceAccountRoleArn"]) != 0 || a.Input("serviceAccountRoleArn") != nil {
+				t.Errorf("%s: unexpected service account role", tc.name)
+			}
+			if got := contains(a.Dependencies, general.URN); got != tc.afterNodes {
+				t.Errorf("%s: waits for the general nodes = %v, want %v", tc.name, got, tc.afterNodes)
+			}
+			if !r.DependsOn(a, one(t, r, tEKS, "cluster")) {
+				t.Errorf("%s: not ordered after the control plane", tc.name)
+			}
+			if !r.Preview && a.InputString("clusterName") != "cinegit-dev-eks" {
+				t.Errorf("%s: cluster %q", tc.name, a.InputString("clusterName"))
+			}
+		}
+	})
+}
+
+func TestKubernetesResources(t *testing.T) {
+	both(t, nil, func(t *testing.T, r *harness.Result) {
+		k8s := one(t, r, tK8s, "cluster-k8s")
+		cp := one(t, r, tEKS, "cluster")
+		if !contains(k8s.PropertyDependencies["kubeconfig"], cp.URN) {
+			t.Errorf("provider kubeconfig does not come from the cluster: %v", k8s.PropertyDependencies["kubeconfig"])
+		}
+		if k8s.InputString("enableServerSideApply") != "true" && k8s.Input("enableServerSideApply") != true {
+			t.Errorf("server-side apply %v", k8s.Input("enableServerSideApply"))
+		}
+		if !r.Preview {
+			kc := jsonOf(t, k8s.InputString("kubeconfig"))
+			args := strs(lookup(kc, "users").([]any)[0].(map[string]any)["user"].(map[string]any)["exec"].(map[string]any)["args"])
+			if !slices.Contains(args, "--region") || !slices.Contains(args, "cinegit-dev-eks") {
+				t.Errorf("kubeconfig token args %v", args)
+			}
+		}
+		sc := one(t, r, tSC, "cluster-gp3")
+		if sc.InputString("metadata.name") != "gp3" {
+			t.Errorf("default class name %q", sc.InputString("metadata.name"))
+		}
+		ann, _ := sc.Input("metadata.annotations").(map[string]any)
+		if ann["storageclass.kubernetes.io/is-default-class"] != "true" {
+			t.Errorf("gp3 not default: %v", ann)
+		}
+		if sc.InputString("provisioner") != "ebs.csi.aws.com" || sc.InputString("parameters.type") != "gp3" ||
+			sc.InputString("parameters.encrypted") != "true" || sc.InputString("volumeBindingMode") != "WaitForFirstConsumer" {
+			t.Errorf("gp3 class %v", sc.Input(""))
+		}
+		if !contains(sc.PropertyDependencies["parameters"], one(t, r, tKey, "cluster").URN) {
+			t.Error("gp3 volumes not encrypted with the cluster key")
+		}
+		patch := one(t, r, tSCPatch, "cluster-gp2-not-default")
+		pann, _ := patch.Input("metadata.annotations").(map[string]any)
+		if patch.InputString("metadata.name") != "gp2" || pann["storageclass.kubernetes.io/is-default-class"] != "false" {
+			t.Errorf("gp2 patch %v", patch.Input("metadata"))
+		}
+		for _, res := range []*harness.Resource{sc, patch, one(t, r, tRelease, "cluster-autoscaler")} {
+			if harness.ProviderURN(res.Provider) != k8s.URN {
+				t.Errorf("%s does not use the cluster's provider", res.Name)
+			}
+		}
+	})
+}
+
+func TestAutoscalerRelease(t *testing.T) {
+	both(t, nil, func(t *testing.T, r *harness.Result) {
+		rel := one(t, r, tRelease, "cluster-autoscaler")
+		if rel.InputString("chart") != "cluster-autoscaler" || rel.InputString("version") != "9.59.0" ||
+			rel.InputString("repositoryOpts.repo") != AutoscalerChartRepo || rel.InputString("namespace") != "kube-system" {
+			t.Errorf("release %v", rel.Input(""))
+		}
+		v := func(path string) any { return rel.Input("values." + path) }
+		if v("awsRegion") != region || v("cloudProvider") != "aws" || v("image.tag") != "v1.36.1" ||
+			v("rbac.serviceAccount.name") != "cluster-autoscaler" || v("nodeSelector.workload") != "general" {
+			t.Errorf("values %v", v(""))
+		}
+		if !contains(rel.PropertyDependencies["values"], one(t, r, tRole, "cluster-autoscaler").URN) {
+			t.Error("service account not annotated with the autoscaler's role")
+		}
+		if !contains(rel.Dependencies, one(t, r, tNodeGroup, "cluster-general").URN) {
+			t.Error("release does not wait for the general nodes")
+		}
+		if !r.Preview {
+			if v("autoDiscovery.clusterName") != "cinegit-dev-eks" {
+				t.Errorf("autoDiscovery %v", v("autoDiscovery"))
+			}
+			ann, _ := v("rbac.serviceAccount.annotations").(map[string]any)
+			if ann["eks.amazonaws.com/role-arn"] != "arn:aws:iam::123456789012:role/cinegit-dev-irsa-kube-system-cluster-autoscaler" {
+				t.Errorf("role annotation %v", v("rbac.serviceAccount.annotations"))
+			}
+		}
+	})
+}
+
+func TestOutputs(t *testing.T) {
+	r, _ := run(t, false, nil)
+	want := map[string]string{
+		"clusterName":         "cinegit-dev-eks",
+		"endpoint":            "https://ABCDEF0123456789.gr7.eu-west-1.eks.amazonaws.com",
+		"oidcProviderArn":     oidcArn,
+		"oidcIssuer":          issuerHost,
+		"nodeSecurityGroupId": "sg-eks-cluster",
+	}
+	for k, v := range want {
+		if got := r.Exports[k]; !got.Known || got.Value != v {
+			t.Errorf("%s = %+v, want %q", k, got, v)
+		}
+	}
+	kc := r.Exports["kubeconfig"]
+	if !kc.Secret || !kc.Known {
+		t.Errorf("kubeconfig export %+v must be a known secret", kc)
+	}
+	comp := r.Component("cinegit:cluster:Cluster")
+	if comp == nil {
+		t.Fatal("no component")
+	}
+	for _, res := range r.Resources {
+		if res == comp || strings.HasPrefix(res.Type, "pulumi:providers:aws") {
+			continue
+		}
+		if res.Parent != comp.URN {
+			t.Errorf("%s %s is not a child of the component", res.Type, res.Name)
+		}
+		if !strings.HasPrefix(res.Name, "cluster") {
+			t.Errorf("%s %s is not prefixed with the component name", res.Type, res.Name)
+		}
+	}
+}
+
+func TestEveryAWSResourceIsTagged(t *testing.T) {
+	r, _ := run(t, false, nil)
+	for _, res := range r.Resources {
+		if !strings.HasPrefix(res.Type, "aws:") || res.Type == tAttach || res.Type == tInline || res.Type == tASGTag || res.Type == "aws:kms/alias:Alias" {
+			continue
+		}
+		if res.InputString("tags.environment") != "dev" || res.InputString("tags.project") != "cinegit" || res.InputString("tags.managed-by") != "pulumi" {
+			t.Errorf("%s %s tags %v", res.Type, res.Name, res.Input("tags"))
+		}
+	}
+}
+
+func TestKubeconfigNamesItsRegion(t *testing.T) {
+	kc := `{"users":[{"name":"aws","user":{"exec":{"command":"aws","args":["eks","get-token","--cluster-name","x"]}}}]}`
+	once, err := addRegion(kc, "eu-west-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	twice, err := addRegion(once, "eu-west-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, got := range map[string]string{"once": once, "twice": twice} {
+		if strings.Count(got, "--region") != 1 || !strings.Contains(got, `"--region","eu-west-1"`) {
+			t.Errorf("%s: %s", name, got)
+		}
+	}
+	if _, err := addRegion("not json", "eu-west-1"); err == nil {
+		t.Error("want an error for a malformed kubeconfig")
+	}
+}
+
+func contains(list []string, s string) bool { return slices.Contains(list, s) }
+
+// lookup walks nested maps by key.
+func lookup(v any, keys ...string) any {
+	for _, k := range keys {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[k]
+	}
+	return v
+}

@@ -1,0 +1,163 @@
+package config
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestClusterDefaultsAreAValidSmallCluster(t *testing.T) {
+	c, err := Parse("dev", base())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := c.Cluster
+	if cl.Version != "1.36" || cl.EndpointPublicAccess || len(cl.PublicAccessCidrs) != 0 {
+		t.Errorf("control plane defaults: %+v", cl)
+	}
+	if cl.DeployRoleName != "cinegit-github-deploy" || cl.BreakGlassRoleName != "" {
+		t.Errorf("admins: deploy %q, break-glass %q", cl.DeployRoleName, cl.BreakGlassRoleName)
+	}
+	if cl.General.MinSize != 2 || cl.General.Desired() != 2 || cl.General.MaxSize != 4 || cl.General.CapacityType != CapacityOnDemand {
+		t.Errorf("general defaults: %+v", cl.General)
+	}
+	if cl.Media.MinSize != 0 || cl.Media.Desired() != 0 || cl.Media.MaxSize != 4 || cl.Media.DiskSizeGiB != 200 {
+		t.Errorf("media defaults: %+v", cl.Media)
+	}
+	if cl.General.AmiType() != "AL2023_x86_64_STANDARD" {
+		t.Errorf("AMI type %s", cl.General.AmiType())
+	}
+	if cl.Addons.KubeProxy != "v1.36.0-eksbuild.9" || cl.Autoscaler.ChartVersion != "9.59.0" || cl.Autoscaler.ImageTag != "v1.36.1" {
+		t.Errorf("pins: %+v %+v", cl.Addons, cl.Autoscaler)
+	}
+}
+
+func TestClusterValidConfigurations(t *testing.T) {
+	tests := []struct {
+		name    string
+		stack   string
+		cluster string
+		check   func(t *testing.T, c ClusterConfig)
+	}{
+		{"public endpoint restricted to a network", "dev", `{"endpointPublicAccess":true,"publicAccessCidrs":["203.0.113.0/24","198.51.100.7/32"]}`, func(t *testing.T, c ClusterConfig) {
+			if len(c.PublicAccessCidrs) != 2 {
+				t.Fatal(c.PublicAccessCidrs)
+			}
+		}},
+		{"media scales to zero on spot", "dev", `{"media":{"instanceTypes":["c7i.2xlarge","c7a.2xlarge"],"capacityType":"SPOT","minSize":0,"maxSize":4}}`, func(t *testing.T, c ClusterConfig) {
+			if c.Media.CapacityType != CapacitySpot || c.Media.Desired() != 0 {
+				t.Fatalf("%+v", c.Media)
+			}
+		}},
+		{"explicit zero desired is kept", "dev", `{"media":{"minSize":0,"desiredSize":0,"maxSize":2}}`, func(t *testing.T, c ClusterConfig) {
+			if c.Media.MaxSize != 2 || c.Media.Desired() != 0 {
+				t.Fatalf("%+v", c.Media)
+			}
+		}},
+		{"graviton general group uses the ARM AMI", "dev", `{"general":{"instanceTypes":["m7g.large","m8g.large"],"minSize":1,"maxSize":3}}`, func(t *testing.T, c ClusterConfig) {
+			if c.General.AmiType() != "AL2023_ARM_64_STANDARD" {
+				t.Fatal(c.General.AmiType())
+			}
+		}},
+		{"break-glass role", "prod", `{"breakGlassRoleName":"cinegit-break-glass"}`, func(t *testing.T, c ClusterConfig) {
+			if c.BreakGlassRoleName != "cinegit-break-glass" {
+				t.Fatal(c.BreakGlassRoleName)
+			}
+		}},
+		{"an older supported version with its own pins", "dev", `{"version":"1.35","addons":{"kubeProxy":"v1.35.3-eksbuild.2"},"autoscaler":{"imageTag":"v1.35.0"}}`, func(t *testing.T, c ClusterConfig) {
+			if c.Version != "1.35" {
+				t.Fatal(c.Version)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			raw := with("cinegit:cluster", tt.cluster)
+			if tt.stack == "prod" {
+				raw = with("cinegit:cluster", tt.cluster, "cinegit:protect", "true",
+					"cinegit:network", `{"availabilityZones":["us-east-1a","us-east-1b","us-east-1c"]}`)
+			}
+			c, err := Parse(tt.stack, raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, c.Cluster)
+		})
+	}
+}
+
+func TestClusterInvalidConfigurationsNameTheKey(t *testing.T) {
+	tests := []struct {
+		name    string
+		stack   string
+		cluster string
+		key     string
+		allowed string
+	}{
+		{"unsupported version", "dev", `{"version":"1.29"}`, "cinegit:cluster.version", "standard support"},
+		{"version with a patch", "dev", `{"version":"1.36.2"}`, "cinegit:cluster.version", "standard support"},
+		{"public endpoint without CIDRs", "dev", `{"endpointPublicAccess":true}`, "cinegit:cluster.publicAccessCidrs", "at least one"},
+		{"public endpoint open to all", "dev", `{"endpointPublicAccess":true,"publicAccessCidrs":["0.0.0.0/0"]}`, "cinegit:cluster.publicAccessCidrs[0]", "narrower than 0.0.0.0/0"},
+		{"malformed CIDR", "dev", `{"endpointPublicAccess":true,"publicAccessCidrs":["203.0.113.0/33"]}`, "cinegit:cluster.publicAccessCidrs[0]", "CIDR notation"},
+		{"CIDR with host bits", "dev", `{"endpointPublicAccess":true,"publicAccessCidrs":["203.0.113.5/24"]}`, "cinegit:cluster.publicAccessCidrs[0]", "no host bits"},
+		{"IPv6 CIDR", "dev", `{"endpointPublicAccess":true,"publicAccessCidrs":["2001:db8::/32"]}`, "cinegit:cluster.publicAccessCidrs[0]", "IPv4"},
+		{"private CIDR on the public endpoint", "dev", `{"endpointPublicAccess":true,"publicAccessCidrs":["10.0.0.0/8"]}`, "cinegit:cluster.publicAccessCidrs[0]", "public network"},
+		{"CIDRs with the endpoint off", "dev", `{"publicAccessCidrs":["203.0.113.0/24"]}`, "cinegit:cluster.publicAccessCidrs", "endpointPublicAccess is false"},
+		{"deploy role with a path", "dev", `{"deployRoleName":"ci/deploy"}`, "cinegit:cluster.deployRoleName", "no path"},
+		{"break-glass equals deploy", "dev", `{"breakGlassRoleName":"cinegit-github-deploy"}`, "cinegit:cluster.breakGlassRoleName", "other than deployRoleName"},
+		{"bad log retention", "dev", `{"logRetentionDays":45}`, "cinegit:cluster.logRetentionDays", "retention values"},
+		{"min above max", "dev", `{"general":{"minSize":5,"maxSize":3}}`, "cinegit:cluster.general.minSize", "at most maxSize"},
+		{"desired below min", "dev", `{"general":{"minSize":2,"desiredSize":1,"maxSize":3}}`, "cinegit:cluster.general.desiredSize", "between minSize"},
+		{"desired above max", "dev", `{"media":{"minSize":0,"desiredSize":5,"maxSize":4}}`, "cinegit:cluster.media.desiredSize", "between minSize"},
+		{"zero max", "dev", `{"media":{"minSize":0,"desiredSize":0,"maxSize":0}}`, "cinegit:cluster.media.maxSize", "1 to 1000"},
+		{"negative min", "dev", `{"media":{"minSize":-1,"maxSize":2}}`, "cinegit:cluster.media.minSize", "0 or more"},
+		{"general may not scale to zero", "dev", `{"general":{"minSize":0,"maxSize":3}}`, "cinegit:cluster.general.minSize", "at least 1"},
+		{"single general node in prod", "prod", `{"general":{"minSize":1,"maxSize":3}}`, "cinegit:cluster.general.minSize", "at least 2"},
+		{"malformed instance type", "dev", `{"general":{"instanceTypes":["large"]}}`, "cinegit:cluster.general.instanceTypes[0]", "instance type like"},
+		{"instance type with an unknown size", "dev", `{"general":{"instanceTypes":["m7i.huge"]}}`, "cinegit:cluster.general.instanceTypes[0]", "instance type like"},
+		{"duplicate instance type", "dev", `{"general":{"instanceTypes":["m7i.large","m7i.large"]}}`, "cinegit:cluster.general.instanceTypes[1]", "duplicate"},
+		{"mixed architectures", "dev", `{"general":{"instanceTypes":["m7i.large","m7g.large"]}}`, "cinegit:cluster.general.instanceTypes[1]", "same CPU architecture"},
+		{"media on a general-purpose type", "dev", `{"media":{"instanceTypes":["m7i.2xlarge"]}}`, "cinegit:cluster.media.instanceTypes[0]", "compute-optimized"},
+		{"unknown capacity type", "dev", `{"media":{"capacityType":"spot"}}`, "cinegit:cluster.media.capacityType", `"ON_DEMAND" or "SPOT"`},
+		{"spot with one instance type", "dev", `{"media":{"instanceTypes":["c7i.2xlarge"],"capacityType":"SPOT"}}`, "cinegit:cluster.media.capacityType", "at least two instance types"},
+		{"disk too small", "dev", `{"general":{"diskSizeGiB":8}}`, "cinegit:cluster.general.diskSizeGiB", "20 to 16384"},
+		{"malformed add-on version", "dev", `{"addons":{"vpcCni":"1.22.3"}}`, "cinegit:cluster.addons.vpcCni", "eksbuild"},
+		{"kube-proxy of another minor", "dev", `{"addons":{"kubeProxy":"v1.35.3-eksbuild.2"}}`, "cinegit:cluster.addons.kubeProxy", "Kubernetes 1.36"},
+		{"chart version range", "dev", `{"autoscaler":{"chartVersion":"^9.59"}}`, "cinegit:cluster.autoscaler.chartVersion", "exact chart version"},
+		{"autoscaler image of another minor", "dev", `{"autoscaler":{"imageTag":"v1.35.0"}}`, "cinegit:cluster.autoscaler.imageTag", "must match Kubernetes 1.36"},
+		{"unknown field", "dev", `{"nodeGroups":{}}`, "cinegit:cluster.nodeGroups", "unknown field"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			raw := with("cinegit:cluster", tt.cluster)
+			if tt.stack == "prod" {
+				raw = with("cinegit:cluster", tt.cluster, "cinegit:protect", "true",
+					"cinegit:network", `{"availabilityZones":["us-east-1a","us-east-1b","us-east-1c"]}`)
+			}
+			_, err := Parse(tt.stack, raw)
+			var verr *ValidationError
+			if !errors.As(err, &verr) {
+				t.Fatalf("want a validation error, got %v", err)
+			}
+			for _, p := range verr.Problems {
+				if p.Key == tt.key && strings.Contains(p.Allowed, tt.allowed) && p.Value != "" {
+					return
+				}
+			}
+			t.Fatalf("no problem names %s with %q; got:\n%v", tt.key, tt.allowed, err)
+		})
+	}
+}
+
+func TestInstanceArch(t *testing.T) {
+	for typ, want := range map[string]string{
+		"m7i.large": ArchX86, "c7i.2xlarge": ArchX86, "c7a.4xlarge": ArchX86, "m7i-flex.large": ArchX86,
+		"g5.xlarge": ArchX86, "g4dn.xlarge": ArchX86, "t3.large": ArchX86,
+		"c7g.2xlarge": ArchARM64, "c7gn.4xlarge": ArchARM64, "m8gd.large": ArchARM64, "t4g.small": ArchARM64,
+		"x2gd.xlarge": ArchARM64, "g5g.xlarge": ArchARM64, "a1.large": ArchARM64, "c8g.metal-48xl": ArchARM64,
+	} {
+		if got := InstanceArch(typ); got != want {
+			t.Errorf("InstanceArch(%s) = %s, want %s", typ, got, want)
+		}
+	}
+}
