@@ -1,12 +1,12 @@
 package main
 
 import (
-	"fmt"
 	"os"
+
+	"github.com/cinegit/infrastructure/pkg/plan"
 )
 
-// runPlan runs the offline plan; see pkg/plan.
+// runPlan is `go run . plan`: the same program, offline, under the harness (see pkg/plan).
 func runPlan(args []string) int {
-	fmt.Fprintln(os.Stderr, "plan: not yet available")
-	return 2
+	return plan.Main(program, args, os.Stdout, os.Stderr)
 }

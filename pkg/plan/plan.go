@@ -1,0 +1,253 @@
+// Package plan is `go run . plan`: the whole program run offline under the harness, rendered as
+// a readable plan and as the deployment document `pulumi stack export` writes, and checked
+// against the policy pack. It needs no AWS account and no credentials.
+package plan
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/cinegit/infrastructure/pkg/config"
+	"github.com/cinegit/infrastructure/pkg/harness"
+	"github.com/cinegit/infrastructure/pkg/policy"
+)
+
+// Exit codes.
+const (
+	ExitClean     = 0 // no mandatory policy violated
+	ExitViolation = 1 // a mandatory policy is violated
+	ExitUsage     = 2 // bad usage or bad configuration
+)
+
+// Options choose a plan.
+type Options struct {
+	Dir        string // project directory (Pulumi.yaml)
+	Stack      string
+	ConfigFile string
+	Preview    bool
+}
+
+// Plan is a run with its policy report.
+type Plan struct {
+	Result *harness.Result
+	Policy *policy.Report
+}
+
+// Run plans a stack.
+func Run(program pulumi.RunFunc, o Options) (*Plan, error) {
+	r, err := harness.Run(program, harness.Options{Dir: o.Dir, Stack: o.Stack, ConfigFile: o.ConfigFile, Preview: o.Preview})
+	if err != nil {
+		return nil, err
+	}
+	rep, err := Evaluate(r)
+	if err != nil {
+		return nil, err
+	}
+	return &Plan{Result: r, Policy: rep}, nil
+}
+
+// Evaluate checks a run against the policy pack.
+func Evaluate(r *harness.Result) (*policy.Report, error) {
+	rep, err := policy.Evaluate(context.Background(), PolicyResources(r))
+	if err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	return rep, nil
+}
+
+// PolicyResources converts a run into the policy pack's input: what the analyzer sees. In a
+// preview, an input whose value is not known yet is absent from the registration but still
+// listed in its property dependencies; it is given to the policies as Pulumi's unknown
+// sentinel, as the real analyzer receives it, so that "not known yet" never reads as "not set".
+func PolicyResources(r *harness.Result) []policy.Resource {
+	out := make([]policy.Resource, 0, len(r.Resources))
+	for _, res := range r.Resources {
+		props := policy.Props(res.Inputs)
+		for k := range res.PropertyDependencies {
+			if _, ok := props[k]; !ok && r.Preview {
+				props[k] = policy.Unknown
+			}
+		}
+		out = append(out, policy.Resource{
+			URN:    res.URN,
+			Type:   res.Type,
+			Name:   res.Name,
+			Custom: res.Custom,
+			Props:  props,
+			Options: policy.Options{
+				Protect:              res.Protect,
+				RetainOnDelete:       res.RetainOnDelete,
+				Parent:               res.Parent,
+				Provider:             res.Provider,
+				Dependencies:         res.AllDependencies(),
+				PropertyDependencies: res.PropertyDependencies,
+			},
+		})
+	}
+	return out
+}
+
+// Main is the `plan` subcommand: it parses args, plans, writes the requested outputs and
+// returns the exit code.
+func Main(program pulumi.RunFunc, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("plan", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	stack := fs.String("stack", "", "stack to plan: dev, staging or prod (required)")
+	configFile := fs.String("config-file", "", "stack settings file to use instead of Pulumi.<stack>.yaml")
+	out := fs.String("out", "", "write the deployment (pulumi stack export format, version 3) to this file")
+	preview := fs.Bool("preview", false, "preview semantics: computed outputs are unknown")
+	format := fs.String("format", "text", "output format: text or json")
+	dir := fs.String("dir", ".", "project directory holding Pulumi.yaml")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: go run . plan --stack <dev|staging|prod> [--preview] [--format text|json] [--out FILE] [--config-file FILE]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return ExitUsage
+	}
+	switch {
+	case *stack == "":
+		fmt.Fprintln(stderr, "plan: --stack is required (dev, staging or prod)")
+		return ExitUsage
+	case *format != "text" && *format != "json":
+		fmt.Fprintf(stderr, "plan: --format %q: allowed values are text and json\n", *format)
+		return ExitUsage
+	case fs.NArg() > 0:
+		fmt.Fprintf(stderr, "plan: unexpected arguments %q\n", fs.Args())
+		return ExitUsage
+	}
+
+	p, err := Run(program, Options{Dir: *dir, Stack: *stack, ConfigFile: *configFile, Preview: *preview})
+	if err != nil {
+		var verr *config.ValidationError
+		if errors.As(err, &verr) {
+			fmt.Fprintln(stderr, verr.Error())
+		} else {
+			fmt.Fprintf(stderr, "plan: %v\n", err)
+		}
+		return ExitUsage
+	}
+	code := ExitClean
+	if len(p.Policy.Violations()) > 0 {
+		code = ExitViolation
+	}
+
+	if *format == "json" {
+		if err := writeJSON(stdout, p); err != nil {
+			fmt.Fprintf(stderr, "plan: %v\n", err)
+			return ExitUsage
+		}
+	} else {
+		WriteText(stdout, p, isTerminal(stdout))
+	}
+	if *out != "" {
+		if code != ExitClean {
+			fmt.Fprintf(stderr, "plan: not writing %s: a mandatory policy is violated\n", *out)
+			return code
+		}
+		dep, err := Deployment(p.Result)
+		if err != nil {
+			fmt.Fprintf(stderr, "plan: %v\n", err)
+			return ExitUsage
+		}
+		if err := writeFileAtomic(*out, dep); err != nil {
+			fmt.Fprintf(stderr, "plan: %v\n", err)
+			return ExitUsage
+		}
+	}
+	return code
+}
+
+// jsonPlan is the --format json document.
+type jsonPlan struct {
+	Stack     string                      `json:"stack"`
+	Preview   bool                        `json:"preview"`
+	Resources []jsonResource              `json:"resources"`
+	Counts    map[string]int              `json:"counts"`
+	Outputs   map[string]any              `json:"outputs"`
+	Policy    map[string][]policy.Finding `json:"policy"`
+}
+
+type jsonResource struct {
+	URN       string         `json:"urn"`
+	Type      string         `json:"type"`
+	Name      string         `json:"name"`
+	Parent    string         `json:"parent,omitempty"`
+	Custom    bool           `json:"custom"`
+	Protect   bool           `json:"protect,omitempty"`
+	Inputs    map[string]any `json:"inputs,omitempty"`
+	DependsOn []string       `json:"dependsOn,omitempty"`
+}
+
+func writeJSON(w io.Writer, p *Plan) error {
+	doc := jsonPlan{
+		Stack: p.Result.Stack, Preview: p.Result.Preview,
+		Counts: map[string]int{}, Outputs: map[string]any{},
+		Policy: map[string][]policy.Finding{
+			"mandatory":  p.Policy.Violations(),
+			"advisory":   p.Policy.Warnings(),
+			"exceptions": p.Policy.Exceptions(),
+		},
+	}
+	for _, res := range p.Result.Resources {
+		inputs, _ := harness.Plain(resourceProps(res)).(map[string]any)
+		doc.Resources = append(doc.Resources, jsonResource{
+			URN: res.URN, Type: res.Type, Name: res.Name, Parent: res.Parent, Custom: res.Custom,
+			Protect: res.Protect, Inputs: redactSecrets(res, inputs), DependsOn: res.AllDependencies(),
+		})
+		doc.Counts[res.Type]++
+	}
+	for name, e := range p.Result.Exports {
+		switch {
+		case !e.Known:
+			doc.Outputs[name] = "(known after apply)"
+		case e.Secret:
+			doc.Outputs[name] = "[secret]"
+		default:
+			doc.Outputs[name] = e.Value
+		}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(doc)
+}
+
+// writeFileAtomic writes v as JSON to path through a temporary file, so a failure leaves
+// nothing partial behind.
+func writeFileAtomic(path string, v *apitype.UntypedDeployment) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".plan-*.json")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(append(b, '\n')); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

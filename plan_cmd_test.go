@@ -1,0 +1,87 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/cinegit/infrastructure/pkg/harness"
+	"github.com/cinegit/infrastructure/pkg/plan"
+)
+
+func TestPlanCommand(t *testing.T) {
+	dir := t.TempDir()
+	badConfig := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(badConfig, []byte("config:\n  aws:region: us-east-1\n  cinegit:network:\n    cidr: 10.0.0.0/8\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		args     []string
+		code     int
+		out      string // file the plan may write
+		wantFile bool
+		stdout   string // fragment expected on stdout
+		stderr   string // fragment expected on stderr
+	}{
+		{"no stack", []string{}, plan.ExitUsage, "", false, "", "--stack is required"},
+		{"unknown flag", []string{"--stack", "dev", "--colour"}, plan.ExitUsage, "", false, "", "flag provided but not defined"},
+		{"bad format", []string{"--stack", "dev", "--format", "yaml"}, plan.ExitUsage, "", false, "", "allowed values are text and json"},
+		{"unknown stack file", []string{"--stack", "qa"}, plan.ExitUsage, "", false, "", "Pulumi.qa.yaml"},
+		{"bad config names the key and writes nothing", []string{"--stack", "dev", "--config-file", badConfig, "--out", filepath.Join(dir, "bad.json")}, plan.ExitUsage, filepath.Join(dir, "bad.json"), false, "", "cinegit:network.cidr"},
+		{"dev plan in text", []string{"--stack", "dev", "--out", filepath.Join(dir, "dev.json")}, plan.ExitClean, filepath.Join(dir, "dev.json"), true, "no mandatory policy is violated", ""},
+		{"prod preview in json", []string{"--stack", "prod", "--preview", "--format", "json"}, plan.ExitClean, "", false, `"mandatory": null`, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := plan.Main(program, tt.args, &stdout, &stderr)
+			if code != tt.code {
+				t.Fatalf("exit %d, want %d\nstderr: %s", code, tt.code, stderr.String())
+			}
+			if !strings.Contains(stdout.String(), tt.stdout) || !strings.Contains(stderr.String(), tt.stderr) {
+				t.Fatalf("stdout %q / stderr %q lack %q / %q", trim(stdout.String()), stderr.String(), tt.stdout, tt.stderr)
+			}
+			if tt.out != "" {
+				_, err := os.Stat(tt.out)
+				if exists := err == nil; exists != tt.wantFile {
+					t.Fatalf("%s exists=%v, want %v", tt.out, exists, tt.wantFile)
+				}
+			}
+			if strings.Contains(strings.Join(tt.args, " "), "--format json") && tt.code == plan.ExitClean {
+				var doc map[string]any
+				if err := json.Unmarshal(stdout.Bytes(), &doc); err != nil {
+					t.Fatalf("--format json is not JSON: %v", err)
+				}
+			}
+		})
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".plan-") {
+			t.Errorf("temporary file left behind: %s", e.Name())
+		}
+	}
+}
+
+func trim(s string) string {
+	if len(s) > 200 {
+		return s[:200] + "..."
+	}
+	return s
+}
+
+func TestEveryStackPassesThePolicyPack(t *testing.T) {
+	forEachRun(t, func(t *testing.T, r *harness.Result) {
+		p, err := plan.Evaluate(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range p.Violations() {
+			t.Errorf("mandatory policy %s violated by %s %s: %s", f.Rule, f.Type, f.Name, f.Message)
+		}
+	})
+}
