@@ -1,0 +1,105 @@
+package mediaprocessing
+
+import (
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/sns"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/cinegit/infrastructure/pkg/iampolicy"
+)
+
+// alarm is one CloudWatch alarm of the pipeline.
+type alarm struct {
+	suffix, description string
+	namespace, metric   string
+	dimension           string
+	value               pulumi.StringInput
+	statistic           string
+	periodSeconds       int
+	comparison          string
+	threshold           float64
+}
+
+// alarms notify an encrypted SNS topic when messages fail for good (the dead-letter queue is
+// not empty), when the queue falls behind, and when the function fails or is throttled.
+func (b *builder) alarms() error {
+	env, n, a := b.env, b.names, b.args.Alarms
+	var err error
+	b.topic, err = sns.NewTopic(b.ctx, b.name+"-alarms", &sns.TopicArgs{
+		Name:           pulumi.String(n.topic),
+		DisplayName:    pulumi.String("CineGit " + env.Naming.Stack + " media processing"),
+		KmsMasterKeyId: b.pipelineKey.Arn(),
+		Tags:           env.Tags.Named(n.topic).Map(),
+	}, b.parent)
+	if err != nil {
+		return err
+	}
+	topicArn := pulumi.StringArray{b.topic.Arn}
+	if _, err := sns.NewTopicPolicy(b.ctx, b.name+"-alarms", &sns.TopicPolicyArgs{
+		Arn: b.topic.Arn,
+		Policy: iampolicy.Document(
+			iampolicy.Statement{
+				Sid:        "DenyInsecureTransport",
+				Effect:     "Deny",
+				Actions:    []string{"sns:Publish"},
+				Resources:  topicArn,
+				Principals: []iampolicy.Principal{{Type: "AWS", Identifiers: iampolicy.Strings("*")}},
+				Conditions: []iampolicy.Condition{{Test: "Bool", Variable: "aws:SecureTransport", Values: iampolicy.Strings("false")}},
+			},
+			iampolicy.Statement{
+				Sid:        "AllowPipelineAlarms",
+				Actions:    []string{"sns:Publish"},
+				Resources:  topicArn,
+				Principals: []iampolicy.Principal{{Type: "Service", Identifiers: iampolicy.Strings("cloudwatch.amazonaws.com")}},
+				Conditions: []iampolicy.Condition{
+					{Test: "StringEquals", Variable: "aws:SourceAccount", Values: iampolicy.Strings(env.AccountID)},
+					{Test: "ArnLike", Variable: "aws:SourceArn", Values: iampolicy.Strings(b.alarmArnPattern())},
+				},
+			},
+		),
+	}, b.parent); err != nil {
+		return err
+	}
+	if a.Email != "" {
+		if _, err := sns.NewTopicSubscription(b.ctx, b.name+"-alarms-email", &sns.TopicSubscriptionArgs{
+			Topic:    b.topic.Arn,
+			Protocol: pulumi.String("email"),
+			Endpoint: pulumi.String(a.Email),
+		}, b.parent); err != nil {
+			return err
+		}
+	}
+
+	for _, al := range []alarm{
+		{"dlq-not-empty", "Media messages failed for good and wait in the dead-letter queue",
+			"AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", b.dlq.Name, "Maximum", 60, "GreaterThanThreshold", 0},
+		{"queue-age", "The oldest message in the media queue waits longer than expected: processing falls behind",
+			"AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", b.queue.Name, "Maximum", 300, "GreaterThanThreshold", float64(a.OldestMessageAgeSeconds)},
+		{"function-errors", "The FFmpeg function fails",
+			"AWS/Lambda", "Errors", "FunctionName", b.fn.Name, "Sum", 300, "GreaterThanOrEqualToThreshold", float64(a.ErrorThreshold)},
+		{"function-throttles", "The FFmpeg function is throttled (its reserved concurrency is exhausted)",
+			"AWS/Lambda", "Throttles", "FunctionName", b.fn.Name, "Sum", 300, "GreaterThanOrEqualToThreshold", float64(a.ThrottleThreshold)},
+	} {
+		name := n.alarmPrefix + al.suffix
+		if _, err := cloudwatch.NewMetricAlarm(b.ctx, b.name+"-"+al.suffix, &cloudwatch.MetricAlarmArgs{
+			Name:               pulumi.String(name),
+			AlarmDescription:   pulumi.String(al.description),
+			Namespace:          pulumi.String(al.namespace),
+			MetricName:         pulumi.String(al.metric),
+			Dimensions:         pulumi.StringMap{al.dimension: al.value},
+			Statistic:          pulumi.String(al.statistic),
+			Period:             pulumi.Int(al.periodSeconds),
+			EvaluationPeriods:  pulumi.Int(1),
+			ComparisonOperator: pulumi.String(al.comparison),
+			Threshold:          pulumi.Float64(al.threshold),
+			// No data means no messages and no invocations: nothing is wrong.
+			TreatMissingData: pulumi.String("notBreaching"),
+			AlarmActions:     pulumi.Array{b.topic.Arn},
+			OkActions:        pulumi.Array{b.topic.Arn},
+			Tags:             env.Tags.Named(name).Map(),
+		}, b.parent); err != nil {
+			return err
+		}
+	}
+	return nil
+}
