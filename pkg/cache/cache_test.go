@@ -12,9 +12,6 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/cinegit/infrastructure/pkg/harness"
-	"github.com/cinegit/infrastructure/pkg/naming"
-	"github.com/cinegit/infrastructure/pkg/stackenv"
-	"github.com/cinegit/infrastructure/pkg/tags"
 )
 
 const (
@@ -45,13 +42,7 @@ func runCache(t *testing.T, stack string, args Args, allowed pulumi.StringArrayI
 		if err != nil {
 			return err
 		}
-		args.Env = stackenv.Env{
-			Naming:    naming.New("cinegit", stack),
-			Tags:      tags.Set(tags.Base("cinegit", stack, nil)),
-			AccountID: harness.AccountID,
-			Partition: harness.Partition,
-			Region:    "us-east-1",
-		}
+		args.Env = harness.Env(stack, "us-east-1")
 		args.VpcID = pulumi.String("vpc-123")
 		args.SubnetIDs = pulumi.ToStringArray([]string{"subnet-a", "subnet-b"})
 		args.AllowedSecurityGroupIDs = allowed

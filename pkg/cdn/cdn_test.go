@@ -15,9 +15,6 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/cinegit/infrastructure/pkg/harness"
-	"github.com/cinegit/infrastructure/pkg/naming"
-	"github.com/cinegit/infrastructure/pkg/stackenv"
-	"github.com/cinegit/infrastructure/pkg/tags"
 )
 
 const typeDistribution = "aws:cloudfront/distribution:Distribution"
@@ -46,13 +43,7 @@ func testArgs(t *testing.T) Args {
 		}
 	}
 	return Args{
-		Env: stackenv.Env{
-			Naming:    naming.New("cinegit", "test"),
-			Tags:      tags.Set(tags.Base("cinegit", "test", nil)),
-			AccountID: harness.AccountID,
-			Partition: harness.Partition,
-			Region:    "eu-west-1",
-		},
+		Env:                          harness.Env("test", "eu-west-1"),
 		Proxies:                      origin("proxies"),
 		Thumbnails:                   origin("thumbnails"),
 		PublicKeys:                   []PublicKey{{Name: "k2026a", PEM: publicKeyPEM(t)}, {Name: "k2026b", PEM: publicKeyPEM(t)}},

@@ -14,9 +14,6 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/cinegit/infrastructure/pkg/harness"
-	"github.com/cinegit/infrastructure/pkg/naming"
-	"github.com/cinegit/infrastructure/pkg/stackenv"
-	"github.com/cinegit/infrastructure/pkg/tags"
 )
 
 const (
@@ -47,13 +44,7 @@ const (
 
 func testArgs() Args {
 	return Args{
-		Env: stackenv.Env{
-			Naming:    naming.New("cinegit", "dev"),
-			Tags:      tags.Set(tags.Base("cinegit", "dev", nil)),
-			AccountID: harness.AccountID,
-			Partition: harness.Partition,
-			Region:    region,
-		},
+		Env:              harness.Env("dev", region),
 		Name:             "cinegit-dev-eks",
 		Version:          "1.36",
 		VpcID:            pulumi.String("vpc-0123"),

@@ -9,9 +9,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/cinegit/infrastructure/pkg/harness"
-	"github.com/cinegit/infrastructure/pkg/naming"
 	"github.com/cinegit/infrastructure/pkg/stackenv"
-	"github.com/cinegit/infrastructure/pkg/tags"
 )
 
 const (
@@ -20,13 +18,7 @@ const (
 )
 
 func env() stackenv.Env {
-	return stackenv.Env{
-		Naming:    naming.New("cinegit", "dev"),
-		Tags:      tags.Set(tags.Base("cinegit", "dev", nil)),
-		AccountID: harness.AccountID,
-		Partition: harness.Partition,
-		Region:    "us-east-1",
-	}
+	return harness.Env("dev", "us-east-1")
 }
 
 func run(t *testing.T, preview bool, args Args) *harness.Result {

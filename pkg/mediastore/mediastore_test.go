@@ -11,9 +11,6 @@ import (
 
 	"github.com/cinegit/infrastructure/pkg/bucket"
 	"github.com/cinegit/infrastructure/pkg/harness"
-	"github.com/cinegit/infrastructure/pkg/naming"
-	"github.com/cinegit/infrastructure/pkg/stackenv"
-	"github.com/cinegit/infrastructure/pkg/tags"
 )
 
 const (
@@ -25,13 +22,7 @@ const (
 
 func testArgs() Args {
 	return Args{
-		Env: stackenv.Env{
-			Naming:    naming.New("cinegit", "test"),
-			Tags:      tags.Set(tags.Base("cinegit", "test", nil)),
-			AccountID: harness.AccountID,
-			Partition: harness.Partition,
-			Region:    "us-east-1",
-		},
+		Env:                                    harness.Env("test", "us-east-1"),
 		CORSOrigins:                            []string{"https://app.cinegit.io"},
 		AbortIncompleteUploadDays:              7,
 		NoncurrentVersionExpirationDays:        30,
