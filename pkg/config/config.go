@@ -140,6 +140,9 @@ func Parse(stack string, raw map[string]string) (*Config, error) {
 	validateStack(p, stack)
 	validateRegion(p, c.Region)
 	validateTags(p, c.Tags)
+	if env.Rules.RequirePulumiProtect && !c.Protect {
+		p.add("protect", c.Protect, "true for stack %q: its stateful resources must be Pulumi-protected", stack)
+	}
 	for _, name := range sectionNames(secs) {
 		if s, ok := secs[name].(section); ok {
 			s.applyDefaults(env)

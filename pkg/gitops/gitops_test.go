@@ -1,0 +1,297 @@
+package gitops
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/cinegit/infrastructure/pkg/harness"
+	"github.com/cinegit/infrastructure/pkg/kube"
+	"github.com/cinegit/infrastructure/pkg/naming"
+	"github.com/cinegit/infrastructure/pkg/stackenv"
+	"github.com/cinegit/infrastructure/pkg/tags"
+)
+
+const (
+	region  = "eu-west-1"
+	repo    = "https://github.com/cinegit/gitops.git"
+	platKey = "arn:aws:kms:eu-west-1:123456789012:key/platform"
+
+	tRelease   = "kubernetes:helm.sh/v3:Release"
+	tNamespace = "kubernetes:core/v1:Namespace"
+	tConfigMap = "kubernetes:core/v1:ConfigMap"
+	tProject   = "kubernetes:argoproj.io/v1alpha1:AppProject"
+	tPatch     = "kubernetes:argoproj.io/v1alpha1:AppProjectPatch"
+	tApp       = "kubernetes:argoproj.io/v1alpha1:Application"
+	tExtSecret = "kubernetes:external-secrets.io/v1:ExternalSecret"
+	tSecret    = "aws:secretsmanager/secret:Secret"
+)
+
+func testArgs() Args {
+	return Args{
+		Env: stackenv.Env{
+			Naming:    naming.New("cinegit", "dev"),
+			Tags:      tags.Set(tags.Base("cinegit", "dev", nil)),
+			AccountID: harness.AccountID,
+			Partition: harness.Partition,
+			Region:    region,
+		},
+		ChartVersion:          "10.1.1",
+		Namespace:             "argocd",
+		RepoURL:               repo,
+		Revision:              "main",
+		Path:                  "clusters/dev",
+		ApplicationNamespace:  pulumi.String("cinegit"),
+		DestinationNamespaces: []string{"media"},
+		SecretStore:           pulumi.String("aws-secrets-manager"),
+		SecretsKmsKeyArn:      pulumi.String(platKey),
+		SecretRefreshInterval: "15m",
+		Outputs: map[string]pulumi.StringInput{
+			"mediaBucketName": pulumi.String("cinegit-dev-media-123456789012-eu-west-1"),
+			"queueUrl":        pulumi.String("https://sqs.eu-west-1.amazonaws.com/123456789012/cinegit-dev-media"),
+		},
+	}
+}
+
+func run(t *testing.T, preview bool, mutate func(*Args)) (*harness.Result, error) {
+	t.Helper()
+	args := testArgs()
+	if mutate != nil {
+		mutate(&args)
+	}
+	return harness.RunRaw(func(ctx *pulumi.Context) error {
+		regional, err := aws.NewProvider(ctx, "aws", &aws.ProviderArgs{Region: pulumi.String(region)})
+		if err != nil {
+			return err
+		}
+		k8s, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{Kubeconfig: pulumi.String("{}")})
+		if err != nil {
+			return err
+		}
+		args.KubernetesProvider = k8s
+		_, err = New(ctx, "gitops", args, pulumi.Provider(regional))
+		return err
+	}, "cinegit", "dev", map[string]string{"aws:region": region}, preview)
+}
+
+func eachRun(t *testing.T, mutate func(*Args), f func(t *testing.T, r *harness.Result, preview bool)) {
+	for _, preview := range []bool{false, true} {
+		t.Run(fmt.Sprintf("preview=%v", preview), func(t *testing.T) {
+			r, err := run(t, preview, mutate)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f(t, r, preview)
+		})
+	}
+}
+
+func at(v any, path string) any {
+	for _, p := range strings.Split(path, "/") {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[p]
+	}
+	return v
+}
+
+func values(r *harness.Result) map[string]any {
+	v, _ := r.Named(tRelease, "gitops").Input("values").(map[string]any)
+	return v
+}
+
+func TestArgoCDReleaseIsPinnedAndSingleInDev(t *testing.T) {
+	eachRun(t, nil, func(t *testing.T, r *harness.Result, preview bool) {
+		rel := r.Named(tRelease, "gitops")
+		for path, want := range map[string]any{
+			"chart": "argo-cd", "version": "10.1.1", "repositoryOpts.repo": "https://argoproj.github.io/argo-helm",
+			"atomic": true, "createNamespace": false, "namespace": "argocd",
+		} {
+			if got := rel.Input(path); got != want && !(preview && path == "namespace") {
+				t.Errorf("%s = %v, want %v", path, got, want)
+			}
+		}
+		if !r.DependsOn(rel, r.Named(tNamespace, "gitops")) {
+			t.Error("the release waits for its namespace")
+		}
+		v := values(r)
+		for path, want := range map[string]any{
+			"server/replicas": 1.0, "repoServer/replicas": 1.0, "applicationSet/replicas": 1.0, "redis-ha/enabled": false,
+			"server/service/type": "ClusterIP", "configs/cm/admin.enabled": true, "configs/cm/exec.enabled": false,
+			"dex/enabled": false, "configs/rbac/policy.default": "role:readonly", "server/pdb/enabled": false,
+		} {
+			if got := at(v, path); got != want {
+				t.Errorf("values %s = %v, want %v", path, got, want)
+			}
+		}
+		if at(v, "server/resources/limits/memory") == nil || at(v, "controller/resources/requests/cpu") == nil {
+			t.Error("containers need requests and limits")
+		}
+	})
+}
+
+func TestArgoCDIsHighlyAvailableWhenAsked(t *testing.T) {
+	eachRun(t, func(a *Args) { a.HA = true }, func(t *testing.T, r *harness.Result, preview bool) {
+		v := values(r)
+		for path, want := range map[string]any{
+			"server/replicas": 2.0, "repoServer/replicas": 2.0, "applicationSet/replicas": 2.0, "redis-ha/enabled": true,
+			"server/pdb/enabled": true, "redis-ha/hardAntiAffinity": false, "controller/replicas": 1.0,
+		} {
+			if got := at(v, path); got != want {
+				t.Errorf("values %s = %v, want %v", path, got, want)
+			}
+		}
+	})
+}
+
+func TestSSODisablesTheAdminAccount(t *testing.T) {
+	sso := &SSO{URL: "https://argocd.dev.cinegit.io", Issuer: "https://cinegit.okta.com", ClientID: "argocd", AdminGroups: []string{"platform", "sre"}}
+	eachRun(t, func(a *Args) { a.SSO = sso }, func(t *testing.T, r *harness.Result, preview bool) {
+		v := values(r)
+		if at(v, "configs/cm/admin.enabled") != false || at(v, "configs/cm/url") != sso.URL {
+			t.Errorf("cm: %v", at(v, "configs/cm"))
+		}
+		var oidc oidcConfig
+		if err := yaml.Unmarshal([]byte(at(v, "configs/cm/oidc.config").(string)), &oidc); err != nil {
+			t.Fatal(err)
+		}
+		if oidc.Issuer != sso.Issuer || oidc.ClientID != "argocd" || oidc.ClientSecret != "$argocd-oidc:clientSecret" {
+			t.Errorf("oidc.config: %+v", oidc)
+		}
+		if at(v, "configs/rbac/policy.csv") != "g, platform, role:admin\ng, sre, role:admin\n" {
+			t.Errorf("rbac: %v", at(v, "configs/rbac"))
+		}
+		secret := r.Named(tSecret, "gitops-oidc")
+		es := r.Named(tExtSecret, "gitops-oidc")
+		rel := r.Named(tRelease, "gitops")
+		if secret == nil || es == nil || secret.InputString("name") != "cinegit/dev/gitops/oidc" || secret.InputString("kmsKeyId") != platKey {
+			t.Fatalf("oidc secret %v", secret)
+		}
+		if !r.DependsOn(es, secret) || !r.DependsOn(rel, es) {
+			t.Error("Argo CD starts once its OIDC secret is synced")
+		}
+		labels, _ := es.Input("spec.target.template.metadata.labels").(map[string]any)
+		if labels["app.kubernetes.io/part-of"] != "argocd" || es.InputString("spec.target.name") != OIDCSecret {
+			t.Errorf("Argo CD only reads $secret:key from Secrets labelled part-of=argocd: %v", labels)
+		}
+	})
+}
+
+func TestPrivateRepositoryCredentialsComeFromSecretsManager(t *testing.T) {
+	eachRun(t, func(a *Args) { a.RepositoryCredentials = true }, func(t *testing.T, r *harness.Result, preview bool) {
+		es := r.Named(tExtSecret, "gitops-repository")
+		if es == nil || r.Named(tSecret, "gitops-repository").InputString("name") != "cinegit/dev/gitops/repository" {
+			t.Fatal("repository secret and its ExternalSecret expected")
+		}
+		labels, _ := es.Input("spec.target.template.metadata.labels").(map[string]any)
+		data, _ := es.Input("spec.target.template.data").(map[string]any)
+		if labels["argocd.argoproj.io/secret-type"] != "repository" || data["url"] != repo || data["type"] != "git" {
+			t.Errorf("repository secret template: %v %v", labels, data)
+		}
+		if strings.Contains(fmt.Sprint(values(r)), "sshPrivateKey") || strings.Contains(fmt.Sprint(values(r)), "password") {
+			t.Error("no credential in values")
+		}
+	})
+}
+
+func TestProjectsLimitWhereTheRepositoryDeploys(t *testing.T) {
+	eachRun(t, nil, func(t *testing.T, r *harness.Result, preview bool) {
+		rel := r.Named(tRelease, "gitops")
+		apps := r.Named(tProject, "gitops-applications-project")
+		boot := r.Named(tProject, "gitops-bootstrap-project")
+		def := r.Named(tPatch, "gitops-default-project")
+		if apps == nil || boot == nil || def == nil {
+			t.Fatal("two projects and the default project's lock expected")
+		}
+		for _, p := range []*harness.Resource{apps, boot, def} {
+			if !r.DependsOn(p, rel) {
+				t.Errorf("%s: the AppProject CRD comes with Argo CD", p.Name)
+			}
+			if !reflect.DeepEqual(p.Input("spec.clusterResourceWhitelist"), []any{}) {
+				t.Errorf("%s may create cluster-scoped resources: %v", p.Name, p.Input("spec.clusterResourceWhitelist"))
+			}
+		}
+		if !reflect.DeepEqual(apps.Input("spec.sourceRepos"), []any{repo}) || !reflect.DeepEqual(boot.Input("spec.sourceRepos"), []any{repo}) {
+			t.Error("projects read the GitOps repository only")
+		}
+		dest, _ := apps.Input("spec.destinations").([]any)
+		if len(dest) != 2 || at(dest[0], "namespace") != "cinegit" || at(dest[1], "namespace") != "media" || at(dest[0], "server") != InClusterServer {
+			t.Errorf("application destinations %v", dest)
+		}
+		if !reflect.DeepEqual(boot.Input("spec.namespaceResourceWhitelist"), []any{map[string]any{"group": "argoproj.io", "kind": "Application"}}) {
+			t.Errorf("the bootstrap project creates Applications only: %v", boot.Input("spec.namespaceResourceWhitelist"))
+		}
+		annotations, _ := def.Input("metadata.annotations").(map[string]any)
+		if def.InputString("metadata.name") != "default" || annotations["pulumi.com/patchForce"] != "true" ||
+			!reflect.DeepEqual(def.Input("spec.sourceRepos"), []any{}) || !reflect.DeepEqual(def.Input("spec.destinations"), []any{}) {
+			t.Errorf("the default project must be locked: %v", def.Inputs)
+		}
+	})
+}
+
+func TestAppOfApps(t *testing.T) {
+	eachRun(t, nil, func(t *testing.T, r *harness.Result, preview bool) {
+		app := r.Named(tApp, "gitops-root")
+		if app == nil || !r.DependsOn(app, r.Named(tRelease, "gitops")) {
+			t.Fatal("the app of apps waits for Argo CD")
+		}
+		for path, want := range map[string]any{
+			"metadata.name": RootApplication, "spec.project": BootstrapProject, "spec.source.repoURL": repo,
+			"spec.source.targetRevision": "main", "spec.source.path": "clusters/dev", "spec.destination.server": InClusterServer,
+			"spec.syncPolicy.automated.prune": true, "spec.syncPolicy.automated.selfHeal": true,
+		} {
+			if got := app.Input(path); got != want {
+				t.Errorf("%s = %v, want %v", path, got, want)
+			}
+		}
+	})
+}
+
+func TestInfrastructureOutputsConfigMap(t *testing.T) {
+	eachRun(t, nil, func(t *testing.T, r *harness.Result, preview bool) {
+		cm := r.Named(tConfigMap, "gitops-outputs")
+		if cm == nil || cm.InputString("metadata.name") != OutputsConfigMap {
+			t.Fatal("infrastructure-outputs ConfigMap expected")
+		}
+		if !preview {
+			data, _ := cm.Input("data").(map[string]any)
+			if cm.InputString("metadata.namespace") != "cinegit" || data["mediaBucketName"] != "cinegit-dev-media-123456789012-eu-west-1" || len(data) != 2 {
+				t.Errorf("outputs: %v in %s", data, cm.InputString("metadata.namespace"))
+			}
+		}
+	})
+}
+
+func TestNamespaceIsLabelled(t *testing.T) {
+	r, err := run(t, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	labels, _ := r.Named(tNamespace, "gitops").Input("metadata.labels").(map[string]any)
+	if labels[kube.LabelEnforce] != kube.Baseline || labels[kube.LabelWarn] != kube.Restricted || labels[kube.LabelPurpose] != "gitops" {
+		t.Errorf("labels %v", labels)
+	}
+}
+
+func TestBadArgsFail(t *testing.T) {
+	for name, mutate := range map[string]func(*Args){
+		"chart range":        func(a *Args) { a.ChartVersion = "10.x" },
+		"plain http repo":    func(a *Args) { a.RepoURL = "http://github.com/cinegit/gitops.git" },
+		"no revision":        func(a *Args) { a.Revision = "" },
+		"no secret store":    func(a *Args) { a.SecretStore = nil },
+		"SSO without admins": func(a *Args) { a.SSO = &SSO{URL: "https://a", Issuer: "https://i", ClientID: "c"} },
+		"bad output key":     func(a *Args) { a.Outputs["media bucket"] = pulumi.String("x") },
+	} {
+		if _, err := run(t, false, mutate); err == nil || !strings.Contains(err.Error(), "gitops") {
+			t.Errorf("%s: got %v", name, err)
+		}
+	}
+}

@@ -1,0 +1,222 @@
+package kube
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/cinegit/infrastructure/pkg/harness"
+)
+
+type inner struct {
+	Enabled bool `json:"enabled"`
+}
+
+type embedded struct {
+	Replicas int `json:"replicas"`
+}
+
+type sample struct {
+	embedded
+	Name      string                        `json:"name"`
+	Empty     string                        `json:"empty,omitempty"`
+	Zero      int                           `json:"zero"`
+	Ptr       *inner                        `json:"ptr"`
+	Nested    inner                         `json:"nested"`
+	List      []string                      `json:"list"`
+	NilList   []string                      `json:"nilList"`
+	EmptyList []string                      `json:"emptyList"`
+	Labels    map[string]string             `json:"labels"`
+	Outputs   map[string]pulumi.StringInput `json:"outputs"`
+	Input     pulumi.StringInput            `json:"input"`
+	NilInput  pulumi.StringInput            `json:"nilInput"`
+	Free      map[string]any                `json:"free"`
+	Dotted    string                        `json:"grafana.ini"`
+	Skipped   string                        `json:"-"`
+	unexposed string
+}
+
+func TestValuesFollowJSONTags(t *testing.T) {
+	got, err := Values(sample{
+		embedded:  embedded{Replicas: 2},
+		Name:      "x",
+		List:      []string{"a"},
+		EmptyList: []string{},
+		Labels:    map[string]string{"k": "v"},
+		Outputs:   map[string]pulumi.StringInput{"arn": pulumi.String("arn:aws:iam::1:role/r")},
+		Input:     pulumi.String("in"),
+		Free:      map[string]any{"n": 1000, "b": false},
+		Dotted:    "d",
+		Skipped:   "no",
+		unexposed: "no",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := pulumi.Map{
+		"replicas":    pulumi.Int(2),
+		"name":        pulumi.String("x"),
+		"zero":        pulumi.Int(0),
+		"nested":      pulumi.Map{"enabled": pulumi.Bool(false)},
+		"list":        pulumi.Array{pulumi.String("a")},
+		"emptyList":   pulumi.Array{},
+		"labels":      pulumi.Map{"k": pulumi.String("v")},
+		"outputs":     pulumi.Map{"arn": pulumi.String("arn:aws:iam::1:role/r")},
+		"input":       pulumi.String("in"),
+		"free":        pulumi.Map{"n": pulumi.Int(1000), "b": pulumi.Bool(false)},
+		"grafana.ini": pulumi.String("d"),
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("values:\n got %#v\nwant %#v", got, want)
+	}
+}
+
+func TestValuesRejectWhatHelmCannotTake(t *testing.T) {
+	if _, err := Values("text"); err == nil {
+		t.Error("a string is not a values map")
+	}
+	if _, err := Values(map[int]string{1: "a"}); err == nil {
+		t.Error("map keys must be strings")
+	}
+	if _, err := Values(struct {
+		L []*inner `json:"l"`
+	}{L: []*inner{nil}}); err == nil {
+		t.Error("a nil list element has no Helm value")
+	}
+}
+
+func TestReleaseArgsAreChecked(t *testing.T) {
+	ok := ReleaseArgs{Name: "loki", Chart: "loki", Version: "7.3.0", Repo: "https://grafana.github.io/helm-charts", Namespace: pulumi.String("monitoring")}
+	if err := ok.check(); err != nil {
+		t.Fatal(err)
+	}
+	for name, mutate := range map[string]func(*ReleaseArgs){
+		"version range":   func(a *ReleaseArgs) { a.Version = "^7.3.0" },
+		"no version":      func(a *ReleaseArgs) { a.Version = "" },
+		"version with v":  func(a *ReleaseArgs) { a.Version = "v7.3.0" },
+		"http repository": func(a *ReleaseArgs) { a.Repo = "http://grafana.github.io/helm-charts" },
+		"oci repository":  func(a *ReleaseArgs) { a.Repo = "oci://registry/charts" },
+		"no namespace":    func(a *ReleaseArgs) { a.Namespace = nil },
+		"no release name": func(a *ReleaseArgs) { a.Name = "" },
+		"no chart at all": func(a *ReleaseArgs) { a.Chart = "" },
+	} {
+		a := ok
+		mutate(&a)
+		if err := a.check(); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+func TestReleaseNamespaceAndCustomResourceUnderMocks(t *testing.T) {
+	for _, preview := range []bool{false, true} {
+		r, err := harness.RunRaw(func(ctx *pulumi.Context) error {
+			k8s, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{Kubeconfig: pulumi.String("{}")})
+			if err != nil {
+				return err
+			}
+			opts := pulumi.Provider(k8s)
+			ns, err := NewNamespace(ctx, "ns", NamespaceArgs{Name: "monitoring", Environment: "dev", Purpose: "monitoring", PodSecurity: Privileged}, opts)
+			if err != nil {
+				return err
+			}
+			rel, err := NewRelease(ctx, "rel", ReleaseArgs{
+				Name: "loki", Chart: "loki", Version: "7.3.0", Repo: "https://grafana.github.io/helm-charts",
+				Namespace: NamespaceName(ns), Values: struct {
+					Mode string `json:"deploymentMode"`
+				}{"SingleBinary"},
+			}, opts)
+			if err != nil {
+				return err
+			}
+			_, err = NewCustomResource(ctx, "cr", Object{APIVersion: "monitoring.coreos.com/v1", Kind: "PrometheusRule", Name: "r", Namespace: NamespaceName(ns)},
+				struct {
+					Groups []string `json:"groups"`
+				}{[]string{}}, opts, pulumi.DependsOn([]pulumi.Resource{rel}))
+			return err
+		}, "cinegit", "dev", map[string]string{"aws:region": "us-east-1"}, preview)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rel := r.Named("kubernetes:helm.sh/v3:Release", "rel")
+		ns := r.Named("kubernetes:core/v1:Namespace", "ns")
+		cr := r.Named("kubernetes:monitoring.coreos.com/v1:PrometheusRule", "cr")
+		if rel == nil || ns == nil || cr == nil {
+			t.Fatalf("missing resources: %v %v %v", rel, ns, cr)
+		}
+		for path, want := range map[string]any{
+			"chart": "loki", "version": "7.3.0", "repositoryOpts.repo": "https://grafana.github.io/helm-charts",
+			"atomic": true, "cleanupOnFail": true, "createNamespace": false, "values.deploymentMode": "SingleBinary", "name": "loki",
+		} {
+			if got := rel.Input(path); got != want {
+				t.Errorf("release %s = %v, want %v", path, got, want)
+			}
+		}
+		if !r.DependsOn(rel, ns) || !r.DependsOn(cr, rel) || !r.DependsOn(cr, ns) {
+			t.Error("the release must wait for its namespace, the custom resource for the release")
+		}
+		labels, _ := ns.Input("metadata.labels").(map[string]any)
+		for _, k := range []string{LabelManagedBy, LabelEnvironment, LabelPurpose, LabelEnforce, LabelWarn, LabelAudit} {
+			if labels[k] == nil || labels[k] == "" {
+				t.Errorf("namespace label %s missing: %v", k, labels)
+			}
+		}
+		if labels[LabelEnforce] != Privileged || labels[LabelWarn] != Restricted {
+			t.Errorf("pod security labels: %v", labels)
+		}
+		if cr.InputString("kind") != "PrometheusRule" || cr.InputString("apiVersion") != "monitoring.coreos.com/v1" || cr.Input("spec.groups") == nil {
+			t.Errorf("custom resource inputs: %v", cr.Inputs)
+		}
+	}
+}
+
+func TestNamespaceArgsAreChecked(t *testing.T) {
+	for _, a := range []NamespaceArgs{
+		{Name: "Monitoring", Environment: "dev", Purpose: "x", PodSecurity: Baseline},
+		{Name: "monitoring", Environment: "dev", Purpose: "x", PodSecurity: "open"},
+		{Name: "monitoring", Purpose: "x", PodSecurity: Baseline},
+		{Name: strings.Repeat("a", 64), Environment: "dev", Purpose: "x", PodSecurity: Baseline},
+	} {
+		_, err := harness.RunRaw(func(ctx *pulumi.Context) error {
+			_, err := NewNamespace(ctx, "ns", a)
+			return err
+		}, "cinegit", "dev", map[string]string{"aws:region": "us-east-1"}, false)
+		if err == nil {
+			t.Errorf("%+v accepted", a)
+		}
+	}
+}
+
+func TestExternalSecretShape(t *testing.T) {
+	r, err := harness.RunRaw(func(ctx *pulumi.Context) error {
+		_, err := NewExternalSecret(ctx, "es", ExternalSecretArgs{
+			Name: "gitops-repository", Namespace: pulumi.String("argocd"), Store: pulumi.String("aws-secrets-manager"),
+			SecretArn: pulumi.String("arn:aws:secretsmanager:us-east-1:123456789012:secret:cinegit/dev/gitops/repository"), RefreshInterval: "15m",
+			Labels: map[string]string{"argocd.argoproj.io/secret-type": "repository"},
+			Data:   map[string]string{"url": "https://github.com/cinegit/gitops.git"},
+		})
+		return err
+	}, "cinegit", "dev", map[string]string{"aws:region": "us-east-1"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	es := r.Named("kubernetes:external-secrets.io/v1:ExternalSecret", "es")
+	for path, want := range map[string]any{
+		"spec.secretStoreRef.kind": "ClusterSecretStore", "spec.secretStoreRef.name": "aws-secrets-manager",
+		"spec.target.name": "gitops-repository", "spec.target.creationPolicy": "Owner", "spec.target.deletionPolicy": "Retain",
+		"spec.target.template.mergePolicy": "Merge",
+		"spec.dataFrom[0].extract.key":     "arn:aws:secretsmanager:us-east-1:123456789012:secret:cinegit/dev/gitops/repository",
+		"spec.refreshInterval":             "15m",
+	} {
+		if got := es.Input(path); got != want {
+			t.Errorf("%s = %v, want %v", path, got, want)
+		}
+	}
+	labels, _ := es.Input("spec.target.template.metadata.labels").(map[string]any)
+	if labels["argocd.argoproj.io/secret-type"] != "repository" {
+		t.Errorf("labels: %v", labels)
+	}
+}

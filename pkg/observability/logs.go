@@ -1,0 +1,245 @@
+package observability
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/cinegit/infrastructure/pkg/bucket"
+	"github.com/cinegit/infrastructure/pkg/iampolicy"
+	"github.com/cinegit/infrastructure/pkg/irsa"
+	"github.com/cinegit/infrastructure/pkg/kmskey"
+	"github.com/cinegit/infrastructure/pkg/kube"
+)
+
+// lokiSchemaFrom is the day Loki's TSDB v13 schema starts. It must never change once logs are
+// stored: Loki reads older data with the schema in force on its day.
+const lokiSchemaFrom = "2024-04-01"
+
+// lokiNoAccessLogsReason is recorded on the Loki bucket: only Loki's own role reads and writes
+// it, and the media logs bucket accepts server access logs from the media buckets only.
+const lokiNoAccessLogsReason = "only the Loki IRSA role uses the bucket: CloudTrail records its API calls"
+
+// logs creates Loki (its key, bucket, IRSA role and release) and the Alloy collector.
+func (b *builder) logs() error {
+	env, a := b.env, b.args.Loki
+	bucketOpts := []pulumi.ResourceOption{b.parent}
+	if b.args.Protect {
+		bucketOpts = append(bucketOpts, pulumi.Protect(true))
+	}
+	key, err := kmskey.New(b.ctx, b.name+"-loki", kmskey.Args{
+		Description: "CineGit " + env.Naming.Stack + " Loki log chunks and indexes",
+		Alias:       env.Naming.Name("loki"),
+		AccountID:   env.AccountID,
+		Partition:   env.Partition,
+		Region:      env.Region,
+		Tags:        env.Tags,
+	}, bucketOpts...)
+	if err != nil {
+		return err
+	}
+	logs, err := bucket.New(b.ctx, b.name+"-loki", bucket.Args{
+		Name:               env.Naming.Bucket("loki", env.AccountID, env.Region),
+		Purpose:            "loki",
+		KMSKeyArn:          key.Arn(),
+		NoAccessLogsReason: lokiNoAccessLogsReason,
+		Lifecycle: bucket.Lifecycle{
+			AbortIncompleteUploadDays: 1,
+			// Overwritten index files and compactor deletions stay recoverable for three days.
+			NoncurrentVersionExpirationDays: 3,
+			// Loki's compactor deletes expired logs; the lifecycle is the backstop for anything
+			// it misses, a day later so that it never removes what Loki still indexes.
+			ExpirationDays: a.RetentionDays + 1,
+		},
+		ForceDestroy: a.ForceDestroy,
+		Protect:      b.args.Protect,
+		Tags:         env.Tags,
+	}, b.parent)
+	if err != nil {
+		return err
+	}
+	if _, err := logs.AttachPolicy(b.ctx, nil, b.parent); err != nil {
+		return err
+	}
+
+	role, err := irsa.NewRole(b.ctx, b.name+"-loki", irsa.Args{
+		Env:             env,
+		OidcProviderArn: b.args.OidcProviderArn,
+		OidcIssuer:      b.args.OidcIssuer,
+		Namespace:       b.args.Namespace,
+		ServiceAccount:  LokiServiceAccount,
+		Policy:          iampolicy.Document(bucket.GrantReadWrite("LokiBucket", logs.Arn, key.Arn(), env.Region)...),
+		Description:     "Loki: reads and writes its log bucket, nothing else",
+	}, b.parent)
+	if err != nil {
+		return err
+	}
+
+	loki, err := kube.NewRelease(b.ctx, b.name+"-loki", kube.ReleaseArgs{
+		Name:      LokiRelease,
+		Chart:     "loki",
+		Version:   a.ChartVersion,
+		Repo:      GrafanaRepo,
+		Namespace: b.ns,
+		Values:    b.lokiValues(logs.Name, role.Arn),
+	}, b.k8s...)
+	if err != nil {
+		return err
+	}
+
+	// The collector pushes to Loki's gateway: it waits for Loki so that its first logs land.
+	if _, err := kube.NewRelease(b.ctx, b.name+"-alloy", kube.ReleaseArgs{
+		Name:      AlloyRelease,
+		Chart:     "alloy",
+		Version:   b.args.AlloyChartVersion,
+		Repo:      GrafanaRepo,
+		Namespace: b.ns,
+		Values:    b.alloyValues(),
+	}, append(b.k8s, pulumi.DependsOn([]pulumi.Resource{loki}))...); err != nil {
+		return err
+	}
+
+	b.lokiBucketName = logs.Name
+	b.lokiBucketArn = logs.Arn
+	b.lokiRoleArn = role.Arn
+	return nil
+}
+
+// lokiGateway is Loki's in-cluster entry point (the chart's nginx gateway, ClusterIP).
+func (b *builder) lokiGateway() pulumi.StringOutput {
+	return pulumi.Sprintf("http://%s-gateway.%s.svc.cluster.local", LokiRelease, b.ns)
+}
+
+func (b *builder) lokiValues(bucketName, roleArn pulumi.StringInput) lokiValues {
+	a := b.args.Loki
+	persistence := lokiPersistence{Size: fmt.Sprintf("%dGi", a.StorageGiB), StorageClass: b.args.StorageClass}
+	target := func(replicas int) lokiTarget {
+		return lokiTarget{Replicas: replicas, Resources: a.Resources, Persistence: persistence}
+	}
+	mode, single, scalable := "SingleBinary", 1, 0
+	replication := 1
+	if a.SimpleScalable {
+		mode, single, scalable = "SimpleScalable", 0, a.Replicas
+		if a.Replicas >= 3 {
+			replication = 3 // a write is acknowledged by two of three ingesters
+		}
+	}
+	return lokiValues{
+		DeploymentMode: mode,
+		Loki: lokiConfig{
+			// One tenant: the cluster. The gateway is only reachable inside the cluster.
+			AuthEnabled:  false,
+			CommonConfig: lokiCommon{ReplicationFactor: replication},
+			Storage: lokiStorage{
+				Type:        "s3",
+				BucketNames: lokiBuckets{Chunks: bucketName, Ruler: bucketName},
+				S3:          lokiS3{Region: b.env.Region},
+			},
+			SchemaConfig: lokiSchema{Configs: []lokiPeriod{{
+				From: lokiSchemaFrom, Store: "tsdb", ObjectStore: "s3", Schema: "v13",
+				Index: lokiIndex{Prefix: "loki_index_", Period: "24h"},
+			}}},
+			LimitsConfig: lokiLimits{RetentionPeriod: fmt.Sprintf("%dh", a.RetentionDays*24)},
+			Compactor:    lokiCompactor{RetentionEnabled: true, DeleteRequestStore: "s3"},
+		},
+		ServiceAccount: kube.IRSAServiceAccount(LokiServiceAccount, roleArn),
+		SingleBinary:   target(single),
+		Write:          target(scalable),
+		Read:           target(scalable),
+		Backend:        target(scalable),
+		Gateway: lokiGatewayValues{
+			Enabled:   true,
+			Replicas:  a.Replicas,
+			Resources: kube.NewResources("50m", "64Mi", "200m", "256Mi"),
+			Service:   kube.ClusterIP,
+		},
+		// Loki's alerting and recording rules are not used: alerts are Prometheus rules.
+		Ruler:        kube.Enabled{Enabled: false},
+		ChunksCache:  lokiCache{Enabled: a.ChunksCacheMemoryMB > 0, AllocatedMemory: a.ChunksCacheMemoryMB},
+		ResultsCache: lokiCache{Enabled: true, AllocatedMemory: 256},
+		LokiCanary:   kube.Enabled{Enabled: false},
+		Test:         kube.Enabled{Enabled: false},
+		Minio:        kube.Enabled{Enabled: false},
+	}
+}
+
+// alloyValues run Alloy as a DaemonSet on every node, media nodes included (it tolerates every
+// taint), tailing the pod logs under /var/log/pods.
+func (b *builder) alloyValues() alloyValues {
+	return alloyValues{
+		Alloy: alloyAgent{
+			ConfigMap: alloyConfigMap{Create: true, Content: alloyConfig(b.lokiGateway(), b.args.ClusterName)},
+			Mounts:    alloyMounts{Varlog: true},
+			Resources: kube.NewResources("100m", "128Mi", "500m", "512Mi"),
+		},
+		Controller: alloyController{
+			Type:              "daemonset",
+			Tolerations:       []toleration{{Operator: "Exists"}},
+			PriorityClassName: "system-node-critical",
+		},
+		Service: kube.ClusterIP,
+	}
+}
+
+// alloyConfig is the collector's pipeline, in Alloy's configuration language: discover this
+// node's pods, tail their log files, parse the CRI format and push to Loki with the pod's
+// namespace, pod, container and app as labels.
+func alloyConfig(lokiURL, cluster pulumi.StringInput) pulumi.StringOutput {
+	return pulumi.Sprintf(`discovery.kubernetes "pods" {
+  role = "pod"
+  selectors {
+    role  = "pod"
+    field = "spec.nodeName=" + coalesce(sys.env("HOSTNAME"), constants.hostname)
+  }
+}
+
+discovery.relabel "pods" {
+  targets = discovery.kubernetes.pods.targets
+  rule {
+    source_labels = ["__meta_kubernetes_namespace"]
+    target_label  = "namespace"
+  }
+  rule {
+    source_labels = ["__meta_kubernetes_pod_name"]
+    target_label  = "pod"
+  }
+  rule {
+    source_labels = ["__meta_kubernetes_pod_container_name"]
+    target_label  = "container"
+  }
+  rule {
+    source_labels = ["__meta_kubernetes_pod_label_app_kubernetes_io_name"]
+    target_label  = "app"
+  }
+  rule {
+    source_labels = ["__meta_kubernetes_pod_uid", "__meta_kubernetes_pod_container_name"]
+    separator     = "/"
+    target_label  = "__path__"
+    replacement   = "/var/log/pods/*$1/*.log"
+  }
+}
+
+local.file_match "pods" {
+  path_targets = discovery.relabel.pods.output
+}
+
+loki.source.file "pods" {
+  targets    = local.file_match.pods.targets
+  forward_to = [loki.process.pods.receiver]
+}
+
+loki.process "pods" {
+  stage.cri {}
+  forward_to = [loki.write.default.receiver]
+}
+
+loki.write "default" {
+  endpoint {
+    url = "%s/loki/api/v1/push"
+  }
+  external_labels = {
+    cluster = "%s",
+  }
+}
+`, lokiURL, cluster)
+}

@@ -1,0 +1,727 @@
+package observability
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/cinegit/infrastructure/pkg/harness"
+	"github.com/cinegit/infrastructure/pkg/kube"
+	"github.com/cinegit/infrastructure/pkg/naming"
+	"github.com/cinegit/infrastructure/pkg/stackenv"
+	"github.com/cinegit/infrastructure/pkg/tags"
+)
+
+const (
+	region    = "eu-west-1"
+	issuer    = "oidc.eks." + region + ".amazonaws.com/id/0123456789ABCDEF0123456789ABCDEF"
+	oidcArn   = "arn:aws:iam::123456789012:oidc-provider/" + issuer
+	topicArn  = "arn:aws:sns:eu-west-1:123456789012:cinegit-dev-media-alarms"
+	topicKey  = "arn:aws:kms:eu-west-1:123456789012:key/alarms"
+	storeName = "aws-secrets-manager"
+	platKey   = "arn:aws:kms:eu-west-1:123456789012:key/platform"
+
+	tRelease   = "kubernetes:helm.sh/v3:Release"
+	tNamespace = "kubernetes:core/v1:Namespace"
+	tConfigMap = "kubernetes:core/v1:ConfigMap"
+	tRule      = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
+	tExtSecret = "kubernetes:external-secrets.io/v1:ExternalSecret"
+	tRole      = "aws:iam/role:Role"
+	tPolicy    = "aws:iam/rolePolicy:RolePolicy"
+)
+
+func testArgs() Args {
+	return Args{
+		Env: stackenv.Env{
+			Naming:    naming.New("cinegit", "dev"),
+			Tags:      tags.Set(tags.Base("cinegit", "dev", nil)),
+			AccountID: harness.AccountID,
+			Partition: harness.Partition,
+			Region:    region,
+		},
+		OidcProviderArn: pulumi.String(oidcArn),
+		OidcIssuer:      pulumi.String(issuer),
+		ClusterName:     pulumi.String("cinegit-dev-eks"),
+		StorageClass:    "gp3",
+		Namespace:       "monitoring",
+		Prometheus: Prometheus{
+			ChartVersion: "88.5.3", Retention: "3d", StorageGiB: 20, Replicas: 1,
+			Resources: kube.NewResources("250m", "1Gi", "1", "2Gi"),
+		},
+		Alertmanager: Alertmanager{Replicas: 1, StorageGiB: 1},
+		Grafana:      Grafana{StorageGiB: 5},
+		Loki: Loki{
+			ChartVersion: "7.3.0", Replicas: 1, RetentionDays: 7, StorageGiB: 10, ChunksCacheMemoryMB: 512, ForceDestroy: true,
+			Resources: kube.NewResources("100m", "256Mi", "1", "1Gi"),
+		},
+		AlloyChartVersion:     "1.11.1",
+		SecretStore:           pulumi.String(storeName),
+		SecretsKmsKeyArn:      pulumi.String(platKey),
+		SecretRefreshInterval: "15m",
+		Dashboards: Dashboards{
+			ApplicationNamespace: "cinegit", MediaJobsNamespace: "media", CDNDistributionID: pulumi.String("E2ABCDEF012345"),
+		},
+	}
+}
+
+func run(t *testing.T, preview bool, mutate func(*Args)) (*harness.Result, error) {
+	t.Helper()
+	args := testArgs()
+	if mutate != nil {
+		mutate(&args)
+	}
+	return harness.RunRaw(func(ctx *pulumi.Context) error {
+		regional, err := aws.NewProvider(ctx, "aws", &aws.ProviderArgs{Region: pulumi.String(region)})
+		if err != nil {
+			return err
+		}
+		k8s, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{Kubeconfig: pulumi.String("{}")})
+		if err != nil {
+			return err
+		}
+		args.KubernetesProvider = k8s
+		_, err = New(ctx, "observability", args, pulumi.Provider(regional))
+		return err
+	}, "cinegit", "dev", map[string]string{"aws:region": region}, preview)
+}
+
+func mustRun(t *testing.T, preview bool, mutate func(*Args)) *harness.Result {
+	t.Helper()
+	r, err := run(t, preview, mutate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// eachRun runs f in update and preview mode.
+func eachRun(t *testing.T, mutate func(*Args), f func(t *testing.T, r *harness.Result, preview bool)) {
+	for _, preview := range []bool{false, true} {
+		t.Run(fmt.Sprintf("preview=%v", preview), func(t *testing.T) { f(t, mustRun(t, preview, mutate), preview) })
+	}
+}
+
+func values(t *testing.T, r *harness.Result, name string) map[string]any {
+	t.Helper()
+	rel := r.Named(tRelease, name)
+	if rel == nil {
+		t.Fatalf("release %s missing", name)
+	}
+	v, _ := rel.Input("values").(map[string]any)
+	return v
+}
+
+func at(v any, path string) any {
+	for _, p := range strings.Split(path, "/") {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[p]
+	}
+	return v
+}
+
+func TestReleasesArePinnedAtomicAndFromHTTPS(t *testing.T) {
+	want := map[string][2]string{
+		"observability-stack": {"kube-prometheus-stack", "88.5.3"},
+		"observability-loki":  {"loki", "7.3.0"},
+		"observability-alloy": {"alloy", "1.11.1"},
+	}
+	eachRun(t, nil, func(t *testing.T, r *harness.Result, preview bool) {
+		rels := r.ByType(tRelease)
+		if len(rels) != len(want) {
+			t.Fatalf("want %d releases, got %d", len(want), len(rels))
+		}
+		ns := r.Named(tNamespace, "observability")
+		for _, rel := range rels {
+			w, ok := want[rel.Name]
+			if !ok {
+				t.Errorf("unexpected release %s", rel.Name)
+				continue
+			}
+			if rel.InputString("chart") != w[0] || rel.InputString("version") != w[1] || !kube.ExactVersion.MatchString(rel.InputString("version")) {
+				t.Errorf("%s: chart %s@%s, want %s@%s", rel.Name, rel.InputString("chart"), rel.InputString("version"), w[0], w[1])
+			}
+			if !strings.HasPrefix(rel.InputString("repositoryOpts.repo"), "https://") || rel.Input("atomic") != true || rel.Input("createNamespace") != false {
+				t.Errorf("%s: repo %s atomic %v", rel.Name, rel.InputString("repositoryOpts.repo"), rel.Input("atomic"))
+			}
+			if !r.DependsOn(rel, ns) {
+				t.Errorf("%s must wait for the namespace", rel.Name)
+			}
+		}
+		if !r.DependsOn(r.Named(tRelease, "observability-alloy"), r.Named(tRelease, "observability-loki")) {
+			t.Error("Alloy pushes to Loki: it must wait for Loki")
+		}
+	})
+}
+
+// credentialKey names values that would hold a credential.
+var credentialKey = regexp.MustCompile(`(?i)(password|passwd|secret|token|apikey|api_key|accesskey|access_key|credential|webhook_url|private)`)
+
+// referenceKey names values that only point at a credential kept elsewhere.
+var referenceKey = regexp.MustCompile(`(?i)^(existingSecret|userKey|passwordKey|secretName|.*SecretRef|.*_file)$`)
+
+// literalCredentials lists "path=value" for every non-empty literal under a credential key.
+func literalCredentials(v any, path string) []string {
+	var out []string
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			p := path + "/" + k
+			if s, ok := e.(string); ok && s != "" && credentialKey.MatchString(k) && !referenceKey.MatchString(k) {
+				out = append(out, p+"="+s)
+			}
+			out = append(out, literalCredentials(e, p)...)
+		}
+	case []any:
+		for i, e := range x {
+			out = append(out, literalCredentials(e, fmt.Sprintf("%s[%d]", path, i))...)
+		}
+	}
+	return out
+}
+
+func TestNoCredentialInAnyKubernetesInput(t *testing.T) {
+	eachRun(t, func(a *Args) { a.Alertmanager.SNSTopicArn = pulumi.String(topicArn) }, func(t *testing.T, r *harness.Result, preview bool) {
+		for _, rel := range r.ByType(tRelease) {
+			if found := literalCredentials(rel.Input("values"), ""); len(found) > 0 {
+				t.Errorf("%s values hold credentials: %v", rel.Name, found)
+			}
+		}
+		for _, res := range r.Resources {
+			if !strings.HasPrefix(res.Type, "kubernetes:") {
+				continue
+			}
+			b, _ := json.Marshal(harness.Plain(resource.NewProperty(res.Inputs)))
+			if strings.Contains(string(b), "MockSecret0") {
+				t.Errorf("%s %s contains the generated Grafana password", res.Type, res.Name)
+			}
+		}
+		if !preview {
+			version := r.Named("aws:secretsmanager/secretVersion:SecretVersion", "observability-grafana-admin")
+			if version == nil || !version.Inputs["secretString"].ContainsSecrets() {
+				t.Fatal("the admin credential must be a Pulumi secret in state")
+			}
+			// The detector above would see the password: it is in the secret version.
+			if !strings.Contains(fmt.Sprint(harness.Plain(version.Inputs["secretString"])), "MockSecret0") {
+				t.Error("the generated password must be the secret version's value")
+			}
+		}
+	})
+}
+
+func TestGrafanaAdminComesFromSecretsManager(t *testing.T) {
+	eachRun(t, nil, func(t *testing.T, r *harness.Result, preview bool) {
+		secret := r.Named("aws:secretsmanager/secret:Secret", "observability-grafana-admin")
+		es := r.Named(tExtSecret, "observability-grafana-admin")
+		stack := r.Named(tRelease, "observability-stack")
+		if secret == nil || es == nil {
+			t.Fatal("admin secret and its ExternalSecret expected")
+		}
+		if secret.InputString("name") != "cinegit/dev/grafana/admin" || secret.InputString("kmsKeyId") != platKey || secret.Input("recoveryWindowInDays") != 0.0 {
+			t.Errorf("admin secret: %v", secret.Inputs)
+		}
+		if !r.DependsOn(es, secret) || !r.DependsOn(stack, es) {
+			t.Error("the ExternalSecret reads the secret; Grafana waits for the ExternalSecret")
+		}
+		v := values(t, r, "observability-stack")
+		if at(v, "grafana/admin/existingSecret") != GrafanaAdminSecret || at(v, "grafana/adminPassword") != nil {
+			t.Errorf("grafana admin values: %v", at(v, "grafana/admin"))
+		}
+		if es.InputString("spec.target.name") != GrafanaAdminSecret || es.InputString("spec.secretStoreRef.name") != storeName {
+			t.Errorf("external secret: %v", es.Inputs)
+		}
+	})
+}
+
+type statement struct {
+	Sid       string
+	Action    []string
+	Resource  []string
+	Condition map[string]map[string][]string
+}
+
+func policy(t *testing.T, r *harness.Result, name string) map[string]statement {
+	t.Helper()
+	res := r.Named(tPolicy, name)
+	if res == nil {
+		t.Fatalf("policy %s missing", name)
+	}
+	var doc struct{ Statement []statement }
+	if err := json.Unmarshal([]byte(res.InputString("policy")), &doc); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]statement{}
+	for _, s := range doc.Statement {
+		out[s.Sid] = s
+	}
+	return out
+}
+
+func trustSubject(t *testing.T, role *harness.Resource) string {
+	t.Helper()
+	var doc struct {
+		Statement []struct{ Condition map[string]map[string]string }
+	}
+	if err := json.Unmarshal([]byte(role.InputString("assumeRolePolicy")), &doc); err != nil || len(doc.Statement) != 1 {
+		t.Fatalf("trust of %s: %v", role.Name, err)
+	}
+	c := doc.Statement[0].Condition["StringEquals"]
+	if c[issuer+":aud"] != "sts.amazonaws.com" {
+		t.Errorf("%s audience %q", role.Name, c[issuer+":aud"])
+	}
+	return c[issuer+":sub"]
+}
+
+func TestIRSARolesAreExact(t *testing.T) {
+	r := mustRun(t, false, func(a *Args) {
+		a.Alertmanager.SNSTopicArn = pulumi.String(topicArn)
+		a.Alertmanager.SNSTopicKmsKeyArn = pulumi.String(topicKey)
+	})
+	bucketName := r.Named("aws:s3/bucketV2:BucketV2", "observability-loki").InputString("bucket")
+	bucketArn := "arn:aws:s3:::" + bucketName
+	keyArn := "arn:aws:kms:eu-west-1:123456789012:key/key-observability-loki"
+
+	for role, sa := range map[string]string{
+		"observability-loki": LokiServiceAccount, "observability-grafana": GrafanaServiceAccount, "observability-alertmanager": AlertmanagerServiceAccount,
+	} {
+		if got := trustSubject(t, r.Named(tRole, role)); got != "system:serviceaccount:monitoring:"+sa {
+			t.Errorf("%s trusts %q", role, got)
+		}
+	}
+
+	loki := policy(t, r, "observability-loki")
+	want := map[string][]string{
+		"LokiBucketList":    {bucketArn},
+		"LokiBucketObjects": {bucketArn + "/*"},
+		"LokiBucketKey":     {keyArn},
+	}
+	if len(loki) != len(want) {
+		t.Errorf("loki statements %v", loki)
+	}
+	for sid, res := range want {
+		if !reflect.DeepEqual(loki[sid].Resource, res) {
+			t.Errorf("loki %s resources %v, want %v", sid, loki[sid].Resource, res)
+		}
+	}
+	if !reflect.DeepEqual(loki["LokiBucketKey"].Condition["StringEquals"]["kms:ViaService"], []string{"s3.eu-west-1.amazonaws.com"}) {
+		t.Errorf("loki may use its key through S3 only: %v", loki["LokiBucketKey"])
+	}
+
+	grafana := policy(t, r, "observability-grafana")
+	cw := grafana["ReadCloudWatchMetrics"]
+	if len(grafana) != 1 || !reflect.DeepEqual(cw.Resource, []string{"*"}) {
+		t.Fatalf("grafana policy %v", grafana)
+	}
+	for _, a := range cw.Action {
+		if !strings.HasPrefix(a, "cloudwatch:Get") && a != "cloudwatch:ListMetrics" {
+			t.Errorf("grafana may only read metrics, not %s", a)
+		}
+	}
+
+	am := policy(t, r, "observability-alertmanager")
+	if !reflect.DeepEqual(am["PublishAlerts"].Action, []string{"sns:Publish"}) || !reflect.DeepEqual(am["PublishAlerts"].Resource, []string{topicArn}) {
+		t.Errorf("alertmanager publish %v", am["PublishAlerts"])
+	}
+	if !reflect.DeepEqual(am["EncryptAlertsForTheTopic"].Resource, []string{topicKey}) ||
+		!reflect.DeepEqual(am["EncryptAlertsForTheTopic"].Condition["StringEquals"]["kms:ViaService"], []string{"sns.eu-west-1.amazonaws.com"}) {
+		t.Errorf("alertmanager key %v", am["EncryptAlertsForTheTopic"])
+	}
+	v := values(t, r, "observability-stack")
+	roleArn := "arn:aws:iam::123456789012:role/" + r.Named(tRole, "observability-alertmanager").InputString("name")
+	if ann, _ := at(v, "alertmanager/serviceAccount/annotations").(map[string]any); ann["eks.amazonaws.com/role-arn"] != roleArn {
+		t.Errorf("alertmanager service account: %v", at(v, "alertmanager/serviceAccount"))
+	}
+	lokiRoleArn := "arn:aws:iam::123456789012:role/" + r.Named(tRole, "observability-loki").InputString("name")
+	if at(values(t, r, "observability-loki"), "serviceAccount/annotations").(map[string]any)["eks.amazonaws.com/role-arn"] != lokiRoleArn {
+		t.Error("loki's service account must name its role")
+	}
+}
+
+func TestNoReceiverMeansNoAlertmanagerRole(t *testing.T) {
+	eachRun(t, nil, func(t *testing.T, r *harness.Result, preview bool) {
+		if r.Named(tRole, "observability-alertmanager") != nil {
+			t.Error("no topic, no role")
+		}
+		v := values(t, r, "observability-stack")
+		if at(v, "alertmanager/config/route/receiver") != "null" || at(v, "alertmanager/serviceAccount/annotations") != nil {
+			t.Errorf("alertmanager without receiver: %v", at(v, "alertmanager"))
+		}
+	})
+}
+
+func TestSNSReceiverGetsEveryAlertButWatchdog(t *testing.T) {
+	r := mustRun(t, false, func(a *Args) { a.Alertmanager.SNSTopicArn = pulumi.String(topicArn) })
+	cfg := at(values(t, r, "observability-stack"), "alertmanager/config")
+	if at(cfg, "route/receiver") != "sns" {
+		t.Fatalf("route: %v", at(cfg, "route"))
+	}
+	receivers, _ := at(cfg, "receivers").([]any)
+	var sns map[string]any
+	for _, rc := range receivers {
+		if m := rc.(map[string]any); m["name"] == "sns" {
+			sns = m["sns_configs"].([]any)[0].(map[string]any)
+		}
+	}
+	if sns == nil || sns["topic_arn"] != topicArn || at(sns, "sigv4/region") != region || sns["send_resolved"] != true {
+		t.Errorf("sns receiver %v", sns)
+	}
+	routes, _ := at(cfg, "route/routes").([]any)
+	if len(routes) == 0 || !strings.Contains(fmt.Sprint(routes[0]), "Watchdog") {
+		t.Errorf("the always-firing Watchdog must not page: %v", routes)
+	}
+}
+
+func TestServicesAreClusterIPAndContainersBounded(t *testing.T) {
+	r := mustRun(t, false, nil)
+	for _, rel := range r.ByType(tRelease) {
+		var walk func(v any, path string)
+		walk = func(v any, path string) {
+			switch x := v.(type) {
+			case map[string]any:
+				for k, e := range x {
+					if s, ok := e.(string); ok && k == "type" && (s == "LoadBalancer" || s == "NodePort") {
+						t.Errorf("%s %s/type = %s", rel.Name, path, s)
+					}
+					walk(e, path+"/"+k)
+				}
+			case []any:
+				for _, e := range x {
+					walk(e, path)
+				}
+			}
+		}
+		walk(rel.Input("values"), "")
+	}
+	stack := values(t, r, "observability-stack")
+	for _, p := range []string{"prometheus/service/type", "alertmanager/service/type", "grafana/service/type", "prometheusOperator/service/type"} {
+		if at(stack, p) != "ClusterIP" {
+			t.Errorf("%s = %v", p, at(stack, p))
+		}
+	}
+	for _, p := range []string{
+		"prometheus/prometheusSpec/resources", "alertmanager/alertmanagerSpec/resources", "grafana/resources",
+		"prometheusOperator/resources", "kube-state-metrics/resources", "prometheus-node-exporter/resources",
+	} {
+		for _, q := range []string{"requests/cpu", "requests/memory", "limits/cpu", "limits/memory"} {
+			if s, _ := at(stack, p+"/"+q).(string); s == "" {
+				t.Errorf("%s/%s unset", p, q)
+			}
+		}
+	}
+	if at(values(t, r, "observability-loki"), "singleBinary/resources/limits/memory") != "1Gi" || at(values(t, r, "observability-alloy"), "alloy/resources/limits/cpu") == nil {
+		t.Error("loki and alloy containers need requests and limits")
+	}
+}
+
+func TestPrometheusStorageAndRetention(t *testing.T) {
+	v := values(t, mustRun(t, false, nil), "observability-stack")
+	spec := at(v, "prometheus/prometheusSpec")
+	for path, want := range map[string]any{
+		"retention": "3d", "retentionSize": "17GB", "replicas": 1.0,
+		"storageSpec/volumeClaimTemplate/spec/storageClassName":           "gp3",
+		"storageSpec/volumeClaimTemplate/spec/resources/requests/storage": "20Gi",
+		"ruleSelectorNilUsesHelmValues":                                   false,
+		"externalLabels/cluster":                                          "cinegit-dev-eks",
+	} {
+		if got := at(spec, path); got != want {
+			t.Errorf("prometheusSpec/%s = %v, want %v", path, got, want)
+		}
+	}
+	if at(v, "alertmanager/alertmanagerSpec/storage/volumeClaimTemplate/spec/storageClassName") != "gp3" || at(v, "grafana/persistence/storageClassName") != "gp3" {
+		t.Error("alertmanager and grafana volumes use the encrypted gp3 class")
+	}
+}
+
+func TestLokiBucketAndModes(t *testing.T) {
+	eachRun(t, nil, func(t *testing.T, r *harness.Result, preview bool) {
+		b := r.Named("aws:s3/bucketV2:BucketV2", "observability-loki")
+		key := r.Named("aws:kms/key:Key", "observability-loki")
+		sse := r.Named("aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2", "observability-loki")
+		pab := r.Named("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "observability-loki")
+		life := r.Named("aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2", "observability-loki")
+		pol := r.Named("aws:s3/bucketPolicy:BucketPolicy", "observability-loki")
+		if b == nil || key == nil || sse == nil || pab == nil || life == nil || pol == nil {
+			t.Fatal("bucket with key, encryption, public access block, lifecycle and policy expected")
+		}
+		if !r.DependsOn(sse, key) || b.Input("forceDestroy") != true || !strings.HasPrefix(b.InputString("bucket"), "cinegit-dev-loki-") {
+			t.Errorf("bucket %v", b.Inputs)
+		}
+		if life.Input("rules[0].expiration.days") != 8.0 {
+			t.Errorf("objects expire a day after the 7-day retention: %v", life.Input("rules[0].expiration"))
+		}
+		if !preview && !strings.Contains(pol.InputString("policy"), "aws:SecureTransport") {
+			t.Error("the bucket policy denies plain HTTP")
+		}
+		v := values(t, r, "observability-loki")
+		for path, want := range map[string]any{
+			"deploymentMode": "SingleBinary", "singleBinary/replicas": 1.0, "write/replicas": 0.0, "read/replicas": 0.0, "backend/replicas": 0.0,
+			"loki/storage/type": "s3", "loki/storage/s3/region": region, "loki/limits_config/retention_period": "168h",
+			"loki/compactor/retention_enabled": true, "loki/auth_enabled": false, "gateway/service/type": "ClusterIP",
+			"loki/commonConfig/replication_factor": 1.0, "chunksCache/allocatedMemory": 512.0, "lokiCanary/enabled": false,
+		} {
+			if got := at(v, path); got != want {
+				t.Errorf("loki %s = %v, want %v", path, got, want)
+			}
+		}
+		if !preview && at(v, "loki/storage/bucketNames/chunks") != b.InputString("bucket") {
+			t.Errorf("loki stores chunks in %v", at(v, "loki/storage/bucketNames/chunks"))
+		}
+		if rel := r.Named(tRelease, "observability-loki"); !r.DependsOn(rel, pab) {
+			t.Error("loki must use the bucket only once its public access block is in place")
+		}
+	})
+	v := values(t, mustRun(t, false, func(a *Args) { a.Loki.SimpleScalable, a.Loki.Replicas = true, 3 }), "observability-loki")
+	for path, want := range map[string]any{
+		"deploymentMode": "SimpleScalable", "singleBinary/replicas": 0.0, "write/replicas": 3.0, "read/replicas": 3.0,
+		"backend/replicas": 3.0, "loki/commonConfig/replication_factor": 3.0, "gateway/replicas": 3.0,
+	} {
+		if got := at(v, path); got != want {
+			t.Errorf("simple scalable %s = %v, want %v", path, got, want)
+		}
+	}
+}
+
+func TestAlloyCollectsEveryNode(t *testing.T) {
+	v := values(t, mustRun(t, false, nil), "observability-alloy")
+	if at(v, "controller/type") != "daemonset" || at(v, "alloy/mounts/varlog") != true {
+		t.Errorf("alloy: %v", v)
+	}
+	tol, _ := at(v, "controller/tolerations").([]any)
+	if len(tol) != 1 || at(tol[0], "operator") != "Exists" {
+		t.Errorf("alloy must tolerate the media taint: %v", tol)
+	}
+	content, _ := at(v, "alloy/configMap/content").(string)
+	for _, s := range []string{"http://loki-gateway.monitoring.svc.cluster.local/loki/api/v1/push", `cluster = "cinegit-dev-eks"`, "stage.cri", "/var/log/pods/"} {
+		if !strings.Contains(content, s) {
+			t.Errorf("alloy config lacks %q", s)
+		}
+	}
+}
+
+func TestGrafanaDataSources(t *testing.T) {
+	v := values(t, mustRun(t, false, nil), "observability-stack")
+	ds, _ := at(v, "grafana/additionalDataSources").([]any)
+	byUID := map[string]map[string]any{}
+	for _, d := range ds {
+		byUID[at(d, "uid").(string)] = d.(map[string]any)
+	}
+	if byUID[LokiUID]["url"] != "http://loki-gateway.monitoring.svc.cluster.local" || byUID[LokiUID]["type"] != "loki" {
+		t.Errorf("loki data source %v", byUID[LokiUID])
+	}
+	if at(byUID[CloudWatchUID], "jsonData/authType") != "default" || at(byUID[CloudWatchUID], "jsonData/defaultRegion") != region {
+		t.Errorf("cloudwatch data source %v", byUID[CloudWatchUID])
+	}
+	// Prometheus is the chart's own default data source.
+	if at(v, "grafana/sidecar/dashboards/label") != DashboardLabel || !reflect.DeepEqual(at(v, "grafana/sidecar/dashboards/searchNamespace"), []any{"monitoring", "cinegit"}) {
+		t.Errorf("dashboard sidecar %v", at(v, "grafana/sidecar"))
+	}
+}
+
+// knownQuery reports whether a panel target holds a query: a PromQL/LogQL expression, or a
+// CloudWatch namespace and metric (or a metric math expression).
+func knownQuery(target map[string]any) bool {
+	if s, _ := target["expr"].(string); strings.TrimSpace(s) != "" {
+		return true
+	}
+	if s, _ := target["expression"].(string); strings.TrimSpace(s) != "" {
+		return true
+	}
+	ns, _ := target["namespace"].(string)
+	metric, _ := target["metricName"].(string)
+	return ns != "" && metric != ""
+}
+
+func TestDashboardsAreValidGrafanaJSON(t *testing.T) {
+	all, err := EmbeddedDashboards()
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := []string{}
+	uids := map[string]bool{}
+	for _, d := range all {
+		names = append(names, d.Name)
+		var model struct {
+			UID        string
+			Title      string
+			Panels     []map[string]any
+			Templating struct{ List []map[string]any }
+		}
+		if err := json.Unmarshal(d.JSON, &model); err != nil {
+			t.Errorf("%s: %v", d.Name, err)
+			continue
+		}
+		if model.UID == "" || model.Title == "" || uids[model.UID] || len(model.Panels) == 0 {
+			t.Errorf("%s: uid %q (unique, set), title %q, %d panels", d.Name, model.UID, model.Title, len(model.Panels))
+		}
+		uids[model.UID] = true
+		ids := map[float64]bool{}
+		for _, p := range model.Panels {
+			title, _ := p["title"].(string)
+			id, _ := p["id"].(float64)
+			if ids[id] || id == 0 {
+				t.Errorf("%s: panel %q id %v (unique, set)", d.Name, title, id)
+			}
+			ids[id] = true
+			if p["gridPos"] == nil {
+				t.Errorf("%s: panel %q has no gridPos", d.Name, title)
+			}
+			targets, _ := p["targets"].([]any)
+			if len(targets) == 0 {
+				t.Errorf("%s: panel %q has no queries", d.Name, title)
+			}
+			for i, tg := range targets {
+				target, _ := tg.(map[string]any)
+				if !knownQuery(target) {
+					t.Errorf("%s: panel %q target %d has an empty query: %v", d.Name, title, i, target)
+				}
+				uid, _ := at(target, "datasource/uid").(string)
+				if uid != PrometheusUID && uid != LokiUID && uid != CloudWatchUID {
+					t.Errorf("%s: panel %q target %d uses unknown data source %q", d.Name, title, i, uid)
+				}
+			}
+		}
+		// Rendering fills every constant with a value.
+		rendered, err := RenderDashboard(d.JSON, map[string]string{
+			"stack": "dev", "region": region, "namespace": "cinegit", "media_namespace": "media", "distribution": "E2ABC",
+		})
+		if err != nil {
+			t.Errorf("%s: %v", d.Name, err)
+			continue
+		}
+		var out struct {
+			Templating struct{ List []map[string]any }
+		}
+		if err := json.Unmarshal([]byte(rendered), &out); err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range out.Templating.List {
+			if v["type"] == "constant" && (v["query"] == "" || at(v, "current/value") == "") {
+				t.Errorf("%s: constant %v left empty", d.Name, v["name"])
+			}
+		}
+	}
+	sort.Strings(names)
+	want := []string{"cloudfront", "cluster", "elasticache", "media-pipeline", "rds", "workloads"}
+	if !reflect.DeepEqual(names, want) {
+		t.Errorf("dashboards %v, want %v", names, want)
+	}
+	if _, err := RenderDashboard([]byte(`{"templating":{"list":[{"name":"stack","type":"constant"}]}}`), map[string]string{}); err == nil {
+		t.Error("a constant without a value must fail")
+	}
+	if _, err := RenderDashboard([]byte(`{`), nil); err == nil {
+		t.Error("broken JSON must fail")
+	}
+}
+
+func TestDashboardConfigMaps(t *testing.T) {
+	eachRun(t, nil, func(t *testing.T, r *harness.Result, preview bool) {
+		cms := r.ByType(tConfigMap)
+		if len(cms) != 6 {
+			t.Fatalf("want 6 dashboard ConfigMaps, got %d", len(cms))
+		}
+		ns := r.Named(tNamespace, "observability")
+		for _, cm := range cms {
+			labels, _ := cm.Input("metadata.labels").(map[string]any)
+			if labels[DashboardLabel] != "1" || !r.DependsOn(cm, ns) {
+				t.Errorf("%s: labels %v", cm.Name, labels)
+			}
+			if preview {
+				continue
+			}
+			data, _ := cm.Input("data").(map[string]any)
+			if len(data) != 1 {
+				t.Fatalf("%s: data %v", cm.Name, data)
+			}
+			for file, content := range data {
+				var model map[string]any
+				if !strings.HasSuffix(file, ".json") || json.Unmarshal([]byte(content.(string)), &model) != nil {
+					t.Errorf("%s: %s is not dashboard JSON", cm.Name, file)
+				}
+			}
+		}
+		if !preview {
+			cf := r.Named(tConfigMap, "observability-dashboard-cloudfront")
+			if !strings.Contains(fmt.Sprint(cf.Input("data")), "E2ABCDEF012345") {
+				t.Error("the CloudFront dashboard shows this stack's distribution")
+			}
+		}
+	})
+}
+
+func TestAlertRulesArePresent(t *testing.T) {
+	eachRun(t, nil, func(t *testing.T, r *harness.Result, preview bool) {
+		rules := r.ByType(tRule)
+		if len(rules) != 1 {
+			t.Fatalf("want one PrometheusRule, got %d", len(rules))
+		}
+		rule := rules[0]
+		if !r.DependsOn(rule, r.Named(tRelease, "observability-stack")) {
+			t.Error("the PrometheusRule CRD comes with kube-prometheus-stack: the rule must wait for it")
+		}
+		found := map[string]bool{}
+		groups, _ := rule.Input("spec.groups").([]any)
+		for _, g := range groups {
+			for _, rl := range at(g, "rules").([]any) {
+				name, _ := at(rl, "alert").(string)
+				found[name] = true
+				if expr, _ := at(rl, "expr").(string); strings.TrimSpace(expr) == "" {
+					t.Errorf("%s has no expression", name)
+				}
+				if sev := at(rl, "labels/severity"); sev != "critical" && sev != "warning" {
+					t.Errorf("%s severity %v", name, sev)
+				}
+				if at(rl, "annotations/summary") == nil {
+					t.Errorf("%s has no summary", name)
+				}
+			}
+		}
+		for _, name := range AlertNames {
+			if !found[name] {
+				t.Errorf("alert %s missing", name)
+			}
+		}
+		if !strings.Contains(fmt.Sprint(groups), `namespace="media"`) {
+			t.Error("media job alerts look at the media namespace")
+		}
+	})
+}
+
+func TestNamespaceIsLabelled(t *testing.T) {
+	ns := mustRun(t, false, nil).Named(tNamespace, "observability")
+	labels, _ := ns.Input("metadata.labels").(map[string]any)
+	for k, want := range map[string]any{
+		kube.LabelEnforce: kube.Privileged, kube.LabelWarn: kube.Restricted, kube.LabelEnvironment: "dev", kube.LabelPurpose: "monitoring", kube.LabelManagedBy: "pulumi",
+	} {
+		if labels[k] != want {
+			t.Errorf("label %s = %v, want %v", k, labels[k], want)
+		}
+	}
+}
+
+func TestBadArgsFail(t *testing.T) {
+	for name, mutate := range map[string]func(*Args){
+		"chart range":                 func(a *Args) { a.Prometheus.ChartVersion = "88.x" },
+		"loki chart tag":              func(a *Args) { a.Loki.ChartVersion = "v7.3.0" },
+		"no secret store":             func(a *Args) { a.SecretStore = nil },
+		"two single binaries":         func(a *Args) { a.Loki.Replicas = 2 },
+		"no retention":                func(a *Args) { a.Loki.RetentionDays = 0 },
+		"no distribution":             func(a *Args) { a.Dashboards.CDNDistributionID = nil },
+		"topic key without the topic": func(a *Args) { a.Alertmanager.SNSTopicKmsKeyArn = pulumi.String(topicKey) },
+		"no storage class":            func(a *Args) { a.StorageClass = "" },
+	} {
+		if _, err := run(t, false, mutate); err == nil || !strings.Contains(err.Error(), "observability") {
+			t.Errorf("%s: got %v", name, err)
+		}
+	}
+}

@@ -1,0 +1,202 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/cinegit/infrastructure/pkg/harness"
+	"github.com/cinegit/infrastructure/pkg/plan"
+	"github.com/cinegit/infrastructure/pkg/policy"
+)
+
+func TestClusterPerStack(t *testing.T) {
+	want := map[string]struct {
+		publicEndpoint    bool
+		publicCidrs       []string
+		mediaCapacity     string
+		generalMin        float64
+		logRetention      float64
+		protect           bool
+		mediaInstanceType string
+	}{
+		"dev":     {true, []string{"203.0.113.0/24"}, "SPOT", 1, 30, false, "c7i.2xlarge"},
+		"staging": {false, nil, "ON_DEMAND", 2, 90, false, "c7i.2xlarge"},
+		"prod":    {false, nil, "ON_DEMAND", 3, 365, true, "c7i.4xlarge"},
+	}
+	forEachRun(t, func(t *testing.T, r *harness.Result) {
+		w := want[r.Stack]
+		cp := r.Named("eks:index:Cluster", "cluster")
+		if cp == nil {
+			t.Fatal("no EKS cluster")
+		}
+		if cp.InputString("name") != "cinegit-"+r.Stack+"-eks" || cp.InputString("version") != "1.36" {
+			t.Errorf("cluster %q version %q", cp.InputString("name"), cp.InputString("version"))
+		}
+		if cp.Input("endpointPrivateAccess") != true || cp.Input("endpointPublicAccess") != w.publicEndpoint {
+			t.Errorf("endpoints private=%v public=%v", cp.Input("endpointPrivateAccess"), cp.Input("endpointPublicAccess"))
+		}
+		var cidrs []string
+		for _, c := range asSlice(cp.Input("publicAccessCidrs")) {
+			cidrs = append(cidrs, fmt.Sprint(c))
+		}
+		if !reflect.DeepEqual(cidrs, w.publicCidrs) {
+			t.Errorf("public access CIDRs %v, want %v", cidrs, w.publicCidrs)
+		}
+		if cp.Protect != w.protect {
+			t.Errorf("cluster protect=%v, want %v", cp.Protect, w.protect)
+		}
+		entries, _ := cp.Input("accessEntries").(map[string]any)
+		deploy, _ := entries["deploy"].(map[string]any)
+		if len(entries) != 1 || deploy["principalArn"] != "arn:aws:iam::"+harness.AccountID+":role/cinegit-github-deploy" {
+			t.Errorf("access entries %v", entries)
+		}
+
+		// The cluster sits in the network's private subnets, in the network's VPC.
+		for _, s := range r.ByType("aws:ec2/subnet:Subnet") {
+			private := s.InputString("tags.tier") == "private"
+			if private != contains(cp.PropertyDependencies["privateSubnetIds"], s.URN) {
+				t.Errorf("subnet %s (tier %s) in the cluster's privateSubnetIds = %v", s.Name, s.InputString("tags.tier"), !private)
+			}
+		}
+		vpc := r.ByType("aws:ec2/vpc:Vpc")[0]
+		if !contains(cp.PropertyDependencies["vpcId"], vpc.URN) {
+			t.Error("cluster not in the network's VPC")
+		}
+
+		// Node groups in the private subnets, sized per stack.
+		general := r.Named("aws:eks/nodeGroup:NodeGroup", "cluster-general")
+		media := r.Named("aws:eks/nodeGroup:NodeGroup", "cluster-media")
+		if general == nil || media == nil {
+			t.Fatal("node groups missing")
+		}
+		for _, ng := range []*harness.Resource{general, media} {
+			for _, s := range r.ByType("aws:ec2/subnet:Subnet") {
+				if s.InputString("tags.tier") == "private" && !contains(ng.PropertyDependencies["subnetIds"], s.URN) {
+					t.Errorf("%s not in private subnet %s", ng.Name, s.Name)
+				}
+			}
+			if ng.InputString("amiType") != "AL2023_x86_64_STANDARD" {
+				t.Errorf("%s AMI %q", ng.Name, ng.InputString("amiType"))
+			}
+		}
+		if general.Input("scalingConfig.minSize") != w.generalMin || general.InputString("capacityType") != "ON_DEMAND" {
+			t.Errorf("general %v %v", general.Input("scalingConfig"), general.InputString("capacityType"))
+		}
+		if media.InputString("capacityType") != w.mediaCapacity || media.Input("scalingConfig.minSize") != 0.0 ||
+			fmt.Sprint(asSlice(media.Input("instanceTypes"))[0]) != w.mediaInstanceType {
+			t.Errorf("media %v %v %v", media.InputString("capacityType"), media.Input("scalingConfig"), media.Input("instanceTypes"))
+		}
+
+		lg := r.Named("aws:cloudwatch/logGroup:LogGroup", "cluster-control-plane")
+		if lg == nil || lg.Input("retentionInDays") != w.logRetention {
+			t.Errorf("control plane log retention %v, want %v", lg.Input("retentionInDays"), w.logRetention)
+		}
+		key := r.Named("aws:kms/key:Key", "cluster")
+		if key == nil || key.Protect != w.protect {
+			t.Errorf("cluster key protect %v", key)
+		}
+
+		// The data stores admit the nodes: the cluster security group reaches their rules.
+		comp := r.Component("cinegit:cluster:Cluster")
+		admitted := false
+		for _, res := range r.Resources {
+			if strings.Contains(res.Type, "securityGroup") && res.Parent != comp.URN && r.DependsOn(res, cp) {
+				admitted = true
+			}
+		}
+		if !admitted {
+			t.Error("no data store security group admits the cluster's nodes")
+		}
+	})
+}
+
+func TestClusterExports(t *testing.T) {
+	forEachRun(t, func(t *testing.T, r *harness.Result) {
+		for _, name := range []string{"clusterName", "clusterEndpoint", "oidcProviderArn", "kubeconfig"} {
+			if _, ok := r.Exports[name]; !ok {
+				t.Errorf("export %s missing", name)
+			}
+		}
+		if r.Preview {
+			return
+		}
+		if got := r.Exports["clusterName"]; got.Value != "cinegit-"+r.Stack+"-eks" {
+			t.Errorf("clusterName %v", got.Value)
+		}
+		if got := fmt.Sprint(r.Exports["oidcProviderArn"].Value); !strings.HasPrefix(got, "arn:aws:iam::"+harness.AccountID+":oidc-provider/oidc.eks.") {
+			t.Errorf("oidcProviderArn %s", got)
+		}
+		kc := r.Exports["kubeconfig"]
+		if !kc.Secret {
+			t.Error("kubeconfig is exported in plain text")
+		}
+		var doc map[string]any
+		if err := json.Unmarshal([]byte(fmt.Sprint(kc.Value)), &doc); err != nil || !strings.Contains(fmt.Sprint(kc.Value), `"--region","us-east-1"`) {
+			t.Errorf("kubeconfig %v (%v)", kc.Value, err)
+		}
+	})
+}
+
+func TestClusterIRSARolesTrustOnlyTheirServiceAccounts(t *testing.T) {
+	r := run(t, "prod", false)
+	found := 0
+	for _, role := range r.ByType("aws:iam/role:Role") {
+		trust := role.InputString("assumeRolePolicy")
+		if !strings.Contains(trust, "AssumeRoleWithWebIdentity") {
+			continue
+		}
+		found++
+		var doc struct {
+			Statement []struct {
+				Condition map[string]map[string]any
+			}
+		}
+		if err := json.Unmarshal([]byte(trust), &doc); err != nil {
+			t.Fatal(err)
+		}
+		for _, st := range doc.Statement {
+			eq := st.Condition["StringEquals"]
+			if len(st.Condition) != 1 || len(eq) != 2 {
+				t.Errorf("%s: conditions %v", role.Name, st.Condition)
+			}
+			for k, v := range eq {
+				if strings.ContainsAny(fmt.Sprint(v), "*?") || !(strings.HasSuffix(k, ":sub") || strings.HasSuffix(k, ":aud")) {
+					t.Errorf("%s: condition %s=%v", role.Name, k, v)
+				}
+			}
+		}
+	}
+	if found < 3 {
+		t.Errorf("want at least the vpc-cni, EBS CSI and autoscaler IRSA roles, found %d", found)
+	}
+}
+
+// TestClusterPassesThePolicyPack runs the whole pack over every stack and requires no finding,
+// mandatory or advisory, on the cluster component's resources.
+func TestClusterPassesThePolicyPack(t *testing.T) {
+	forEachRun(t, func(t *testing.T, r *harness.Result) {
+		rep, err := policy.Evaluate(context.Background(), plan.PolicyResources(r))
+		if err != nil {
+			t.Fatal(err)
+		}
+		comp := r.Component("cinegit:cluster:Cluster")
+		mine := map[string]bool{comp.URN: true}
+		for _, d := range r.Descendants(comp.URN) {
+			mine[d.URN] = true
+		}
+		for _, f := range append(rep.Violations(), rep.Warnings()...) {
+			if mine[f.URN] {
+				t.Errorf("%s %s: %s: %s", f.Type, f.Name, f.Rule, f.Message)
+			}
+		}
+	})
+}
+
+func asSlice(v any) []any {
+	s, _ := v.([]any)
+	return s
+}

@@ -1,0 +1,291 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/cinegit/infrastructure/pkg/harness"
+	"github.com/cinegit/infrastructure/pkg/plan"
+	"github.com/cinegit/infrastructure/pkg/policy"
+)
+
+// mediaProcessingWant is what each stack file promises about media processing.
+var mediaProcessingWant = map[string]struct {
+	azs                      int
+	memory, concurrency      float64
+	logDays, imagesToKeep    float64
+	forceDelete, protect     bool
+	quotaPods, queueAgeAlarm string
+}{
+	"dev":     {2, 3008, 2, 7, 5, true, false, "2", "3600"},
+	"staging": {3, 10240, 10, 30, 10, false, false, "4", "1800"},
+	"prod":    {3, 10240, 50, 365, 20, false, true, "10", "1800"},
+}
+
+// mpOne returns the one resource of a type and logical name.
+func mpOne(t *testing.T, r *harness.Result, typ, name string) *harness.Resource {
+	t.Helper()
+	res := r.Named(typ, name)
+	if res == nil {
+		t.Fatalf("no %s %q", typ, name)
+	}
+	return res
+}
+
+func TestMediaProcessingPerStack(t *testing.T) {
+	forEachRun(t, func(t *testing.T, r *harness.Result) {
+		w := mediaProcessingWant[r.Stack]
+		comp := r.Component("cinegit:mediaprocessing:MediaProcessing")
+		if comp == nil {
+			t.Fatal("no media processing component")
+		}
+		fn := mpOne(t, r, "aws:lambda/function:Function", "mediaprocessing-ffmpeg")
+		if fn.Parent != comp.URN {
+			t.Error("the function must belong to the media processing component")
+		}
+		for path, want := range map[string]any{
+			"memorySize": w.memory, "reservedConcurrentExecutions": w.concurrency, "timeout": 900.0,
+			"ephemeralStorage.size": 10240.0, "packageType": "Image", "tracingConfig.mode": "Active",
+		} {
+			if got := fn.Input(path); got != want {
+				t.Errorf("function %s = %v, want %v", path, got, want)
+			}
+		}
+		logs := mpOne(t, r, "aws:cloudwatch/logGroup:LogGroup", "mediaprocessing-function")
+		if logs.Input("retentionInDays") != w.logDays {
+			t.Errorf("function log retention %v, want %v", logs.Input("retentionInDays"), w.logDays)
+		}
+		repo := mpOne(t, r, "aws:ecr/repository:Repository", "mediaprocessing-ffmpeg")
+		if repo.Input("forceDelete") != w.forceDelete || repo.InputString("imageTagMutability") != "IMMUTABLE" {
+			t.Errorf("repository forceDelete %v (want %v), mutability %s", repo.Input("forceDelete"), w.forceDelete, repo.InputString("imageTagMutability"))
+		}
+		for _, res := range []*harness.Resource{
+			repo, mpOne(t, r, "aws:kms/key:Key", "mediaprocessing"), mpOne(t, r, "aws:efs/fileSystem:FileSystem", "mediaprocessing-scratch"),
+		} {
+			if res.Protect != w.protect {
+				t.Errorf("%s protect=%v, want %v", res.Name, res.Protect, w.protect)
+			}
+		}
+		quota := mpOne(t, r, "kubernetes:core/v1:ResourceQuota", "mediaprocessing-quota")
+		if quota.InputString("spec.hard.pods") != w.quotaPods {
+			t.Errorf("jobs quota pods %q, want %s", quota.InputString("spec.hard.pods"), w.quotaPods)
+		}
+	})
+}
+
+// The function reaches EFS in every AZ of the network's private subnets, and runs in them.
+func TestMediaProcessingUsesThePrivateSubnetsOfEveryAZ(t *testing.T) {
+	forEachRun(t, func(t *testing.T, r *harness.Result) {
+		w := mediaProcessingWant[r.Stack]
+		private := tierSubnets(r, "private")
+		if len(private) != w.azs {
+			t.Fatalf("%d private subnets, want %d", len(private), w.azs)
+		}
+		mts := r.ByType("aws:efs/mountTarget:MountTarget")
+		if len(mts) != w.azs {
+			t.Fatalf("%d mount targets, want one per AZ (%d)", len(mts), w.azs)
+		}
+		for _, mt := range mts {
+			az := strings.TrimPrefix(mt.Name, "mediaprocessing-scratch-")
+			subnet := r.Named("aws:ec2/subnet:Subnet", "network-private-"+az)
+			if subnet == nil || !slices.Contains(mt.PropertyDependencies["subnetId"], subnet.URN) {
+				t.Errorf("mount target %s is not in the private subnet of %s", mt.Name, az)
+			}
+			if !r.Preview && mt.InputString("subnetId") != subnet.ID {
+				t.Errorf("mount target %s: subnet %q, want %q", mt.Name, mt.InputString("subnetId"), subnet.ID)
+			}
+		}
+		fn := mpOne(t, r, "aws:lambda/function:Function", "mediaprocessing-ffmpeg")
+		for _, s := range private {
+			if !slices.Contains(fn.PropertyDependencies["vpcConfig"], s) {
+				t.Errorf("the function does not run in %s", s)
+			}
+		}
+		for _, mt := range mts {
+			if !slices.Contains(fn.Dependencies, mt.URN) {
+				t.Errorf("the function must wait for mount target %s", mt.Name)
+			}
+		}
+		if fn.InputString("fileSystemConfig.localMountPath") != "/mnt/scratch" {
+			t.Errorf("mount path %q", fn.InputString("fileSystemConfig.localMountPath"))
+		}
+	})
+}
+
+// New objects in MediaStore's media bucket reach the function: the bucket announces them on
+// EventBridge, the rule matches that bucket, the queue feeds the function.
+func TestMediaBucketEventsReachTheFunction(t *testing.T) {
+	forEachRun(t, func(t *testing.T, r *harness.Result) {
+		bucket := mpOne(t, r, "aws:s3/bucketV2:BucketV2", "mediastore-media")
+		var notifies bool
+		for _, n := range r.ByType("aws:s3/bucketNotification:BucketNotification") {
+			if n.Input("eventbridge") == true && (n.InputString("bucket") == bucket.InputString("bucket") || r.Preview) {
+				notifies = true
+			}
+		}
+		if !notifies {
+			t.Error("the media bucket must send its events to EventBridge")
+		}
+		rule := mpOne(t, r, "aws:cloudwatch/eventRule:EventRule", "mediaprocessing-object-created")
+		target := mpOne(t, r, "aws:cloudwatch/eventTarget:EventTarget", "mediaprocessing-object-created")
+		queue := mpOne(t, r, "aws:sqs/queue:Queue", "mediaprocessing")
+		fn := mpOne(t, r, "aws:lambda/function:Function", "mediaprocessing-ffmpeg")
+		mapping := mpOne(t, r, "aws:lambda/eventSourceMapping:EventSourceMapping", "mediaprocessing-ffmpeg")
+		if len(rule.PropertyDependencies["eventPattern"]) == 0 {
+			t.Error("the rule's pattern must come from MediaStore's media bucket")
+		}
+		if !r.DependsOn(target, rule) || !slices.Contains(target.PropertyDependencies["arn"], queue.URN) ||
+			!slices.Contains(mapping.PropertyDependencies["eventSourceArn"], queue.URN) || !slices.Contains(mapping.PropertyDependencies["functionName"], fn.URN) {
+			t.Error("bucket -> rule -> queue -> function wiring is broken")
+		}
+		mediaKey := mpOne(t, r, "aws:kms/key:Key", "mediastore-media")
+		if r.Preview {
+			return
+		}
+		var pattern struct {
+			Detail struct{ Bucket struct{ Name []string } }
+		}
+		if err := json.Unmarshal([]byte(rule.InputString("eventPattern")), &pattern); err != nil {
+			t.Fatal(err)
+		}
+		if len(pattern.Detail.Bucket.Name) != 1 || pattern.Detail.Bucket.Name[0] != bucket.InputString("bucket") {
+			t.Errorf("the rule matches %v, not the media bucket %s", pattern.Detail.Bucket.Name, bucket.InputString("bucket"))
+		}
+		role := mpOne(t, r, "aws:iam/role:Role", "mediaprocessing-function")
+		policy := role.InputString("inlinePolicies[0].policy")
+		for _, want := range []string{bucket.Outputs["arn"].StringValue() + "/*", mediaKey.Outputs["arn"].StringValue()} {
+			if !strings.Contains(policy, want) {
+				t.Errorf("the function's role does not name %s", want)
+			}
+		}
+		if fn.InputString("environment.variables.MEDIA_BUCKET") != bucket.InputString("bucket") {
+			t.Errorf("MEDIA_BUCKET = %q", fn.InputString("environment.variables.MEDIA_BUCKET"))
+		}
+	})
+}
+
+// The EKS fallback lives on the cluster: its Kubernetes provider, its OIDC provider.
+func TestMediaJobsRunOnTheCluster(t *testing.T) {
+	forEachRun(t, func(t *testing.T, r *harness.Result) {
+		k8s := mpOne(t, r, "pulumi:providers:kubernetes", "cluster-k8s")
+		for _, typ := range []string{"Namespace", "ServiceAccount", "ResourceQuota", "LimitRange", "ConfigMap"} {
+			for _, res := range r.ByType("kubernetes:core/v1:" + typ) {
+				if strings.HasPrefix(res.Name, "mediaprocessing-") && harness.ProviderURN(res.Provider) != k8s.URN {
+					t.Errorf("%s %s must use the cluster's Kubernetes provider", typ, res.Name)
+				}
+			}
+		}
+		ns := mpOne(t, r, "kubernetes:core/v1:Namespace", "mediaprocessing-namespace")
+		if ns.InputString("metadata.name") != "media" {
+			t.Errorf("namespace %q", ns.InputString("metadata.name"))
+		}
+		role := mpOne(t, r, "aws:iam/role:Role", "mediaprocessing-jobs")
+		if len(role.PropertyDependencies["assumeRolePolicy"]) == 0 {
+			t.Error("the jobs role must trust the cluster's OIDC provider")
+		}
+		if r.Preview {
+			return
+		}
+		trust := role.InputString("assumeRolePolicy")
+		for _, want := range []string{":oidc-provider/oidc.eks.", `"system:serviceaccount:media:media-jobs"`, `"sts.amazonaws.com"`, "sts:AssumeRoleWithWebIdentity"} {
+			if !strings.Contains(trust, want) {
+				t.Errorf("jobs role trust lacks %s: %s", want, trust)
+			}
+		}
+		if strings.Contains(trust, "StringLike") {
+			t.Error("the jobs role trust must match exactly (StringEquals)")
+		}
+		data, _ := mpOne(t, r, "kubernetes:core/v1:ConfigMap", "mediaprocessing-job-template").Input("data").(map[string]any)
+		tmpl, _ := data["job.json"].(string)
+		for _, want := range []string{`"workload":"media"`, `"key":"workload"`, `"effect":"NoSchedule"`, `"serviceAccountName":"media-jobs"`} {
+			if !strings.Contains(tmpl, want) {
+				t.Errorf("job template lacks %s (it must target the cluster's media nodes)", want)
+			}
+		}
+	})
+}
+
+// The function's and the jobs' policies name exact resources for every data action: no
+// wildcard actions, and no Resource "*" for S3, KMS, SQS, EFS or CloudWatch Logs.
+func TestMediaProcessingIAMNamesExactResources(t *testing.T) {
+	forEachRun(t, func(t *testing.T, r *harness.Result) {
+		if r.Preview {
+			return // the documents hold ARNs of resources being created: unknown in a preview
+		}
+		docs := map[string]string{
+			"function": mpOne(t, r, "aws:iam/role:Role", "mediaprocessing-function").InputString("inlinePolicies[0].policy"),
+			"jobs":     mpOne(t, r, "aws:iam/rolePolicy:RolePolicy", "mediaprocessing-jobs").InputString("policy"),
+		}
+		for who, text := range docs {
+			var doc struct {
+				Statement []struct {
+					Sid      string
+					Action   []string
+					Resource []string
+				}
+			}
+			if err := json.Unmarshal([]byte(text), &doc); err != nil {
+				t.Fatalf("%s policy: %v", who, err)
+			}
+			if len(doc.Statement) == 0 {
+				t.Fatalf("%s policy has no statements", who)
+			}
+			for _, st := range doc.Statement {
+				for _, a := range st.Action {
+					service, _, _ := strings.Cut(a, ":")
+					if strings.Contains(a, "*") {
+						t.Errorf("%s %s: wildcard action %s", who, st.Sid, a)
+					}
+					if slices.Contains([]string{"s3", "kms", "sqs", "elasticfilesystem", "logs"}, service) && slices.Contains(st.Resource, "*") {
+						t.Errorf("%s %s: %s on Resource *", who, st.Sid, a)
+					}
+				}
+			}
+		}
+	})
+}
+
+func TestMediaProcessingExports(t *testing.T) {
+	forEachRun(t, func(t *testing.T, r *harness.Result) {
+		for _, name := range []string{"mediaQueueUrl", "mediaFunctionName", "mediaEcrRepositoryUrl", "mediaJobsRoleArn", "mediaAlarmTopicArn"} {
+			e, ok := r.Exports[name]
+			if !ok {
+				t.Errorf("no export %s", name)
+				continue
+			}
+			if !r.Preview && (!e.Known || e.Value == "" || e.Value == nil) {
+				t.Errorf("export %s is empty", name)
+			}
+		}
+		if r.Preview {
+			return
+		}
+		if got := r.Exports["mediaFunctionName"].Value; got != "cinegit-"+r.Stack+"-media-ffmpeg" {
+			t.Errorf("mediaFunctionName = %v", got)
+		}
+	})
+}
+
+// TestMediaProcessingPassesThePolicyPack runs the whole pack over every stack and requires no
+// finding, mandatory or advisory, on the media processing component's resources.
+func TestMediaProcessingPassesThePolicyPack(t *testing.T) {
+	forEachRun(t, func(t *testing.T, r *harness.Result) {
+		rep, err := policy.Evaluate(context.Background(), plan.PolicyResources(r))
+		if err != nil {
+			t.Fatal(err)
+		}
+		comp := r.Component("cinegit:mediaprocessing:MediaProcessing")
+		mine := map[string]bool{comp.URN: true}
+		for _, d := range r.Descendants(comp.URN) {
+			mine[d.URN] = true
+		}
+		for _, f := range append(rep.Violations(), rep.Warnings()...) {
+			if mine[f.URN] {
+				t.Errorf("%s %s: %s: %s", f.Type, f.Name, f.Rule, f.Message)
+			}
+		}
+	})
+}
