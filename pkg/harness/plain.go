@@ -6,57 +6,13 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
+
+	"github.com/cinegit/infrastructure/pkg/props"
 )
 
-// Plain converts a property value to JSON-like Go values: objects become map[string]any,
-// arrays []any, secrets their plaintext, resource references their ID (or URN for
-// components), and unknown values nil.
-func Plain(v resource.PropertyValue) any {
-	switch {
-	case v.IsNull() || v.IsComputed():
-		return nil
-	case v.IsOutput():
-		o := v.OutputValue()
-		if !o.Known {
-			return nil
-		}
-		return Plain(o.Element)
-	case v.IsSecret():
-		return Plain(v.SecretValue().Element)
-	case v.IsBool():
-		return v.BoolValue()
-	case v.IsNumber():
-		return v.NumberValue()
-	case v.IsString():
-		return v.StringValue()
-	case v.IsArray():
-		arr := v.ArrayValue()
-		out := make([]any, len(arr))
-		for i, e := range arr {
-			out[i] = Plain(e)
-		}
-		return out
-	case v.IsObject():
-		obj := v.ObjectValue()
-		out := make(map[string]any, len(obj))
-		for k, e := range obj {
-			if e.IsComputed() || (e.IsOutput() && !e.OutputValue().Known) {
-				continue
-			}
-			out[string(k)] = Plain(e)
-		}
-		return out
-	case v.IsResourceReference():
-		ref := v.ResourceReferenceValue()
-		if id, ok := ref.IDString(); ok && id != "" {
-			return id
-		}
-		return string(ref.URN)
-	case v.IsAsset(), v.IsArchive():
-		return "<asset>"
-	}
-	return nil
-}
+// Plain converts a property value to JSON-like Go values (see props.Plain); unknown values
+// are nil, and left out of objects.
+func Plain(v resource.PropertyValue) any { return props.Plain(v, nil, true) }
 
 // HasSecret reports whether any value inside v is marked secret.
 func HasSecret(v resource.PropertyValue) bool {

@@ -7,6 +7,8 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+
+	"github.com/cinegit/infrastructure/pkg/props"
 )
 
 // Unknown stands for a value that is not known yet (a computed output in a preview). It is
@@ -20,52 +22,7 @@ const Unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 // map[string]any, arrays []any, secrets their plaintext, resource references their ID (the URN
 // for components), assets "<asset>", and unknown values Unknown.
 func Props(inputs resource.PropertyMap) map[string]any {
-	out := make(map[string]any, len(inputs))
-	for k, v := range inputs {
-		out[string(k)] = plain(v)
-	}
-	return out
-}
-
-func plain(v resource.PropertyValue) any {
-	switch {
-	case v.IsNull():
-		return nil
-	case v.IsComputed():
-		return Unknown
-	case v.IsOutput():
-		o := v.OutputValue()
-		if !o.Known {
-			return Unknown
-		}
-		return plain(o.Element)
-	case v.IsSecret():
-		return plain(v.SecretValue().Element)
-	case v.IsBool():
-		return v.BoolValue()
-	case v.IsNumber():
-		return v.NumberValue()
-	case v.IsString():
-		return v.StringValue()
-	case v.IsArray():
-		arr := v.ArrayValue()
-		out := make([]any, len(arr))
-		for i, e := range arr {
-			out[i] = plain(e)
-		}
-		return out
-	case v.IsObject():
-		return Props(v.ObjectValue())
-	case v.IsResourceReference():
-		ref := v.ResourceReferenceValue()
-		if id, ok := ref.IDString(); ok && id != "" {
-			return id
-		}
-		return string(ref.URN)
-	case v.IsAsset(), v.IsArchive():
-		return "<asset>"
-	}
-	return nil
+	return props.Map(inputs, Unknown, false)
 }
 
 // resourceDoc is what a resource policy sees of r as `input`, shaped like pulumi-policy-opa's
