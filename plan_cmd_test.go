@@ -85,3 +85,17 @@ func TestEveryStackPassesThePolicyPack(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkPlan is `go run . plan` without compilation: the whole program under the offline
+// engine plus the policy pack, per stack.
+func BenchmarkPlan(b *testing.B) {
+	for _, stack := range stacks {
+		b.Run(stack, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				if _, err := plan.Run(program, plan.Options{Dir: ".", Stack: stack}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
