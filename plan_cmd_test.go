@@ -99,3 +99,27 @@ func BenchmarkPlan(b *testing.B) {
 		})
 	}
 }
+
+// TestPlanIsDeterministic: the same configuration writes the same plan and the same
+// deployment, whatever order the registrations arrive in.
+func TestPlanIsDeterministic(t *testing.T) {
+	dir := t.TempDir()
+	var texts, deployments []string
+	for i := 0; i < 3; i++ {
+		var out, errOut bytes.Buffer
+		path := filepath.Join(dir, "plan.json")
+		if code := plan.Main(program, []string{"--stack", "staging", "--out", path}, &out, &errOut); code != plan.ExitClean {
+			t.Fatalf("exit %d: %s", code, errOut.String())
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		texts, deployments = append(texts, out.String()), append(deployments, string(b))
+	}
+	for i := 1; i < 3; i++ {
+		if texts[i] != texts[0] || deployments[i] != deployments[0] {
+			t.Fatalf("run %d differs from run 0", i)
+		}
+	}
+}

@@ -111,6 +111,9 @@ func Deployment(r *harness.Result) (*apitype.UntypedDeployment, error) {
 		resources = append(resources, rv)
 	}
 
+	// URN order first, so that the same program always writes the same document whatever
+	// order its registrations happened to arrive in; then dependencies first.
+	sort.SliceStable(resources[1:], func(i, j int) bool { return resources[1+i].URN < resources[1+j].URN })
 	ordered, err := order(resources)
 	if err != nil {
 		return nil, err
@@ -148,7 +151,7 @@ func defaultProvider(r *harness.Result, pkg string) (apitype.ResourceV3, string)
 }
 
 // order sorts resources so that each comes after its parent, provider and dependencies,
-// keeping registration order otherwise.
+// keeping the given order otherwise.
 func order(in []apitype.ResourceV3) ([]apitype.ResourceV3, error) {
 	index := map[resource.URN]int{}
 	for i, r := range in {

@@ -45,6 +45,7 @@ func WriteText(w io.Writer, p *Plan, colour bool) {
 			roots = append(roots, res)
 		}
 	}
+	sortResources(roots)
 	for _, res := range roots {
 		writeTree(w, r, res, 1, c)
 	}
@@ -80,6 +81,7 @@ func WriteText(w io.Writer, p *Plan, colour bool) {
 func writeTree(w io.Writer, r *harness.Result, res *harness.Resource, depth int, c palette) {
 	indent := strings.Repeat("  ", depth)
 	children := r.Children(res.URN)
+	sortResources(children)
 	label := fmt.Sprintf("%s%s %s", indent, res.Type, c.bold(res.Name))
 	if !res.Custom {
 		label += c.dim(fmt.Sprintf("  (%d resources)", len(r.Descendants(res.URN))))
@@ -148,4 +150,14 @@ func writePolicy(w io.Writer, rep *policy.Report, c palette) {
 	if len(rep.Violations()) == 0 {
 		fmt.Fprintln(w, "  "+c.green("no mandatory policy is violated"))
 	}
+}
+
+// sortResources orders resources by type and name, so a plan reads the same on every run.
+func sortResources(rs []*harness.Resource) {
+	sort.SliceStable(rs, func(i, j int) bool {
+		if rs[i].Type != rs[j].Type {
+			return rs[i].Type < rs[j].Type
+		}
+		return rs[i].Name < rs[j].Name
+	})
 }
