@@ -132,18 +132,21 @@ func program(ctx *pulumi.Context) error {
 		}
 	}
 	eks, err := cluster.New(ctx, "cluster", cluster.Args{
-		Env:                  env,
-		Name:                 clusterName,
-		Version:              cfg.Cluster.Version,
-		VpcID:                net.VpcID,
-		PrivateSubnetIDs:     net.PrivateSubnetIDs,
-		EndpointPublicAccess: cfg.Cluster.EndpointPublicAccess,
-		PublicAccessCidrs:    cfg.Cluster.PublicAccessCidrs,
-		DeployRoleArn:        role(cfg.Cluster.DeployRoleName),
-		BreakGlassRoleArn:    role(cfg.Cluster.BreakGlassRoleName),
-		LogRetentionDays:     cfg.Cluster.LogRetentionDays,
-		General:              nodeGroup(cfg.Cluster.General),
-		Media:                nodeGroup(cfg.Cluster.Media),
+		Env:                       env,
+		Name:                      clusterName,
+		Version:                   cfg.Cluster.Version,
+		VpcID:                     net.VpcID,
+		PrivateSubnetIDs:          net.PrivateSubnetIDs,
+		EndpointPublicAccess:      cfg.Cluster.EndpointPublicAccess,
+		PublicAccessCidrs:         cfg.Cluster.PublicAccessCidrs,
+		DeployRoleArn:             role(cfg.Cluster.DeployRoleName),
+		BreakGlassRoleArn:         role(cfg.Cluster.BreakGlassRoleName),
+		ViewerRoleArn:             role(viewer(cfg.Cluster.ViewerRoleName)),
+		APIClientCidrs:            cfg.Cluster.APIClientCidrs,
+		APIClientSecurityGroupIDs: cfg.Cluster.APIClientSecurityGroupIDs,
+		LogRetentionDays:          cfg.Cluster.LogRetentionDays,
+		General:                   nodeGroup(cfg.Cluster.General),
+		Media:                     nodeGroup(cfg.Cluster.Media),
 		Addons: cluster.Addons{
 			VpcCni:       cfg.Cluster.Addons.VpcCni,
 			CoreDNS:      cfg.Cluster.Addons.CoreDNS,
@@ -478,6 +481,14 @@ func program(ctx *pulumi.Context) error {
 	ctx.Export("gitopsOidcSecretArn", deployments.OIDCSecretArn)
 	ctx.Export("gitopsRepositorySecretArn", deployments.RepositorySecretArn)
 	return nil
+}
+
+// viewer is the cluster's read-only role name, "" when the stack wants none.
+func viewer(name string) string {
+	if name == config.NoViewer {
+		return ""
+	}
+	return name
 }
 
 // mediaTransitions converts the configured storage class schedule for the media store.

@@ -51,8 +51,14 @@ func TestClusterPerStack(t *testing.T) {
 		}
 		entries, _ := cp.Input("accessEntries").(map[string]any)
 		deploy, _ := entries["deploy"].(map[string]any)
-		if len(entries) != 1 || deploy["principalArn"] != "arn:aws:iam::"+harness.AccountID+":role/cinegit-github-deploy" {
+		viewer, _ := entries["viewer"].(map[string]any)
+		if len(entries) != 2 || deploy["principalArn"] != "arn:aws:iam::"+harness.AccountID+":role/cinegit-github-deploy" ||
+			viewer["principalArn"] != "arn:aws:iam::"+harness.AccountID+":role/cinegit-github-preview" {
 			t.Errorf("access entries %v", entries)
+		}
+		// The preview role reads, never administers.
+		if fmt.Sprint(viewer["accessPolicies"]) != "map[cluster-view:map[accessScope:map[type:cluster] policyArn:arn:aws:eks::aws:cluster-access-policy/AmazonEKSAdminViewPolicy]]" {
+			t.Errorf("viewer access %v", viewer["accessPolicies"])
 		}
 
 		// The cluster sits in the network's private subnets, in the network's VPC.

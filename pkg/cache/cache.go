@@ -151,7 +151,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	logs := elasticache.ReplicationGroupLogDeliveryConfigurationArray{}
 	for _, lt := range LogTypes {
 		g, err := cloudwatch.NewLogGroup(ctx, name+"-"+lt, &cloudwatch.LogGroupArgs{
-			Name:            pulumi.String(env.Naming.Path("cache", lt)),
+			// ElastiCache delivers vended logs: under /aws/vendedlogs/ CloudWatch needs no
+			// per-group entry in the account's size-capped log delivery resource policy.
+			Name:            pulumi.String("/aws/vendedlogs" + env.Naming.Path("cache", lt)),
 			RetentionInDays: pulumi.Int(args.LogRetentionDays),
 			KmsKeyId:        key.Arn(),
 			Tags:            t.Named(env.Naming.Name("cache", lt)).Map(),

@@ -309,3 +309,16 @@ func TestEveryResourceIsParentedAndTagged(t *testing.T) {
 		}
 	}
 }
+
+func TestLogGroupsAreVendedLogGroups(t *testing.T) {
+	r := runCache(t, "dev", devArgs(), nodeSG(), false)
+	groups := r.ByType("aws:cloudwatch/logGroup:LogGroup")
+	if len(groups) != len(LogTypes) {
+		t.Fatalf("want %d log groups, got %d", len(LogTypes), len(groups))
+	}
+	for _, g := range groups {
+		if !strings.HasPrefix(g.InputString("name"), "/aws/vendedlogs/cinegit/dev/cache/") {
+			t.Errorf("%s: %q is outside /aws/vendedlogs/, so every stack grows the account's delivery policy", g.Name, g.InputString("name"))
+		}
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	awseks "github.com/pulumi/pulumi-aws/sdk/v6/go/aws/eks"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi-eks/sdk/v2/go/eks"
@@ -48,6 +49,14 @@ type Args struct {
 	// DeployRoleArn (required) and BreakGlassRoleArn (optional) are the only cluster admins.
 	DeployRoleArn     string
 	BreakGlassRoleArn string
+	// ViewerRoleArn (optional) may read the cluster, never change it: previews and drift
+	// checks run as this role.
+	ViewerRoleArn string
+	// APIClientCidrs and APIClientSecurityGroupIDs are admitted to the private API endpoint
+	// on 443 (a self-hosted CI runner, a VPN). EKS's cluster security group admits only its
+	// own members otherwise.
+	APIClientCidrs            []string
+	APIClientSecurityGroupIDs []string
 	// LogRetentionDays is the control plane log group's retention.
 	LogRetentionDays int
 	// General and Media size the two node groups.
@@ -167,6 +176,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	c.OidcProviderArn = oidcArn
 	c.OidcIssuer = oidcIssuer
 	c.NodeSecurityGroupID = controlPlane.EksCluster.VpcConfig().ClusterSecurityGroupId().Elem()
+	if err := apiClients(ctx, name, args, c.NodeSecurityGroupID, parent); err != nil {
+		return nil, err
+	}
 	c.NodeRoleArn = nodes.role.Arn
 	c.KmsKeyArn = key.Arn()
 	c.Kubeconfig = p.kubeconfig
@@ -272,6 +284,9 @@ func newControlPlane(ctx *pulumi.Context, name string, args Args, key *kmskey.Ke
 	if args.BreakGlassRoleArn != "" {
 		entries["break-glass"] = clusterAdmin(env, args.BreakGlassRoleArn)
 	}
+	if args.ViewerRoleArn != "" {
+		entries["viewer"] = accessEntry(env, args.ViewerRoleArn, "cluster-view", ViewPolicyArn(env.Partition))
+	}
 	var publicCidrs pulumi.StringArrayInput
 	if args.EndpointPublicAccess {
 		publicCidrs = pulumi.ToStringArray(args.PublicAccessCidrs)
@@ -319,12 +334,23 @@ func newControlPlane(ctx *pulumi.Context, name string, args Args, key *kmskey.Ke
 
 // clusterAdmin is an access entry with AmazonEKSClusterAdminPolicy on the whole cluster.
 func clusterAdmin(env stackenv.Env, roleArn string) eks.AccessEntryArgs {
+	return accessEntry(env, roleArn, "cluster-admin", AdminPolicyArn(env.Partition))
+}
+
+// ViewPolicyArn is EKS's read-only access policy (AmazonEKSAdminViewPolicy: every resource,
+// secrets included, read only), for the role that previews and checks drift.
+func ViewPolicyArn(partition string) string {
+	return fmt.Sprintf("arn:%s:eks::aws:cluster-access-policy/AmazonEKSAdminViewPolicy", partition)
+}
+
+// accessEntry is an access entry with one access policy on the whole cluster.
+func accessEntry(env stackenv.Env, roleArn, policyName, policyArn string) eks.AccessEntryArgs {
 	return eks.AccessEntryArgs{
 		PrincipalArn: pulumi.String(roleArn),
 		Type:         eks.AccessEntryTypeStandard,
 		AccessPolicies: map[string]eks.AccessPolicyAssociationInput{
-			"cluster-admin": eks.AccessPolicyAssociationArgs{
-				PolicyArn:   pulumi.String(AdminPolicyArn(env.Partition)),
+			policyName: eks.AccessPolicyAssociationArgs{
+				PolicyArn:   pulumi.String(policyArn),
 				AccessScope: awseks.AccessPolicyAssociationAccessScopeArgs{Type: pulumi.String("cluster")},
 			},
 		},
@@ -391,4 +417,36 @@ func addRegion(kubeconfig, region string) (string, error) {
 	}
 	b, err := json.Marshal(doc)
 	return string(b), err
+}
+
+// apiClients admits the configured networks and security groups to the private API endpoint,
+// whose network interfaces carry EKS's cluster security group.
+func apiClients(ctx *pulumi.Context, name string, args Args, clusterSG pulumi.StringOutput, opts ...pulumi.ResourceOption) error {
+	rule := func(suffix, description string, cidr, sourceSG pulumi.StringPtrInput) error {
+		ruleArgs := &ec2.SecurityGroupRuleArgs{
+			Type:                  pulumi.String("ingress"),
+			Protocol:              pulumi.String("tcp"),
+			FromPort:              pulumi.Int(443),
+			ToPort:                pulumi.Int(443),
+			SecurityGroupId:       clusterSG,
+			SourceSecurityGroupId: sourceSG,
+			Description:           pulumi.String(description),
+		}
+		if cidr != nil {
+			ruleArgs.CidrBlocks = pulumi.StringArray{cidr.ToStringPtrOutput().Elem()}
+		}
+		_, err := ec2.NewSecurityGroupRule(ctx, name+"-api-"+suffix, ruleArgs, opts...)
+		return err
+	}
+	for _, cidr := range args.APIClientCidrs {
+		if err := rule(strings.NewReplacer(".", "-", "/", "-").Replace(cidr), "Kubernetes API from "+cidr, pulumi.StringPtr(cidr), nil); err != nil {
+			return err
+		}
+	}
+	for _, sg := range args.APIClientSecurityGroupIDs {
+		if err := rule(sg, "Kubernetes API from "+sg, nil, pulumi.StringPtr(sg)); err != nil {
+			return err
+		}
+	}
+	return nil
 }

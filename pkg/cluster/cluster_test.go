@@ -798,3 +798,44 @@ func lookup(v any, keys ...string) any {
 	}
 	return v
 }
+
+func TestViewerReadsAndAPIClientsReachThePrivateEndpoint(t *testing.T) {
+	viewer := "arn:aws:iam::123456789012:role/cinegit-github-preview"
+	both(t, func(a *Args) {
+		a.ViewerRoleArn = viewer
+		a.APIClientCidrs = []string{"10.99.0.0/24"}
+		a.APIClientSecurityGroupIDs = []string{"sg-0123456789abcdef0"}
+	}, func(t *testing.T, r *harness.Result) {
+		entries, _ := one(t, r, tEKS, "cluster").Input("accessEntries").(map[string]any)
+		v, _ := entries["viewer"].(map[string]any)
+		pol, _ := v["accessPolicies"].(map[string]any)
+		view, _ := pol["cluster-view"].(map[string]any)
+		if v["principalArn"] != viewer || len(pol) != 1 || view["policyArn"] != "arn:aws:eks::aws:cluster-access-policy/AmazonEKSAdminViewPolicy" {
+			t.Fatalf("viewer entry %v", v)
+		}
+		rules := r.ByType("aws:ec2/securityGroupRule:SecurityGroupRule")
+		var api []*harness.Resource
+		for _, rule := range rules {
+			if strings.HasPrefix(rule.Name, "cluster-api-") {
+				api = append(api, rule)
+			}
+		}
+		if len(api) != 2 {
+			t.Fatalf("want 2 API client rules, got %d", len(api))
+		}
+		for _, rule := range api {
+			if rule.InputString("type") != "ingress" || rule.Input("fromPort") != 443.0 || rule.Input("toPort") != 443.0 || rule.InputString("protocol") != "tcp" {
+				t.Errorf("%s is not HTTPS ingress: %v", rule.Name, rule.Inputs)
+			}
+			if !r.Preview && rule.InputString("securityGroupId") != "sg-eks-cluster" {
+				t.Errorf("%s is not on EKS's cluster security group: %q", rule.Name, rule.InputString("securityGroupId"))
+			}
+		}
+		if cidr := r.Named("aws:ec2/securityGroupRule:SecurityGroupRule", "cluster-api-10-99-0-0-24"); cidr == nil || cidr.Input("cidrBlocks.[0]") == "0.0.0.0/0" {
+			t.Error("CIDR client rule missing")
+		}
+		if sg := r.Named("aws:ec2/securityGroupRule:SecurityGroupRule", "cluster-api-sg-0123456789abcdef0"); sg == nil || sg.InputString("sourceSecurityGroupId") != "sg-0123456789abcdef0" {
+			t.Error("security group client rule missing")
+		}
+	})
+}

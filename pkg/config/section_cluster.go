@@ -27,6 +27,16 @@ type ClusterConfig struct {
 	// BreakGlassRoleName is an optional second IAM role that gets cluster-admin, for humans in
 	// an emergency. Nobody else is cluster-admin. Default none.
 	BreakGlassRoleName string `json:"breakGlassRoleName"`
+	// ViewerRoleName is an IAM role that may read (not change) the cluster, so that `pulumi
+	// preview` on pull requests and the drift check see Kubernetes resources. Default
+	// "cinegit-github-preview", the bootstrap project's preview role; "none" for no viewer.
+	ViewerRoleName string `json:"viewerRoleName"`
+	// APIClientCidrs are networks inside the VPC or joined to it (a self-hosted CI runner, a
+	// VPN) admitted to the private API endpoint on 443. Default none.
+	APIClientCidrs []string `json:"apiClientCidrs"`
+	// APIClientSecurityGroupIDs are security groups (e.g. the CI runner's) admitted to the
+	// private API endpoint on 443. Default none.
+	APIClientSecurityGroupIDs []string `json:"apiClientSecurityGroupIds"`
 	// LogRetentionDays is the retention of the control plane log group (a CloudWatch Logs
 	// value). Default 90.
 	LogRetentionDays int `json:"logRetentionDays"`
@@ -150,6 +160,9 @@ func (c *ClusterConfig) applyDefaults(env Env) {
 	if c.DeployRoleName == "" {
 		c.DeployRoleName = "cinegit-github-deploy"
 	}
+	if c.ViewerRoleName == "" {
+		c.ViewerRoleName = "cinegit-github-preview"
+	}
 	if c.LogRetentionDays == 0 {
 		c.LogRetentionDays = 90
 	}
@@ -219,13 +232,28 @@ func (c *ClusterConfig) validate(p *problems, env Env) {
 	for _, r := range []struct{ key, name string }{
 		{"cluster.deployRoleName", c.DeployRoleName},
 		{"cluster.breakGlassRoleName", c.BreakGlassRoleName},
+		{"cluster.viewerRoleName", c.ViewerRoleName},
 	} {
-		if r.name != "" && !iamRoleName.MatchString(r.name) {
+		if r.name != "" && r.name != NoViewer && !iamRoleName.MatchString(r.name) {
 			p.add(r.key, r.name, "an IAM role name (1-64 of letters, digits and +=,.@_-, no path)")
 		}
 	}
 	if c.DeployRoleName == "" {
 		p.add("cluster.deployRoleName", c.DeployRoleName, "the IAM role that deploys the stack")
+	}
+	if c.ViewerRoleName == c.DeployRoleName || (c.ViewerRoleName != "" && c.ViewerRoleName == c.BreakGlassRoleName) {
+		p.add("cluster.viewerRoleName", c.ViewerRoleName, "a role other than deployRoleName and breakGlassRoleName (or %q)", NoViewer)
+	}
+	for i, cidr := range c.APIClientCidrs {
+		pfx, err := netip.ParsePrefix(cidr)
+		if err != nil || !pfx.Addr().Is4() || pfx.Masked() != pfx || !pfx.Addr().IsPrivate() {
+			p.add(fmt.Sprintf("cluster.apiClientCidrs[%d]", i), cidr, "a private IPv4 network in CIDR notation (the private endpoint is reached from inside the VPC or a joined network)")
+		}
+	}
+	for i, id := range c.APIClientSecurityGroupIDs {
+		if !securityGroupID.MatchString(id) {
+			p.add(fmt.Sprintf("cluster.apiClientSecurityGroupIds[%d]", i), id, "a security group id, sg- followed by 8 or 17 hex digits")
+		}
 	}
 	if c.BreakGlassRoleName != "" && c.BreakGlassRoleName == c.DeployRoleName {
 		p.add("cluster.breakGlassRoleName", c.BreakGlassRoleName, "a role other than deployRoleName (or empty)")
@@ -332,3 +360,8 @@ func (n NodeGroupConfig) validate(p *problems, key string, media bool) {
 		p.add(key+".diskSizeGiB", n.DiskSizeGiB, "20 to 16384 GiB (gp3's range; the AL2023 AMI needs 20)")
 	}
 }
+
+// NoViewer as cluster.viewerRoleName gives nobody read access to the cluster.
+const NoViewer = "none"
+
+var securityGroupID = regexp.MustCompile(`^sg-([0-9a-f]{8}|[0-9a-f]{17})$`)

@@ -1,0 +1,49 @@
+package config
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestClusterAccessSettings(t *testing.T) {
+	tests := []struct {
+		name    string
+		cluster string
+		key     string // "" when valid
+		allowed string
+	}{
+		{"defaults: the preview role views", `{}`, "", ""},
+		{"no viewer", `{"viewerRoleName":"none"}`, "", ""},
+		{"runner network and group", `{"apiClientCidrs":["10.99.0.0/24"],"apiClientSecurityGroupIds":["sg-0123456789abcdef0"]}`, "", ""},
+		{"viewer with a path", `{"viewerRoleName":"ci/preview"}`, "cinegit:cluster.viewerRoleName", "IAM role name"},
+		{"viewer is the deploy role", `{"viewerRoleName":"cinegit-github-deploy"}`, "cinegit:cluster.viewerRoleName", "other than deployRoleName"},
+		{"public API client network", `{"apiClientCidrs":["0.0.0.0/0"]}`, "cinegit:cluster.apiClientCidrs[0]", "private IPv4"},
+		{"malformed API client network", `{"apiClientCidrs":["10.99.0.1/24"]}`, "cinegit:cluster.apiClientCidrs[0]", "private IPv4"},
+		{"malformed security group", `{"apiClientSecurityGroupIds":["sg-xyz"]}`, "cinegit:cluster.apiClientSecurityGroupIds[0]", "security group id"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Parse("dev", with("cinegit:cluster", tt.cluster))
+			if tt.key == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if tt.cluster == `{}` && c.Cluster.ViewerRoleName != "cinegit-github-preview" {
+					t.Fatalf("viewer default %q", c.Cluster.ViewerRoleName)
+				}
+				return
+			}
+			var verr *ValidationError
+			if !errors.As(err, &verr) {
+				t.Fatalf("want a validation error, got %v", err)
+			}
+			for _, p := range verr.Problems {
+				if p.Key == tt.key && strings.Contains(p.Allowed, tt.allowed) {
+					return
+				}
+			}
+			t.Fatalf("no problem names %s with %q: %v", tt.key, tt.allowed, err)
+		})
+	}
+}
