@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/elasticache"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/secretsmanager"
 	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/cinegit/infrastructure/pkg/iampolicy"
 	"github.com/cinegit/infrastructure/pkg/kmskey"
+	"github.com/cinegit/infrastructure/pkg/securitygroup"
 	"github.com/cinegit/infrastructure/pkg/stackenv"
 )
 
@@ -119,7 +119,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, err
 	}
 
-	sg, err := securityGroup(ctx, name, args, parent)
+	sg, err := securitygroup.NewServiceOnly(ctx, name, securitygroup.Args{
+		Env: env, VpcID: args.VpcID, Service: "Redis", NamePart: "cache", Port: Port, Allowed: args.AllowedSecurityGroupIDs,
+	}, parent)
 	if err != nil {
 		return nil, err
 	}
@@ -277,31 +279,6 @@ func (a Args) check() error {
 		return fmt.Errorf("AuthSecretRecoveryWindowDays %d: 0 or 7-30", a.AuthSecretRecoveryWindowDays)
 	}
 	return nil
-}
-
-// securityGroup admits Redis from the allowed security groups only. It has no egress rules:
-// Redis answers on connections it accepted (security groups are stateful) and starts none.
-func securityGroup(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*ec2.SecurityGroup, error) {
-	env := args.Env
-	sgArgs := &ec2.SecurityGroupArgs{
-		Name:        pulumi.String(env.Naming.Name("cache")),
-		Description: pulumi.String("Redis from CineGit workloads"),
-		VpcId:       args.VpcID,
-		Egress:      ec2.SecurityGroupEgressArray{},
-		Tags:        env.Tags.Named(env.Naming.Name("cache")).Map(),
-	}
-	// Inline rules take the list as one input, so it may hold outputs of any length. A
-	// known-empty list means no way in at all: AWS rejects a rule with no source.
-	if allowed, ok := args.AllowedSecurityGroupIDs.(pulumi.StringArray); args.AllowedSecurityGroupIDs != nil && (!ok || len(allowed) > 0) {
-		sgArgs.Ingress = ec2.SecurityGroupIngressArray{&ec2.SecurityGroupIngressArgs{
-			Description:    pulumi.String("Redis from the allowed security groups"),
-			Protocol:       pulumi.String("tcp"),
-			FromPort:       pulumi.Int(Port),
-			ToPort:         pulumi.Int(Port),
-			SecurityGroups: args.AllowedSecurityGroupIDs,
-		}}
-	}
-	return ec2.NewSecurityGroup(ctx, name, sgArgs, opts...)
 }
 
 // ReadAuthSecret are the statements a role (e.g. the ExternalSecrets operator's) needs to read

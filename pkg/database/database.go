@@ -9,13 +9,13 @@ import (
 	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/rds"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/cinegit/infrastructure/pkg/iampolicy"
 	"github.com/cinegit/infrastructure/pkg/kmskey"
+	"github.com/cinegit/infrastructure/pkg/securitygroup"
 	"github.com/cinegit/infrastructure/pkg/stackenv"
 )
 
@@ -120,7 +120,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, err
 	}
 
-	sg, err := securityGroup(ctx, name, args, parent)
+	sg, err := securitygroup.NewServiceOnly(ctx, name, securitygroup.Args{
+		Env: env, VpcID: args.VpcID, Service: "PostgreSQL", NamePart: "postgres", Port: Port, Allowed: args.AllowedSecurityGroupIDs,
+	}, parent)
 	if err != nil {
 		return nil, err
 	}
@@ -272,33 +274,6 @@ func (a Args) check() error {
 		return fmt.Errorf("enhanced monitoring, Performance Insights and log retention must be set")
 	}
 	return nil
-}
-
-// securityGroup admits PostgreSQL from the allowed security groups only. It has no egress
-// rules: the database answers on connections it accepted (security groups are stateful)
-// and starts none of its own.
-func securityGroup(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*ec2.SecurityGroup, error) {
-	env := args.Env
-	sgArgs := &ec2.SecurityGroupArgs{
-		Name:        pulumi.String(env.Naming.Name("postgres")),
-		Description: pulumi.String("PostgreSQL from CineGit workloads"),
-		VpcId:       args.VpcID,
-		Egress:      ec2.SecurityGroupEgressArray{},
-		Tags:        env.Tags.Named(env.Naming.Name("postgres")).Map(),
-	}
-	// Inline rules take the list as one input, so it may hold outputs (the cluster's node
-	// security group) of any length. A known-empty list means no way in at all: AWS rejects
-	// a rule with no source.
-	if allowed, ok := args.AllowedSecurityGroupIDs.(pulumi.StringArray); args.AllowedSecurityGroupIDs != nil && (!ok || len(allowed) > 0) {
-		sgArgs.Ingress = ec2.SecurityGroupIngressArray{&ec2.SecurityGroupIngressArgs{
-			Description:    pulumi.String("PostgreSQL from the allowed security groups"),
-			Protocol:       pulumi.String("tcp"),
-			FromPort:       pulumi.Int(Port),
-			ToPort:         pulumi.Int(Port),
-			SecurityGroups: args.AllowedSecurityGroupIDs,
-		}}
-	}
-	return ec2.NewSecurityGroup(ctx, name, sgArgs, opts...)
 }
 
 // monitoringRole is the role RDS enhanced monitoring publishes OS metrics with, assumable by
