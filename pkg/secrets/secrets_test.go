@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
-	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/cinegit/infrastructure/pkg/harness"
@@ -69,19 +67,11 @@ func run(t *testing.T, preview bool, mutate func(*Args)) (*harness.Result, error
 	if mutate != nil {
 		mutate(&args)
 	}
-	return harness.RunRaw(func(ctx *pulumi.Context) error {
-		regional, err := aws.NewProvider(ctx, "aws", &aws.ProviderArgs{Region: pulumi.String(region)})
-		if err != nil {
-			return err
-		}
-		k8s, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{Kubeconfig: pulumi.String("{}")})
-		if err != nil {
-			return err
-		}
-		args.KubernetesProvider = k8s
-		_, err = New(ctx, "secrets", args, pulumi.Provider(regional))
+	return harness.RunComponent(region, preview, func(ctx *pulumi.Context, p harness.Providers) error {
+		args.KubernetesProvider = p.Kubernetes
+		_, err := New(ctx, "secrets", args, pulumi.Provider(p.AWS))
 		return err
-	}, "cinegit", "dev", map[string]string{"aws:region": region}, preview)
+	})
 }
 
 func mustRun(t *testing.T, preview bool, mutate func(*Args)) *harness.Result {
