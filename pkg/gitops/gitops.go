@@ -317,8 +317,14 @@ func projects(ctx *pulumi.Context, name string, args Args, ns pulumi.StringInput
 			SourceRepos:              repos,
 			Destinations:             destinations,
 			ClusterResourceWhitelist: []groupKind{},
-			// Quotas and limits belong to the platform, not to the applications they bound.
-			NamespaceResourceBlacklist: []groupKind{{Group: "", Kind: "ResourceQuota"}, {Group: "", Kind: "LimitRange"}},
+			// Quotas and limits belong to the platform, not to the applications they bound. So
+			// do ExternalSecrets and SecretStores: the shared store reads every secret under the
+			// stack's prefix, so an application manifest could otherwise pull Grafana's or Argo
+			// CD's credentials into its namespace. Pulumi creates the applications' ones.
+			NamespaceResourceBlacklist: []groupKind{
+				{Group: "", Kind: "ResourceQuota"}, {Group: "", Kind: "LimitRange"},
+				{Group: "external-secrets.io", Kind: "ExternalSecret"}, {Group: "external-secrets.io", Kind: "SecretStore"},
+			},
 			OrphanedResources:          &orphaned{Warn: true},
 		}},
 	} {

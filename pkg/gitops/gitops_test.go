@@ -285,3 +285,32 @@ func TestBadArgsFail(t *testing.T) {
 		}
 	}
 }
+
+// TestApplicationsCannotPullPlatformSecrets: the shared secret store reads every secret under
+// the stack's prefix, so applications may not declare ExternalSecrets or SecretStores.
+func TestApplicationsCannotPullPlatformSecrets(t *testing.T) {
+	r, err := run(t, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var project *harness.Resource
+	for _, res := range r.Resources {
+		if res.Name == "gitops-applications-project" {
+			project = res
+		}
+	}
+	if project == nil {
+		t.Fatal("applications project missing")
+	}
+	denied := map[string]bool{}
+	list, _ := project.Input("spec.namespaceResourceBlacklist").([]any)
+	for _, gk := range list {
+		m, _ := gk.(map[string]any)
+		denied[fmt.Sprint(m["group"], "/", m["kind"])] = true
+	}
+	for _, want := range []string{"external-secrets.io/ExternalSecret", "external-secrets.io/SecretStore", "/ResourceQuota", "/LimitRange"} {
+		if !denied[want] {
+			t.Errorf("applications may create %s (denied: %v)", want, denied)
+		}
+	}
+}
