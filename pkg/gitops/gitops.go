@@ -325,7 +325,7 @@ func projects(ctx *pulumi.Context, name string, args Args, ns pulumi.StringInput
 				{Group: "", Kind: "ResourceQuota"}, {Group: "", Kind: "LimitRange"},
 				{Group: "external-secrets.io", Kind: "ExternalSecret"}, {Group: "external-secrets.io", Kind: "SecretStore"},
 			},
-			OrphanedResources:          &orphaned{Warn: true},
+			OrphanedResources: &orphaned{Warn: true},
 		}},
 	} {
 		if _, err := kube.NewCustomResource(ctx, name+"-"+p.suffix, kube.Object{
