@@ -15,6 +15,7 @@ import (
 
 	"github.com/cinegit/infrastructure/pkg/kmskey"
 	"github.com/cinegit/infrastructure/pkg/naming"
+	"github.com/cinegit/infrastructure/pkg/stackenv"
 	"github.com/cinegit/infrastructure/pkg/tags"
 )
 
@@ -64,15 +65,9 @@ func program(ctx *pulumi.Context) error {
 	// Keys: one encrypts state objects, the other is the stacks' secrets provider. Losing
 	// either makes state or secrets unreadable, so both are protected and retained.
 	keep := []pulumi.ResourceOption{inRegion, pulumi.Protect(true), pulumi.RetainOnDelete(true)}
+	keyEnv := stackenv.Env{Tags: baseTags, AccountID: identity.AccountId, Partition: partition.Partition, Region: cfg.Region}
 	keyArgs := func(alias, description string) kmskey.Args {
-		return kmskey.Args{
-			Description: description,
-			Alias:       alias,
-			AccountID:   identity.AccountId,
-			Partition:   partition.Partition,
-			Region:      cfg.Region,
-			Tags:        baseTags,
-		}
+		return kmskey.Args{Env: keyEnv, Description: description, Alias: alias}
 	}
 	stateKey, err := kmskey.New(ctx, "state", keyArgs(cfg.StateKeyAlias, "CineGit Pulumi state bucket objects"), keep...)
 	if err != nil {

@@ -107,13 +107,10 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	t := env.Tags
 
 	key, err := kmskey.New(ctx, name, kmskey.Args{
+		Env:                 env,
 		Description:         "CineGit " + env.Naming.Stack + " Redis (data at rest, AUTH secret, logs)",
 		Alias:               env.Naming.Name("cache"),
-		AccountID:           env.AccountID,
-		Partition:           env.Partition,
-		Region:              env.Region,
 		AllowCloudWatchLogs: true,
-		Tags:                t,
 	}, parent, pulumi.Protect(args.Protect))
 	if err != nil {
 		return nil, err

@@ -273,18 +273,17 @@ type logGroups struct {
 // groups and this account, keeps AWS from appending broad statements of its own at deploy time.
 func edgeLogs(ctx *pulumi.Context, name string, args Args, edge []pulumi.ResourceOption) (*logGroups, error) {
 	env := args.Env
+	edgeEnv := env // the key lives beside its log groups, in us-east-1
+	edgeEnv.Region = EdgeRegion
 	keyOpts := edge
 	if args.Protect {
 		keyOpts = append(append([]pulumi.ResourceOption{}, edge...), pulumi.Protect(true))
 	}
 	key, err := kmskey.New(ctx, name+"-edge-logs", kmskey.Args{
+		Env:                 edgeEnv,
 		Description:         "CineGit " + env.Naming.Stack + " CDN access and WAF logs (us-east-1)",
 		Alias:               env.Naming.Name("cdn-logs"),
-		AccountID:           env.AccountID,
-		Partition:           env.Partition,
-		Region:              EdgeRegion,
 		AllowCloudWatchLogs: true,
-		Tags:                env.Tags,
 	}, keyOpts...)
 	if err != nil {
 		return nil, err
@@ -587,12 +586,9 @@ func signingSecret(ctx *pulumi.Context, name string, args Args, opts ...pulumi.R
 		opts = append(opts, pulumi.Protect(true))
 	}
 	key, err := kmskey.New(ctx, name+"-signing", kmskey.Args{
+		Env:         env,
 		Description: "CineGit " + env.Naming.Stack + " CDN URL-signing private key secret",
 		Alias:       env.Naming.Name("cdn-signing"),
-		AccountID:   env.AccountID,
-		Partition:   env.Partition,
-		Region:      env.Region,
-		Tags:        env.Tags,
 	}, opts...)
 	if err != nil {
 		return nil, err

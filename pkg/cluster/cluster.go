@@ -247,11 +247,9 @@ func clusterKey(ctx *pulumi.Context, name string, args Args, opts ...pulumi.Reso
 	}
 	anyone := []iampolicy.Principal{{Type: "AWS", Identifiers: iampolicy.Strings("*")}}
 	return kmskey.New(ctx, name, kmskey.Args{
+		Env:                 env,
 		Description:         "CineGit " + env.Naming.Stack + " EKS: Kubernetes secrets, control plane logs, node and persistent volumes",
 		Alias:               env.Naming.Name("eks"),
-		AccountID:           env.AccountID,
-		Partition:           env.Partition,
-		Region:              env.Region,
 		AllowCloudWatchLogs: true,
 		Statements: []iampolicy.Statement{
 			{
@@ -270,7 +268,6 @@ func clusterKey(ctx *pulumi.Context, name string, args Args, opts ...pulumi.Reso
 					iampolicy.Condition{Test: "Bool", Variable: "kms:GrantIsForAWSResource", Values: iampolicy.Strings("true")}),
 			},
 		},
-		Tags: env.Tags,
 	}, append(opts, pulumi.Protect(args.Protect))...)
 }
 

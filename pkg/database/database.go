@@ -108,13 +108,10 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	identifier := env.Naming.NameMax(63, "postgres")
 
 	key, err := kmskey.New(ctx, name, kmskey.Args{
+		Env:                 env,
 		Description:         "CineGit " + env.Naming.Stack + " PostgreSQL (storage, Performance Insights, master secret, logs)",
 		Alias:               env.Naming.Name("database"),
-		AccountID:           env.AccountID,
-		Partition:           env.Partition,
-		Region:              env.Region,
 		AllowCloudWatchLogs: true,
-		Tags:                t,
 	}, parent, pulumi.Protect(args.Protect))
 	if err != nil {
 		return nil, err

@@ -10,7 +10,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/cinegit/infrastructure/pkg/iampolicy"
-	"github.com/cinegit/infrastructure/pkg/tags"
+	"github.com/cinegit/infrastructure/pkg/stackenv"
 )
 
 // Args describe one key.
@@ -19,8 +19,8 @@ type Args struct {
 	Description string
 	// Alias is the key's alias without the "alias/" prefix, e.g. "cinegit-dev-rds".
 	Alias string
-	// AccountID, Partition and Region locate the key.
-	AccountID, Partition, Region string
+	// Env locates the key (account, partition, region) and tags it.
+	Env stackenv.Env
 	// AllowCloudWatchLogs lets CloudWatch Logs encrypt this account's log groups with the key.
 	AllowCloudWatchLogs bool
 	// Statements are further key policy statements (e.g. a service principal limited by
@@ -28,7 +28,6 @@ type Args struct {
 	Statements []iampolicy.Statement
 	// DeletionWindowDays is the waiting period before deletion (7-30); default 30.
 	DeletionWindowDays int
-	Tags               tags.Set
 }
 
 // Key is a created key and its alias.
@@ -52,7 +51,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		RotationPeriodInDays: pulumi.Int(365),
 		DeletionWindowInDays: pulumi.Int(window),
 		Policy:               Policy(args),
-		Tags:                 args.Tags.Named(args.Alias).Map(),
+		Tags:                 args.Env.Tags.Named(args.Alias).Map(),
 	}, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("kms key %s: %w", name, err)
@@ -70,7 +69,8 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 // Policy is the key policy: the account administers the key through IAM (AWS's default
 // statement, which keeps the key manageable), plus the service statements asked for.
 func Policy(args Args) pulumi.StringOutput {
-	root := fmt.Sprintf("arn:%s:iam::%s:root", args.Partition, args.AccountID)
+	env := args.Env
+	root := fmt.Sprintf("arn:%s:iam::%s:root", env.Partition, env.AccountID)
 	stmts := []iampolicy.Statement{{
 		Sid:        "AccountAdministersKeyThroughIAM",
 		Actions:    []string{"kms:*"},
@@ -82,11 +82,11 @@ func Policy(args Args) pulumi.StringOutput {
 			Sid:        "CloudWatchLogsEncryptsThisAccountsLogGroups",
 			Actions:    []string{"kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"},
 			Resources:  iampolicy.Strings("*"),
-			Principals: []iampolicy.Principal{{Type: "Service", Identifiers: iampolicy.Strings(fmt.Sprintf("logs.%s.amazonaws.com", args.Region))}},
+			Principals: []iampolicy.Principal{{Type: "Service", Identifiers: iampolicy.Strings(fmt.Sprintf("logs.%s.amazonaws.com", env.Region))}},
 			Conditions: []iampolicy.Condition{{
 				Test:     "ArnLike",
 				Variable: "kms:EncryptionContext:aws:logs:arn",
-				Values:   iampolicy.Strings(fmt.Sprintf("arn:%s:logs:%s:%s:log-group:*", args.Partition, args.Region, args.AccountID)),
+				Values:   iampolicy.Strings(fmt.Sprintf("arn:%s:logs:%s:%s:log-group:*", env.Partition, env.Region, env.AccountID)),
 			}},
 		})
 	}

@@ -21,13 +21,13 @@ func TestKeyRotatesAndKeepsTheAccountInControl(t *testing.T) {
 	}{
 		{
 			name:     "plain key",
-			args:     Args{Description: "d", Alias: "cinegit-dev-x", AccountID: env.AccountID, Partition: env.Partition, Region: env.Region, Tags: env.Tags},
+			args:     Args{Description: "d", Alias: "cinegit-dev-x", Env: env},
 			wantSids: []string{"AccountAdministersKeyThroughIAM"},
 		},
 		{
 			name: "key for log groups and one more service",
 			args: Args{
-				Description: "d", Alias: "cinegit-dev-logs", AccountID: env.AccountID, Partition: env.Partition, Region: env.Region, Tags: env.Tags,
+				Description: "d", Alias: "cinegit-dev-logs", Env: env,
 				AllowCloudWatchLogs: true,
 				Statements: []iampolicy.Statement{{Sid: "Extra", Actions: []string{"kms:Decrypt"}, Resources: iampolicy.Strings("*"),
 					Principals: []iampolicy.Principal{{Type: "Service", Identifiers: iampolicy.Strings("sqs.amazonaws.com")}}}},

@@ -72,11 +72,9 @@ func (b *builder) key() error {
 	queues := iampolicy.Strings(b.queueArn(n.queue), b.queueArn(n.deadLetterQueue))
 	var err error
 	b.pipelineKey, err = kmskey.New(b.ctx, b.name, kmskey.Args{
+		Env:                 env,
 		Description:         "CineGit " + env.Naming.Stack + " media processing: queues, alarm topic, image repository, scratch file system, function logs",
 		Alias:               n.key,
-		AccountID:           env.AccountID,
-		Partition:           env.Partition,
-		Region:              env.Region,
 		AllowCloudWatchLogs: true,
 		Statements: []iampolicy.Statement{
 			{
@@ -106,7 +104,6 @@ func (b *builder) key() error {
 				},
 			},
 		},
-		Tags: env.Tags,
 	}, b.protect()...)
 	return err
 }

@@ -104,13 +104,10 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		keyOpts = append(keyOpts, pulumi.Protect(true))
 	}
 	key, err := kmskey.New(ctx, name+"-media", kmskey.Args{
+		Env:         env,
 		Description: "CineGit " + env.Naming.Stack + " media: originals, proxies and thumbnails",
 		Alias:       env.Naming.Name("media"),
-		AccountID:   env.AccountID,
-		Partition:   env.Partition,
-		Region:      env.Region,
 		Statements:  []iampolicy.Statement{cloudFrontDecrypt(env, arn("proxies"), arn("thumbnails"))},
-		Tags:        env.Tags,
 	}, keyOpts...)
 	if err != nil {
 		return nil, err

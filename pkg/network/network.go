@@ -321,13 +321,10 @@ func interfaceEndpoints(ctx *pulumi.Context, name string, args Args, vpc *ec2.Vp
 func flowLogs(ctx *pulumi.Context, name string, args Args, vpc *ec2.Vpc, opts ...pulumi.ResourceOption) (*cloudwatch.LogGroup, *kmskey.Key, error) {
 	env := args.Env
 	key, err := kmskey.New(ctx, name+"-logs", kmskey.Args{
+		Env:                 env,
 		Description:         "CineGit " + env.Naming.Stack + " network logs (VPC flow logs)",
 		Alias:               env.Naming.Name("network-logs"),
-		AccountID:           env.AccountID,
-		Partition:           env.Partition,
-		Region:              env.Region,
 		AllowCloudWatchLogs: true,
-		Tags:                env.Tags,
 	}, append(opts, pulumi.Protect(args.Protect))...)
 	if err != nil {
 		return nil, nil, err

@@ -28,12 +28,9 @@ func (b *builder) logs() error {
 		bucketOpts = append(bucketOpts, pulumi.Protect(true))
 	}
 	key, err := kmskey.New(b.ctx, b.name+"-loki", kmskey.Args{
+		Env:         env,
 		Description: "CineGit " + env.Naming.Stack + " Loki log chunks and indexes",
 		Alias:       env.Naming.Name("loki"),
-		AccountID:   env.AccountID,
-		Partition:   env.Partition,
-		Region:      env.Region,
-		Tags:        env.Tags,
 	}, bucketOpts...)
 	if err != nil {
 		return err

@@ -163,13 +163,10 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		keyOpts = append(keyOpts, pulumi.Protect(true))
 	}
 	key, err := kmskey.New(ctx, name+"-platform", kmskey.Args{
+		Env:                env,
 		Description:        "CineGit " + env.Naming.Stack + " platform secrets synced into the cluster (Grafana admin, Argo CD SSO and repository credentials)",
 		Alias:              env.Naming.Name("platform-secrets"),
-		AccountID:          env.AccountID,
-		Partition:          env.Partition,
-		Region:             env.Region,
 		DeletionWindowDays: args.KeyDeletionWindowDays,
-		Tags:               env.Tags,
 	}, keyOpts...)
 	if err != nil {
 		return nil, err
