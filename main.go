@@ -11,14 +11,12 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/cinegit/infrastructure/pkg/bucket"
 	"github.com/cinegit/infrastructure/pkg/cache"
 	"github.com/cinegit/infrastructure/pkg/cdn"
 	"github.com/cinegit/infrastructure/pkg/cluster"
 	"github.com/cinegit/infrastructure/pkg/config"
 	"github.com/cinegit/infrastructure/pkg/database"
 	"github.com/cinegit/infrastructure/pkg/gitops"
-	"github.com/cinegit/infrastructure/pkg/kube"
 	"github.com/cinegit/infrastructure/pkg/mediaprocessing"
 	"github.com/cinegit/infrastructure/pkg/mediastore"
 	"github.com/cinegit/infrastructure/pkg/naming"
@@ -96,66 +94,18 @@ func program(ctx *pulumi.Context) error {
 	clusterName := env.Naming.Name("eks")
 
 	// Network.
-	layout, err := cfg.Network.Layout()
+	netArgs, err := cfg.NetworkArgs(env, clusterName)
 	if err != nil {
 		return err
 	}
-	net, err := network.New(ctx, "network", network.Args{
-		Env:                  env,
-		CIDR:                 cfg.Network.CIDR,
-		AvailabilityZones:    cfg.Network.AvailabilityZones,
-		PublicSubnetCIDRs:    layout.Public,
-		PrivateSubnetCIDRs:   layout.Private,
-		DatabaseSubnetCIDRs:  layout.Database,
-		SingleNatGateway:     cfg.Network.NatGateways == config.NatSingle,
-		FlowLogRetentionDays: cfg.Network.FlowLogRetentionDays,
-		InterfaceEndpoints:   cfg.Network.InterfaceEndpoints,
-		ClusterName:          clusterName,
-		Protect:              cfg.Protect,
-	}, inRegion)
+	net, err := network.New(ctx, "network", netArgs, inRegion)
 	if err != nil {
 		return err
 	}
 
 	// Cluster: EKS in the private subnets. Its Kubernetes provider is what the platform
 	// add-ons deploy with; its node security group is what the data stores admit.
-	role := func(name string) string {
-		if name == "" {
-			return ""
-		}
-		return env.GlobalArn("iam", "role/"+name)
-	}
-	nodeGroup := func(ng config.NodeGroupConfig) cluster.NodeGroup {
-		return cluster.NodeGroup{
-			InstanceTypes: ng.InstanceTypes, AmiType: ng.AmiType(), CapacityType: ng.CapacityType,
-			MinSize: ng.MinSize, DesiredSize: ng.Desired(), MaxSize: ng.MaxSize, DiskSizeGiB: ng.DiskSizeGiB,
-		}
-	}
-	eks, err := cluster.New(ctx, "cluster", cluster.Args{
-		Env:                       env,
-		Name:                      clusterName,
-		Version:                   cfg.Cluster.Version,
-		VpcID:                     net.VpcID,
-		PrivateSubnetIDs:          net.PrivateSubnetIDs,
-		EndpointPublicAccess:      cfg.Cluster.EndpointPublicAccess,
-		PublicAccessCidrs:         cfg.Cluster.PublicAccessCidrs,
-		DeployRoleArn:             role(cfg.Cluster.DeployRoleName),
-		BreakGlassRoleArn:         role(cfg.Cluster.BreakGlassRoleName),
-		ViewerRoleArn:             role(viewer(cfg.Cluster.ViewerRoleName)),
-		APIClientCidrs:            cfg.Cluster.APIClientCidrs,
-		APIClientSecurityGroupIDs: cfg.Cluster.APIClientSecurityGroupIDs,
-		LogRetentionDays:          cfg.Cluster.LogRetentionDays,
-		General:                   nodeGroup(cfg.Cluster.General),
-		Media:                     nodeGroup(cfg.Cluster.Media),
-		Addons: cluster.Addons{
-			VpcCni:       cfg.Cluster.Addons.VpcCni,
-			CoreDNS:      cfg.Cluster.Addons.CoreDNS,
-			KubeProxy:    cfg.Cluster.Addons.KubeProxy,
-			EbsCsiDriver: cfg.Cluster.Addons.EbsCsiDriver,
-		},
-		Autoscaler: cluster.Autoscaler{ChartVersion: cfg.Cluster.Autoscaler.ChartVersion, ImageTag: cfg.Cluster.Autoscaler.ImageTag},
-		Protect:    cfg.Protect,
-	}, inRegion)
+	eks, err := cluster.New(ctx, "cluster", cfg.ClusterArgs(env, clusterName, net), inRegion)
 	if err != nil {
 		return err
 	}
@@ -163,272 +113,54 @@ func program(ctx *pulumi.Context) error {
 	// Data stores: PostgreSQL in the isolated database subnets, Redis in the private ones.
 	// Only the security groups named here reach them.
 	dataClients := pulumi.StringArray{eks.NodeSecurityGroupID}
-	db, err := database.New(ctx, "database", database.Args{
-		Env:                              env,
-		VpcID:                            net.VpcID,
-		SubnetIDs:                        net.DatabaseSubnetIDs,
-		AllowedSecurityGroupIDs:          dataClients,
-		Protect:                          cfg.Protect,
-		EngineVersion:                    cfg.Database.EngineVersion,
-		InstanceClass:                    cfg.Database.InstanceClass,
-		AllocatedStorage:                 cfg.Database.AllocatedStorage,
-		MaxAllocatedStorage:              cfg.Database.MaxAllocatedStorage,
-		DBName:                           cfg.Database.DBName,
-		MasterUsername:                   cfg.Database.MasterUsername,
-		MultiAZ:                          *cfg.Database.MultiAZ,
-		BackupRetentionDays:              cfg.Database.BackupRetentionDays,
-		BackupWindow:                     cfg.Database.BackupWindow,
-		MaintenanceWindow:                cfg.Database.MaintenanceWindow,
-		DeletionProtection:               *cfg.Database.DeletionProtection,
-		FinalSnapshot:                    *cfg.Database.FinalSnapshot,
-		SlowStatementMs:                  cfg.Database.SlowStatementMs,
-		LogRetentionDays:                 cfg.Database.LogRetentionDays,
-		PerformanceInsightsRetentionDays: cfg.Database.PerformanceInsightsRetentionDays,
-		MonitoringIntervalSeconds:        cfg.Database.MonitoringIntervalSeconds,
-	}, inRegion)
+	db, err := database.New(ctx, "database", cfg.DatabaseArgs(env, net, dataClients), inRegion)
 	if err != nil {
 		return err
 	}
-	redis, err := cache.New(ctx, "cache", cache.Args{
-		Env:                          env,
-		VpcID:                        net.VpcID,
-		SubnetIDs:                    net.PrivateSubnetIDs,
-		AllowedSecurityGroupIDs:      dataClients,
-		Protect:                      cfg.Protect,
-		EngineVersion:                cfg.Cache.EngineVersion,
-		NodeType:                     cfg.Cache.NodeType,
-		NodeCount:                    cfg.Cache.NodeCount,
-		SnapshotRetentionDays:        cfg.Cache.SnapshotRetentionDays,
-		SnapshotWindow:               cfg.Cache.SnapshotWindow,
-		MaintenanceWindow:            cfg.Cache.MaintenanceWindow,
-		LogRetentionDays:             cfg.Cache.LogRetentionDays,
-		MaxmemoryPolicy:              cfg.Cache.MaxmemoryPolicy,
-		AuthSecretRecoveryWindowDays: *cfg.Cache.AuthSecretRecoveryWindowDays,
-	}, inRegion)
+	redis, err := cache.New(ctx, "cache", cfg.CacheArgs(env, net, dataClients), inRegion)
 	if err != nil {
 		return err
 	}
 
 	// Media: originals, proxies and thumbnails in S3, served by CloudFront.
-	media, err := mediastore.New(ctx, "mediastore", mediastore.Args{
-		Env:                                    env,
-		ForceDestroy:                           cfg.Media.ForceDestroy,
-		Protect:                                cfg.Protect,
-		CORSOrigins:                            cfg.Media.CORSOrigins,
-		AbortIncompleteUploadDays:              cfg.Media.AbortIncompleteUploadDays,
-		NoncurrentVersionExpirationDays:        cfg.Media.NoncurrentVersionExpirationDays,
-		OriginalsPrefix:                        cfg.Media.OriginalsPrefix,
-		OriginalsTransitions:                   mediaTransitions(cfg.Media.OriginalsTransitions),
-		DerivedNoncurrentVersionExpirationDays: cfg.Media.DerivedNoncurrentVersionExpirationDays,
-		ProxiesOneZoneIADays:                   *cfg.Media.ProxiesOneZoneIADays,
-		LogsExpirationDays:                     cfg.Media.LogsExpirationDays,
-	}, inRegion)
+	media, err := mediastore.New(ctx, "mediastore", cfg.MediaStoreArgs(env), inRegion)
 	if err != nil {
 		return err
 	}
-	cdnKeys := make([]cdn.PublicKey, len(cfg.CDN.PublicKeys))
-	for i, k := range cfg.CDN.PublicKeys {
-		cdnKeys[i] = cdn.PublicKey{Name: k.Name, PEM: k.PEM}
-	}
-	edgeCDN, err := cdn.New(ctx, "cdn", cdn.Args{
-		Env:          env,
-		EdgeProvider: edge,
-		Proxies: cdn.Origin{
-			BucketName:         media.ProxiesBucketName,
-			BucketArn:          media.ProxiesBucketArn,
-			RegionalDomainName: media.ProxiesBucketRegionalDomainName,
-		},
-		Thumbnails: cdn.Origin{
-			BucketName:         media.ThumbnailsBucketName,
-			BucketArn:          media.ThumbnailsBucketArn,
-			RegionalDomainName: media.ThumbnailsBucketRegionalDomainName,
-		},
-		PublicKeys:                   cdnKeys,
-		PublicThumbnailPaths:         cfg.CDN.PublicThumbnailPaths,
-		PriceClass:                   cfg.CDN.PriceClass,
-		WAFBlock:                     cfg.CDN.WAFMode == config.WAFBlock,
-		RateLimit:                    cfg.CDN.RateLimit,
-		RateLimitWindowSeconds:       cfg.CDN.RateLimitWindowSeconds,
-		CustomDomain:                 cfg.CDN.CustomDomain,
-		CertificateArn:               cfg.CDN.CertificateArn,
-		AllowedOrigins:               cfg.CDN.AllowedOrigins,
-		LogRetentionDays:             cfg.CDN.LogRetentionDays,
-		SigningKeyRecoveryWindowDays: *cfg.CDN.SigningKeyRecoveryWindowDays,
-		Protect:                      cfg.Protect,
-	}, inRegion)
+	edgeCDN, err := cdn.New(ctx, "cdn", cfg.CDNArgs(env, edge, media), inRegion)
 	if err != nil {
 		return err
 	}
 
 	// Media processing: new media become proxies and thumbnails in the FFmpeg Lambda, or as
 	// Kubernetes Jobs on the media nodes when they are too long or too large for it.
-	mp := cfg.MediaProcessing
-	pipeline, err := mediaprocessing.New(ctx, "mediaprocessing", mediaprocessing.Args{
-		Env:                  env,
-		VpcID:                net.VpcID,
-		AvailabilityZones:    cfg.Network.AvailabilityZones,
-		PrivateSubnetIDs:     net.PrivateSubnetIDs,
-		MediaBucketName:      media.MediaBucketName,
-		MediaBucketArn:       media.MediaBucketArn,
-		ProxiesBucketName:    media.ProxiesBucketName,
-		ProxiesBucketArn:     media.ProxiesBucketArn,
-		ThumbnailsBucketName: media.ThumbnailsBucketName,
-		ThumbnailsBucketArn:  media.ThumbnailsBucketArn,
-		MediaKeyArn:          media.KmsKeyArn,
-		Function: mediaprocessing.Function{
-			ImageTag: mp.ImageTag, Architecture: mp.Architecture, MemoryMB: mp.MemoryMB,
-			EphemeralStorageMB: mp.EphemeralStorageMB, TimeoutSeconds: mp.TimeoutSeconds,
-			ReservedConcurrency: mp.ReservedConcurrency, LogRetentionDays: mp.LogRetentionDays,
-		},
-		Queue: mediaprocessing.Queue{
-			BatchSize: mp.BatchSize, MaxBatchingWindowSeconds: mp.MaxBatchingWindowSeconds, MaxReceiveCount: mp.MaxReceiveCount,
-			MessageRetentionDays: mp.MessageRetentionDays, DeadLetterRetentionDays: mp.DeadLetterRetentionDays,
-		},
-		ImagesToKeep:          mp.ImagesToKeep,
-		EcrForceDelete:        mp.EcrForceDelete,
-		ScratchTransitionToIA: mp.ScratchTransitionToIA,
-		Alarms: mediaprocessing.Alarms{
-			Email: mp.Alarms.Email, OldestMessageAgeSeconds: mp.Alarms.OldestMessageAgeSeconds,
-			ErrorThreshold: mp.Alarms.ErrorThreshold, ThrottleThreshold: mp.Alarms.ThrottleThreshold,
-		},
-		OidcProviderArn:    eks.OidcProviderArn,
-		OidcIssuer:         eks.OidcIssuer,
-		KubernetesProvider: eks.KubernetesProvider,
-		MediaNodeSelector:  map[string]string{cluster.WorkloadLabel: cluster.MediaWorkload},
-		MediaNodeTaint:     mediaprocessing.Taint(cluster.MediaTaint),
-		Jobs: mediaprocessing.Jobs{
-			DefaultCPU: mp.Jobs.DefaultCPU, DefaultMemory: mp.Jobs.DefaultMemory,
-			MaxCPU: mp.Jobs.MaxCPU, MaxMemory: mp.Jobs.MaxMemory, MaxEphemeralStorage: mp.Jobs.MaxEphemeralStorage,
-			QuotaCPU: mp.Jobs.QuotaCPU, QuotaMemory: mp.Jobs.QuotaMemory, QuotaPods: mp.Jobs.QuotaPods,
-		},
-		Protect: cfg.Protect,
-	}, inRegion)
+	pipeline, err := mediaprocessing.New(ctx, "mediaprocessing", cfg.MediaProcessingArgs(env, net, media, eks), inRegion)
 	if err != nil {
 		return err
 	}
 
 	// Platform add-ons on the cluster. Secrets first: the application namespace and the
 	// store that the other add-ons' ExternalSecrets read from.
-	gitopsCfg, obsCfg := cfg.GitOps, cfg.Observability
-	platformSecrets, err := secrets.New(ctx, "secrets", secrets.Args{
-		Env:                  env,
-		KubernetesProvider:   eks.KubernetesProvider,
-		OidcProviderArn:      eks.OidcProviderArn,
-		OidcIssuer:           eks.OidcIssuer,
-		ChartVersion:         gitopsCfg.ExternalSecrets.ChartVersion,
-		Namespace:            gitopsCfg.ExternalSecrets.Namespace,
-		Replicas:             gitopsCfg.ExternalSecrets.Replicas,
-		RefreshInterval:      gitopsCfg.ExternalSecrets.RefreshInterval,
-		ApplicationNamespace: gitopsCfg.ApplicationNamespace,
-		ConsumerNamespaces:   []string{obsCfg.Namespace, gitopsCfg.Namespace},
-		ApplicationSecrets: []secrets.ApplicationSecret{
-			{Name: "database", SecretArn: db.MasterSecretArn, KmsKeyArn: db.KmsKeyArn},
-			{Name: "redis", SecretArn: redis.AuthSecretArn, KmsKeyArn: redis.KmsKeyArn},
-			// The CDN does not expose its signing secret's key: the grant is pinned to the
-			// secret by its encryption context instead.
-			{Name: "cdn-signing-key", SecretArn: edgeCDN.SigningKeySecretArn},
-		},
-		Protect: cfg.Protect,
-	}, inRegion)
+	platformSecrets, err := secrets.New(ctx, "secrets", cfg.SecretsArgs(env, eks, []secrets.ApplicationSecret{
+		{Name: "database", SecretArn: db.MasterSecretArn, KmsKeyArn: db.KmsKeyArn},
+		{Name: "redis", SecretArn: redis.AuthSecretArn, KmsKeyArn: redis.KmsKeyArn},
+		// The CDN does not expose its signing secret's key: the grant is pinned to the
+		// secret by its encryption context instead.
+		{Name: "cdn-signing-key", SecretArn: edgeCDN.SigningKeySecretArn},
+	}), inRegion)
 	if err != nil {
 		return err
 	}
 
-	// Observability: metrics, logs, dashboards and alerts. Alerts go to the media pipeline's
-	// alarm topic, where the AWS-side CloudWatch alarms go too.
-	alerts := observability.Alertmanager{Replicas: obsCfg.Alertmanager.Replicas, StorageGiB: obsCfg.Alertmanager.StorageGiB}
-	if obsCfg.Alertmanager.Receiver == config.ReceiverSNS {
-		alerts.SNSTopicArn, alerts.SNSTopicKmsKeyArn = pipeline.AlarmTopicArn, pipeline.KmsKeyArn
-	}
-	resources := func(r config.ResourcesConfig) kube.Resources {
-		return kube.NewResources(r.Requests.CPU, r.Requests.Memory, r.Limits.CPU, r.Limits.Memory)
-	}
-	monitoring, err := observability.New(ctx, "observability", observability.Args{
-		Env:                env,
-		KubernetesProvider: eks.KubernetesProvider,
-		OidcProviderArn:    eks.OidcProviderArn,
-		OidcIssuer:         eks.OidcIssuer,
-		ClusterName:        eks.ClusterName,
-		StorageClass:       cluster.DefaultStorageClass,
-		Namespace:          obsCfg.Namespace,
-		Prometheus: observability.Prometheus{
-			ChartVersion: obsCfg.Prometheus.ChartVersion, Retention: obsCfg.Prometheus.Retention,
-			StorageGiB: obsCfg.Prometheus.StorageGiB, Replicas: obsCfg.Prometheus.Replicas,
-			Resources: resources(obsCfg.Prometheus.Resources),
-		},
-		Alertmanager: alerts,
-		Grafana: observability.Grafana{
-			StorageGiB: obsCfg.Grafana.StorageGiB, AdminSecretRecoveryWindowDays: *obsCfg.Grafana.AdminSecretRecoveryWindowDays,
-		},
-		Loki: observability.Loki{
-			ChartVersion: obsCfg.Loki.ChartVersion, SimpleScalable: obsCfg.Loki.DeploymentMode == config.LokiSimpleScalable,
-			Replicas: obsCfg.Loki.Replicas, RetentionDays: obsCfg.Loki.RetentionDays(), StorageGiB: obsCfg.Loki.StorageGiB,
-			ChunksCacheMemoryMB: *obsCfg.Loki.ChunksCacheMemoryMB, ForceDestroy: obsCfg.Loki.ForceDestroy,
-			Resources: resources(obsCfg.Loki.Resources),
-		},
-		AlloyChartVersion:     obsCfg.Alloy.ChartVersion,
-		SecretStore:           platformSecrets.StoreName,
-		SecretsKmsKeyArn:      platformSecrets.KmsKeyArn,
-		SecretRefreshInterval: gitopsCfg.ExternalSecrets.RefreshInterval,
-		Dashboards: observability.Dashboards{
-			ApplicationNamespace: gitopsCfg.ApplicationNamespace,
-			MediaJobsNamespace:   mediaprocessing.Namespace,
-			CDNDistributionID:    edgeCDN.DistributionID,
-		},
-		Protect: cfg.Protect,
-	}, inRegion)
+	// Observability: metrics, logs, dashboards and alerts, to the pipeline's alarm topic.
+	monitoring, err := observability.New(ctx, "observability", cfg.ObservabilityArgs(env, eks, platformSecrets, pipeline, edgeCDN), inRegion)
 	if err != nil {
 		return err
 	}
 
 	// GitOps: Argo CD syncs the applications from the GitOps repository; they read the
 	// infrastructure's outputs from a ConfigMap and their credentials from the synced Secrets.
-	var sso *gitops.SSO
-	if s := gitopsCfg.SSO; s != nil {
-		sso = &gitops.SSO{URL: s.URL, Issuer: s.Issuer, ClientID: s.ClientID, AdminGroups: s.AdminGroups}
-	}
-	deployments, err := gitops.New(ctx, "gitops", gitops.Args{
-		Env:                      env,
-		KubernetesProvider:       eks.KubernetesProvider,
-		ChartVersion:             gitopsCfg.ChartVersion,
-		Namespace:                gitopsCfg.Namespace,
-		HA:                       gitopsCfg.IsHA(),
-		RepoURL:                  gitopsCfg.RepoURL,
-		Revision:                 gitopsCfg.Revision,
-		Path:                     gitopsCfg.Path,
-		RepositoryCredentials:    gitopsCfg.RepositoryCredentials,
-		ApplicationNamespace:     platformSecrets.ApplicationNamespace,
-		DestinationNamespaces:    gitopsCfg.DestinationNamespaces,
-		SSO:                      sso,
-		SecretStore:              platformSecrets.StoreName,
-		SecretsKmsKeyArn:         platformSecrets.KmsKeyArn,
-		SecretRefreshInterval:    gitopsCfg.ExternalSecrets.RefreshInterval,
-		SecretRecoveryWindowDays: *gitopsCfg.SecretRecoveryWindowDays,
-		Outputs: map[string]pulumi.StringInput{
-			"awsRegion":            pulumi.String(cfg.Region),
-			"mediaBucketName":      media.MediaBucketName,
-			"proxiesBucketName":    media.ProxiesBucketName,
-			"thumbnailsBucketName": media.ThumbnailsBucketName,
-			"mediaKmsKeyArn":       media.KmsKeyArn,
-			"cdnDomainName":        edgeCDN.DomainName,
-			"cdnDistributionId":    edgeCDN.DistributionID,
-			"cdnKeyGroupId":        edgeCDN.KeyGroupID,
-			"databaseEndpoint":     db.Endpoint,
-			"databasePort":         pulumi.Sprintf("%d", db.Port),
-			"databaseName":         db.DBName,
-			"databaseSecret":       pulumi.String("database"),
-			"cachePrimaryEndpoint": redis.PrimaryEndpoint,
-			"cacheReaderEndpoint":  redis.ReaderEndpoint,
-			"cachePort":            pulumi.Sprintf("%d", redis.Port),
-			"cacheSecret":          pulumi.String("redis"),
-			"cdnSigningKeySecret":  pulumi.String("cdn-signing-key"),
-			"mediaQueueUrl":        pipeline.QueueURL,
-			"mediaJobsNamespace":   pipeline.JobsNamespace,
-			"mediaJobsRoleArn":     pipeline.JobsRoleArn,
-			"lokiUrl":              monitoring.LokiURL,
-			"prometheusUrl":        monitoring.PrometheusURL,
-		},
-	}, inRegion)
+	deployments, err := gitops.New(ctx, "gitops", cfg.GitOpsArgs(env, eks, platformSecrets, appOutputs(cfg, media, edgeCDN, db, redis, pipeline, monitoring)), inRegion)
 	if err != nil {
 		return err
 	}
@@ -483,19 +215,33 @@ func program(ctx *pulumi.Context) error {
 	return nil
 }
 
-// viewer is the cluster's read-only role name, "" when the stack wants none.
-func viewer(name string) string {
-	if name == config.NoViewer {
-		return ""
+// appOutputs is what CineGit's services read from the infrastructure-outputs ConfigMap: where
+// the data stores, buckets, CDN and queue are, and the names of the Secrets that hold their
+// credentials.
+func appOutputs(cfg *config.Config, media *mediastore.MediaStore, edgeCDN *cdn.CDN, db *database.Database,
+	redis *cache.Cache, pipeline *mediaprocessing.MediaProcessing, monitoring *observability.Observability) map[string]pulumi.StringInput {
+	return map[string]pulumi.StringInput{
+		"awsRegion":            pulumi.String(cfg.Region),
+		"mediaBucketName":      media.MediaBucketName,
+		"proxiesBucketName":    media.ProxiesBucketName,
+		"thumbnailsBucketName": media.ThumbnailsBucketName,
+		"mediaKmsKeyArn":       media.KmsKeyArn,
+		"cdnDomainName":        edgeCDN.DomainName,
+		"cdnDistributionId":    edgeCDN.DistributionID,
+		"cdnKeyGroupId":        edgeCDN.KeyGroupID,
+		"databaseEndpoint":     db.Endpoint,
+		"databasePort":         pulumi.Sprintf("%d", db.Port),
+		"databaseName":         db.DBName,
+		"databaseSecret":       pulumi.String("database"),
+		"cachePrimaryEndpoint": redis.PrimaryEndpoint,
+		"cacheReaderEndpoint":  redis.ReaderEndpoint,
+		"cachePort":            pulumi.Sprintf("%d", redis.Port),
+		"cacheSecret":          pulumi.String("redis"),
+		"cdnSigningKeySecret":  pulumi.String("cdn-signing-key"),
+		"mediaQueueUrl":        pipeline.QueueURL,
+		"mediaJobsNamespace":   pipeline.JobsNamespace,
+		"mediaJobsRoleArn":     pipeline.JobsRoleArn,
+		"lokiUrl":              monitoring.LokiURL,
+		"prometheusUrl":        monitoring.PrometheusURL,
 	}
-	return name
-}
-
-// mediaTransitions converts the configured storage class schedule for the media store.
-func mediaTransitions(ts []config.StorageTransition) []bucket.Transition {
-	out := make([]bucket.Transition, len(ts))
-	for i, t := range ts {
-		out[i] = bucket.Transition{Days: t.Days, StorageClass: t.StorageClass}
-	}
-	return out
 }

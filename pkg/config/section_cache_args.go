@@ -1,0 +1,31 @@
+package config
+
+import (
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/cinegit/infrastructure/pkg/cache"
+	"github.com/cinegit/infrastructure/pkg/network"
+	"github.com/cinegit/infrastructure/pkg/stackenv"
+)
+
+// CacheArgs is the Cache component's input: Redis in the network's private subnets, reachable
+// from the security groups in clients only.
+func (c *Config) CacheArgs(env stackenv.Env, net *network.Network, clients pulumi.StringArray) cache.Args {
+	r := c.Cache
+	return cache.Args{
+		Env:                          env,
+		VpcID:                        net.VpcID,
+		SubnetIDs:                    net.PrivateSubnetIDs,
+		AllowedSecurityGroupIDs:      clients,
+		Protect:                      c.Protect,
+		EngineVersion:                r.EngineVersion,
+		NodeType:                     r.NodeType,
+		NodeCount:                    r.NodeCount,
+		SnapshotRetentionDays:        r.SnapshotRetentionDays,
+		SnapshotWindow:               r.SnapshotWindow,
+		MaintenanceWindow:            r.MaintenanceWindow,
+		LogRetentionDays:             r.LogRetentionDays,
+		MaxmemoryPolicy:              r.MaxmemoryPolicy,
+		AuthSecretRecoveryWindowDays: *r.AuthSecretRecoveryWindowDays,
+	}
+}
