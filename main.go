@@ -16,6 +16,7 @@ import (
 	"github.com/cinegit/infrastructure/pkg/cluster"
 	"github.com/cinegit/infrastructure/pkg/config"
 	"github.com/cinegit/infrastructure/pkg/database"
+	"github.com/cinegit/infrastructure/pkg/dns"
 	"github.com/cinegit/infrastructure/pkg/gitops"
 	"github.com/cinegit/infrastructure/pkg/mediaprocessing"
 	"github.com/cinegit/infrastructure/pkg/mediastore"
@@ -122,12 +123,21 @@ func program(ctx *pulumi.Context) error {
 		return err
 	}
 
-	// Media: originals, proxies and thumbnails in S3, served by CloudFront.
+	// DNS: the stack's public zone, delegated from its parent domain, and the certificates
+	// issued through it for the load balancers and CloudFront.
+	var zone *dns.Zone
+	if cfg.DNS.Domain != "" {
+		if zone, err = dns.New(ctx, "dns", cfg.DNSArgs(env, edge), inRegion); err != nil {
+			return err
+		}
+	}
+
+	// Media: originals, proxies and thumbnails in S3, served by CloudFront under the stack's domain.
 	media, err := mediastore.New(ctx, "mediastore", cfg.MediaStoreArgs(env), inRegion)
 	if err != nil {
 		return err
 	}
-	edgeCDN, err := cdn.New(ctx, "cdn", cfg.CDNArgs(env, edge, media), inRegion)
+	edgeCDN, err := cdn.New(ctx, "cdn", cfg.CDNArgs(env, edge, media, zone), inRegion)
 	if err != nil {
 		return err
 	}
@@ -160,7 +170,7 @@ func program(ctx *pulumi.Context) error {
 
 	// GitOps: Argo CD syncs the applications from the GitOps repository; they read the
 	// infrastructure's outputs from a ConfigMap and their credentials from the synced Secrets.
-	deployments, err := gitops.New(ctx, "gitops", cfg.GitOpsArgs(env, eks, platformSecrets, appOutputs(cfg, media, edgeCDN, db, redis, pipeline, monitoring)), inRegion)
+	deployments, err := gitops.New(ctx, "gitops", cfg.GitOpsArgs(env, eks, platformSecrets, appOutputs(cfg, zone, media, edgeCDN, db, redis, pipeline, monitoring)), inRegion)
 	if err != nil {
 		return err
 	}
@@ -193,6 +203,13 @@ func program(ctx *pulumi.Context) error {
 	ctx.Export("thumbnailsBucketArn", media.ThumbnailsBucketArn)
 	ctx.Export("logsBucketName", media.LogsBucketName)
 	ctx.Export("mediaKmsKeyArn", media.KmsKeyArn)
+	if zone != nil {
+		ctx.Export("dnsZoneId", zone.ZoneID)
+		ctx.Export("dnsNameServers", zone.NameServers)
+		ctx.Export("dnsDsRecord", zone.DSRecord)
+		ctx.Export("dnsStatus", zone.Status)
+	}
+	ctx.Export("certificateArn", cfg.CertificateArn(zone))
 	ctx.Export("cdnDistributionId", edgeCDN.DistributionID)
 	ctx.Export("cdnDomainName", edgeCDN.DomainName)
 	ctx.Export("cdnKeyGroupId", edgeCDN.KeyGroupID)
@@ -218,10 +235,12 @@ func program(ctx *pulumi.Context) error {
 // appOutputs is what CineGit's services read from the infrastructure-outputs ConfigMap: where
 // the data stores, buckets, CDN and queue are, and the names of the Secrets that hold their
 // credentials.
-func appOutputs(cfg *config.Config, media *mediastore.MediaStore, edgeCDN *cdn.CDN, db *database.Database,
+func appOutputs(cfg *config.Config, zone *dns.Zone, media *mediastore.MediaStore, edgeCDN *cdn.CDN, db *database.Database,
 	redis *cache.Cache, pipeline *mediaprocessing.MediaProcessing, monitoring *observability.Observability) map[string]pulumi.StringInput {
 	return map[string]pulumi.StringInput{
 		"awsRegion":            pulumi.String(cfg.Region),
+		"domain":               pulumi.String(cfg.DNS.Domain),
+		"certificateArn":       cfg.CertificateArn(zone),
 		"mediaBucketName":      media.MediaBucketName,
 		"proxiesBucketName":    media.ProxiesBucketName,
 		"thumbnailsBucketName": media.ThumbnailsBucketName,

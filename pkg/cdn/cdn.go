@@ -27,6 +27,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudfront"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/route53"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/secretsmanager"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/wafv2"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -89,9 +90,14 @@ type Args struct {
 	// RateLimit is the most requests one IP may make per RateLimitWindowSeconds.
 	RateLimit              int
 	RateLimitWindowSeconds int
-	// CustomDomain and CertificateArn (ACM, us-east-1) serve the CDN under its own name; both or neither.
+	// CustomDomain and CertificateArn (ACM, us-east-1) serve the CDN under its own name; both or
+	// neither. The certificate is an input so that an issued one from the stack's zone can be
+	// passed as it is validated (CloudFront refuses a certificate that is not issued yet).
 	CustomDomain   string
-	CertificateArn string
+	CertificateArn pulumi.StringInput
+	// ZoneID, with CustomDomain, is the Route 53 zone where the CDN publishes its name as A and
+	// AAAA alias records; nil when the name is managed elsewhere.
+	ZoneID pulumi.StringInput
 	// AllowedOrigins may fetch media from browsers' scripts (CORS), e.g. the web player.
 	AllowedOrigins []string
 	// LogRetentionDays keeps access and WAF logs.
@@ -207,6 +213,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err != nil {
 		return nil, err
 	}
+	if err := aliasRecords(ctx, name, args, dist, parent); err != nil {
+		return nil, err
+	}
 
 	c.DistributionID = dist.ID().ToStringOutput()
 	c.DistributionArn = dist.Arn
@@ -232,14 +241,40 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	})
 }
 
+// aliasRecords publish CustomDomain in the zone as alias A and AAAA records for the distribution
+// (IPv6 is on, so AAAA too). Alias records to CloudFront need no health check and cost nothing
+// (https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/routing-to-cloudfront-distribution.html).
+func aliasRecords(ctx *pulumi.Context, name string, args Args, dist *cloudfront.Distribution, parent pulumi.ResourceOption) error {
+	if args.ZoneID == nil {
+		return nil
+	}
+	for _, typ := range []string{"A", "AAAA"} {
+		if _, err := route53.NewRecord(ctx, name+"-"+strings.ToLower(typ), &route53.RecordArgs{
+			ZoneId: args.ZoneID,
+			Name:   pulumi.String(args.CustomDomain),
+			Type:   pulumi.String(typ),
+			Aliases: route53.RecordAliasArray{&route53.RecordAliasArgs{
+				Name:                 dist.DomainName,
+				ZoneId:               dist.HostedZoneId,
+				EvaluateTargetHealth: pulumi.Bool(false),
+			}},
+		}, parent); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (a Args) check() error {
 	switch {
 	case a.EdgeProvider == nil:
 		return fmt.Errorf("EdgeProvider (us-east-1) is required")
 	case len(a.PublicKeys) == 0:
 		return fmt.Errorf("at least one public key is required for signed URLs")
-	case (a.CustomDomain == "") != (a.CertificateArn == ""):
+	case (a.CustomDomain == "") != (a.CertificateArn == nil):
 		return fmt.Errorf("CustomDomain and CertificateArn go together")
+	case a.ZoneID != nil && a.CustomDomain == "":
+		return fmt.Errorf("ZoneID is for the CustomDomain's alias records: set CustomDomain too")
 	case a.Proxies.BucketName == nil || a.Proxies.BucketArn == nil || a.Proxies.RegionalDomainName == nil:
 		return fmt.Errorf("the proxies origin needs its bucket name, ARN and regional domain name")
 	case a.Thumbnails.BucketName == nil || a.Thumbnails.BucketArn == nil || a.Thumbnails.RegionalDomainName == nil:
@@ -499,7 +534,7 @@ func distribution(ctx *pulumi.Context, name string, args Args, oac *cloudfront.O
 	if args.CustomDomain != "" {
 		aliases = pulumi.StringArray{pulumi.String(args.CustomDomain)}
 		cert = &cloudfront.DistributionViewerCertificateArgs{
-			AcmCertificateArn:      pulumi.String(args.CertificateArn),
+			AcmCertificateArn:      args.CertificateArn,
 			SslSupportMethod:       pulumi.String("sni-only"),
 			MinimumProtocolVersion: pulumi.String("TLSv1.2_2021"),
 		}

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -244,15 +245,47 @@ func TestDistribution(t *testing.T) {
 }
 
 func TestCustomDomain(t *testing.T) {
-	args := testArgs(t)
-	args.CustomDomain = "media.cinegit.io"
-	args.CertificateArn = "arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
-	d := only(t, runCDN(t, args, false), typeDistribution)
-	if fmt.Sprint(d.Input("aliases")) != "[media.cinegit.io]" ||
-		d.InputString("viewerCertificate.minimumProtocolVersion") != "TLSv1.2_2021" ||
-		d.InputString("viewerCertificate.sslSupportMethod") != "sni-only" ||
-		d.InputString("viewerCertificate.acmCertificateArn") != args.CertificateArn {
-		t.Errorf("custom domain: %v %v", d.Input("aliases"), d.Input("viewerCertificate"))
+	const arn = "arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
+	for _, withZone := range []bool{false, true} {
+		t.Run(fmt.Sprintf("zone=%v", withZone), func(t *testing.T) {
+			args := testArgs(t)
+			args.CustomDomain = "media.cinegit.io"
+			args.CertificateArn = pulumi.String(arn)
+			if withZone {
+				args.ZoneID = pulumi.String("Z0123456789ABC")
+			}
+			r := runCDN(t, args, false)
+			d := only(t, r, typeDistribution)
+			if fmt.Sprint(d.Input("aliases")) != "[media.cinegit.io]" ||
+				d.InputString("viewerCertificate.minimumProtocolVersion") != "TLSv1.2_2021" ||
+				d.InputString("viewerCertificate.sslSupportMethod") != "sni-only" ||
+				d.InputString("viewerCertificate.acmCertificateArn") != arn {
+				t.Errorf("custom domain: %v %v", d.Input("aliases"), d.Input("viewerCertificate"))
+			}
+			records := r.ByType("aws:route53/record:Record")
+			if !withZone {
+				if len(records) != 0 {
+					t.Errorf("no zone, yet %d records", len(records))
+				}
+				return
+			}
+			var types []string
+			for _, rec := range records {
+				types = append(types, rec.InputString("type"))
+				if rec.InputString("name") != "media.cinegit.io" || rec.InputString("zoneId") != "Z0123456789ABC" ||
+					rec.InputString("aliases[0].name") != "d111111abcdef8.cloudfront.net" ||
+					rec.InputString("aliases[0].zoneId") != "Z2FDTNDATAQYW2" {
+					t.Errorf("alias record %s: %v", rec.Name, rec.Inputs)
+				}
+				if !r.DependsOn(rec, d) {
+					t.Errorf("alias record %s does not take the distribution's name", rec.Name)
+				}
+			}
+			slices.Sort(types)
+			if fmt.Sprint(types) != "[A AAAA]" {
+				t.Errorf("alias records %v, want A and AAAA (the distribution serves IPv6)", types)
+			}
+		})
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cinegit/infrastructure/pkg/cdn"
 	"github.com/cinegit/infrastructure/pkg/cluster"
+	"github.com/cinegit/infrastructure/pkg/dns"
 	"github.com/cinegit/infrastructure/pkg/mediaprocessing"
 	"github.com/cinegit/infrastructure/pkg/mediastore"
 	"github.com/cinegit/infrastructure/pkg/network"
@@ -27,6 +28,7 @@ type standIns struct {
 	pipeline *mediaprocessing.MediaProcessing
 	store    *secrets.Secrets
 	provider *aws.Provider
+	zone     *dns.Zone
 }
 
 func newStandIns() standIns {
@@ -35,6 +37,7 @@ func newStandIns() standIns {
 		net: &network.Network{}, eks: &cluster.Cluster{}, media: &mediastore.MediaStore{}, edge: &cdn.CDN{},
 		pipeline: &mediaprocessing.MediaProcessing{AlarmTopicArn: arn, KmsKeyArn: arn},
 		store:    &secrets.Secrets{}, provider: &aws.Provider{},
+		zone: &dns.Zone{ZoneID: arn, CertificateArn: arn, EdgeCertificateArn: arn},
 	}
 }
 
@@ -42,7 +45,7 @@ func newStandIns() standIns {
 // layout that does not fit) is kept as a value, so a change that breaks the layout still counts
 // as received.
 func allArgs(c *Config, s standIns) []any {
-	env := stackenv.Env{AccountID: "123456789012", Partition: "aws", Region: c.Region}
+	env := envForArgs(c)
 	netArgs, err := c.NetworkArgs(env, "cinegit-prod-eks")
 	return []any{
 		netArgs, fmt.Sprint(err),
@@ -50,12 +53,18 @@ func allArgs(c *Config, s standIns) []any {
 		c.DatabaseArgs(env, s.net, nil),
 		c.CacheArgs(env, s.net, nil),
 		c.MediaStoreArgs(env),
-		c.CDNArgs(env, s.provider, s.media),
+		c.DNSArgs(env, s.provider),
+		c.CertificateArn(s.zone),
+		c.CDNArgs(env, s.provider, s.media, s.zone),
 		c.MediaProcessingArgs(env, s.net, s.media, s.eks),
 		c.SecretsArgs(env, s.eks, nil),
 		c.ObservabilityArgs(env, s.eks, s.store, s.pipeline, s.edge),
 		c.GitOpsArgs(env, s.eks, s.store, nil),
 	}
+}
+
+func envForArgs(c *Config) stackenv.Env {
+	return stackenv.Env{AccountID: "123456789012", Partition: "aws", Region: c.Region}
 }
 
 // TestEveryConfigKeyReachesAComponent changes each leaf of the configuration in turn and

@@ -41,6 +41,7 @@ type Config struct {
 	MediaProcessing MediaProcessingConfig `json:"mediaProcessing"`
 	Observability   ObservabilityConfig   `json:"observability"`
 	GitOps          GitOpsConfig          `json:"gitops"`
+	DNS             DNSConfig             `json:"dns"`
 }
 
 // section is what each component's part of the configuration provides.
@@ -71,6 +72,7 @@ func (c *Config) sections() map[string]any {
 		"mediaProcessing": &c.MediaProcessing,
 		"observability":   &c.Observability,
 		"gitops":          &c.GitOps,
+		"dns":             &c.DNS,
 	}
 }
 
@@ -149,6 +151,7 @@ func Parse(stack string, raw map[string]string) (*Config, error) {
 			s.validate(p, env)
 		}
 	}
+	c.validateDomains(p)
 	if err := p.err(); err != nil {
 		return nil, err
 	}

@@ -33,9 +33,11 @@ type CDNConfig struct {
 	// PublicThumbnailPaths are path patterns under thumbnails/ served without a signed URL,
 	// e.g. "thumbnails/public/*". Default: none (everything is signed).
 	PublicThumbnailPaths []string `json:"publicThumbnailPaths"`
-	// CustomDomain serves the CDN under this host name; it needs CertificateArn.
+	// CustomDomain serves the CDN under this host name, with CertificateArn or, without it, a
+	// certificate the stack's zone (dns.domain) issues; in that zone it also gets its alias records.
 	CustomDomain string `json:"customDomain"`
-	// CertificateArn is an issued ACM certificate in us-east-1 covering CustomDomain.
+	// CertificateArn brings an issued ACM certificate in us-east-1 covering CustomDomain, for a
+	// name outside the stack's zone. Default: "" (issued through dns.domain).
 	CertificateArn string `json:"certificateArn"`
 	// AllowedOrigins are https origins whose scripts may fetch media (CORS), e.g. the web player.
 	AllowedOrigins []string `json:"allowedOrigins"`
@@ -136,12 +138,11 @@ func (c *CDNConfig) validate(p *problems, env Env) {
 	case c.CustomDomain == "" && c.CertificateArn == "":
 	case c.CustomDomain == "":
 		p.add("cdn.customDomain", c.CustomDomain, "the host name cdn.certificateArn is for (a certificate is only used with a custom domain)")
+	case !cdnHostName.MatchString(c.CustomDomain):
+		p.add("cdn.customDomain", c.CustomDomain, "a lowercase fully qualified host name, e.g. media.cinegit.io")
 	case c.CertificateArn == "":
-		p.add("cdn.certificateArn", c.CertificateArn, "an ACM certificate ARN in us-east-1 for %s (CloudFront needs one to serve a custom domain)", c.CustomDomain)
+		// The stack's zone issues the certificate: Config.validateDomains checks it can.
 	default:
-		if !cdnHostName.MatchString(c.CustomDomain) {
-			p.add("cdn.customDomain", c.CustomDomain, "a lowercase fully qualified host name, e.g. media.cinegit.io")
-		}
 		if m := cdnCertificateArn.FindStringSubmatch(c.CertificateArn); m == nil {
 			p.add("cdn.certificateArn", c.CertificateArn, "an ACM certificate ARN, arn:aws:acm:us-east-1:<account>:certificate/<id>")
 		} else if m[1] != "us-east-1" {

@@ -2,16 +2,34 @@ package config
 
 import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/cinegit/infrastructure/pkg/cdn"
+	"github.com/cinegit/infrastructure/pkg/dns"
 	"github.com/cinegit/infrastructure/pkg/mediastore"
 	"github.com/cinegit/infrastructure/pkg/stackenv"
 )
 
 // CDNArgs is the CDN component's input: CloudFront in front of the media store's proxies and
-// thumbnails, with its certificate and WAF through edge (us-east-1).
-func (c *Config) CDNArgs(env stackenv.Env, edge *aws.Provider, media *mediastore.MediaStore) cdn.Args {
+// thumbnails, with its WAF through edge (us-east-1). A custom domain in the stack's zone takes
+// the zone's certificate and alias records; zone is nil without dns.domain.
+func (c *Config) CDNArgs(env stackenv.Env, edge *aws.Provider, media *mediastore.MediaStore, zone *dns.Zone) cdn.Args {
 	d := c.CDN
+	// A custom domain in the stack's zone without a certificate of its own is served once the
+	// zone is delegated and has issued CloudFront's certificate; until then, the default name.
+	domain, inZone := d.CustomDomain, zone != nil && c.DNS.InZone(d.CustomDomain)
+	var certificate, zoneID pulumi.StringInput
+	switch {
+	case d.CertificateArn != "":
+		certificate = pulumi.String(d.CertificateArn)
+	case inZone && c.DNS.Delegated:
+		certificate = zone.EdgeCertificateArn
+	default:
+		domain = ""
+	}
+	if inZone && domain != "" {
+		zoneID = zone.ZoneID
+	}
 	keys := make([]cdn.PublicKey, len(d.PublicKeys))
 	for i, k := range d.PublicKeys {
 		keys[i] = cdn.PublicKey{Name: k.Name, PEM: k.PEM}
@@ -35,8 +53,9 @@ func (c *Config) CDNArgs(env stackenv.Env, edge *aws.Provider, media *mediastore
 		WAFBlock:                     d.WAFMode == WAFBlock,
 		RateLimit:                    d.RateLimit,
 		RateLimitWindowSeconds:       d.RateLimitWindowSeconds,
-		CustomDomain:                 d.CustomDomain,
-		CertificateArn:               d.CertificateArn,
+		CustomDomain:                 domain,
+		CertificateArn:               certificate,
+		ZoneID:                       zoneID,
 		AllowedOrigins:               d.AllowedOrigins,
 		LogRetentionDays:             d.LogRetentionDays,
 		SigningKeyRecoveryWindowDays: *d.SigningKeyRecoveryWindowDays,

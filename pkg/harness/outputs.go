@@ -66,6 +66,36 @@ var computed = map[string]outputFunc{
 		out["readerEndpointAddress"] = fmt.Sprintf("replica.%s.abcdef.use1.cache.amazonaws.com", phys)
 		out["arn"] = m.arn("elasticache", "replicationgroup:"+phys)
 	},
+	"aws:route53/zone:Zone": func(m *Mocks, name, phys string, in resource.PropertyMap, out map[string]any) {
+		out["zoneId"] = "Z0" + strings.ToUpper(strings.ReplaceAll(name, "-", ""))
+		out["nameServers"] = []any{"ns-1.awsdns-01.org", "ns-2.awsdns-02.co.uk", "ns-3.awsdns-03.com", "ns-4.awsdns-04.net"}
+	},
+	"aws:route53/keySigningKey:KeySigningKey": func(m *Mocks, name, phys string, in resource.PropertyMap, out map[string]any) {
+		out["dsRecord"] = "12345 13 2 0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF"
+	},
+	"aws:route53/record:Record": func(m *Mocks, name, phys string, in resource.PropertyMap, out map[string]any) {
+		out["fqdn"] = out["name"]
+	},
+	"aws:acm/certificate:Certificate": func(m *Mocks, name, phys string, in resource.PropertyMap, out map[string]any) {
+		// ACM asks for one CNAME per name, the same for a name and its wildcard.
+		names := []any{out["domainName"]}
+		if sans, ok := out["subjectAlternativeNames"].([]any); ok {
+			names = append(names, sans...)
+		}
+		var options []any
+		for _, n := range names {
+			domain, _ := n.(string)
+			base := strings.TrimPrefix(domain, "*.")
+			options = append(options, map[string]any{
+				"domainName":          domain,
+				"resourceRecordName":  "_0123456789abcdef." + base + ".",
+				"resourceRecordType":  "CNAME",
+				"resourceRecordValue": "_fedcba9876543210.mock.acm-validations.aws.",
+			})
+		}
+		out["domainValidationOptions"] = options
+		out["arn"] = m.arn("acm", "certificate/0f1e2d3c-4b5a-6978-8796-"+fmt.Sprintf("%012x", len(name)))
+	},
 	"aws:cloudfront/distribution:Distribution": func(m *Mocks, name, phys string, in resource.PropertyMap, out map[string]any) {
 		out["domainName"] = "d111111abcdef8.cloudfront.net"
 		out["hostedZoneId"] = "Z2FDTNDATAQYW2"

@@ -28,6 +28,10 @@ type Args struct {
 	Statements []iampolicy.Statement
 	// DeletionWindowDays is the waiting period before deletion (7-30); default 30.
 	DeletionWindowDays int
+	// Signing makes an asymmetric ECC_NIST_P256 signing key (SIGN_VERIFY), the kind Route 53
+	// DNSSEC needs. KMS cannot rotate asymmetric keys automatically, so rotation is off for it
+	// (https://docs.aws.amazon.com/kms/latest/developerguide/rotate-keys.html).
+	Signing bool
 }
 
 // Key is a created key and its alias.
@@ -45,14 +49,20 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if window == 0 {
 		window = 30
 	}
-	key, err := kms.NewKey(ctx, name, &kms.KeyArgs{
+	keyArgs := &kms.KeyArgs{
 		Description:          pulumi.String(args.Description),
 		EnableKeyRotation:    pulumi.Bool(true),
 		RotationPeriodInDays: pulumi.Int(365),
 		DeletionWindowInDays: pulumi.Int(window),
 		Policy:               Policy(args),
 		Tags:                 args.Env.Tags.Named(args.Alias).Map(),
-	}, opts...)
+	}
+	if args.Signing {
+		keyArgs.CustomerMasterKeySpec = pulumi.String("ECC_NIST_P256")
+		keyArgs.KeyUsage = pulumi.String("SIGN_VERIFY")
+		keyArgs.EnableKeyRotation, keyArgs.RotationPeriodInDays = pulumi.Bool(false), nil
+	}
+	key, err := kms.NewKey(ctx, name, keyArgs, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("kms key %s: %w", name, err)
 	}
