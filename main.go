@@ -281,7 +281,7 @@ func program(ctx *pulumi.Context) error {
 			ReservedConcurrency: mp.ReservedConcurrency, LogRetentionDays: mp.LogRetentionDays,
 		},
 		Queue: mediaprocessing.Queue{
-			BatchSize: mp.BatchSize, MaxBatchingWindowSeconds: mp.MaxBatchingWindowSeconds, MaxReceiveCount: mp.MaxReceiveCount,
+			MaximumConcurrency: mp.MaximumConcurrency, BatchSize: mp.BatchSize, MaxBatchingWindowSeconds: mp.MaxBatchingWindowSeconds, MaxReceiveCount: mp.MaxReceiveCount,
 			MessageRetentionDays: mp.MessageRetentionDays, DeadLetterRetentionDays: mp.DeadLetterRetentionDays,
 		},
 		ImagesToKeep:          mp.ImagesToKeep,
@@ -469,6 +469,7 @@ func program(ctx *pulumi.Context) error {
 	ctx.Export("cdnSigningKeySecretArn", edgeCDN.SigningKeySecretArn)
 	ctx.Export("mediaQueueUrl", pipeline.QueueURL)
 	ctx.Export("mediaFunctionName", pipeline.FunctionName)
+	ctx.Export("mediaFunctionStatus", pipeline.FunctionStatus)
 	ctx.Export("mediaEcrRepositoryUrl", pipeline.EcrRepositoryURL)
 	ctx.Export("mediaJobsRoleArn", pipeline.JobsRoleArn)
 	ctx.Export("mediaAlarmTopicArn", pipeline.AlarmTopicArn)
