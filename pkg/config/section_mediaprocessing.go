@@ -273,7 +273,9 @@ func (c *MediaProcessingConfig) validate(p *problems, env Env) {
 
 // validateConcurrency keeps the pipeline deployable on the account it targets: the mapping's
 // cap within Lambda's range (and the stated quota), and a reservation only where the quota
-// leaves Lambda its 100 unreserved executions.
+// leaves Lambda its 100 unreserved executions, never below the mapping's cap ("Don't set
+// maximum concurrency higher than the function's reserved concurrency ... Otherwise, Lambda
+// might throttle your messages": Lambda Developer Guide, services-sqs-scaling.html).
 func (c *MediaProcessingConfig) validateConcurrency(p *problems, k string) {
 	quota, maxc := c.AccountConcurrencyQuota, c.MaximumConcurrency
 	if quota < 0 {

@@ -12,7 +12,8 @@
 // subnets with an EFS access point mounted at /mnt/scratch for files larger than its /tmp.
 // Jobs longer than Lambda's 15 minutes or bigger than its limits run as Kubernetes Jobs in the
 // `media` namespace on the cluster's tainted media nodes, with the same narrow AWS permissions
-// through IRSA. Alarms on the queues and the function notify an encrypted SNS topic.
+// through IRSA. Alarms on the queues, the rule's deliveries and the function notify an
+// encrypted SNS topic.
 //
 // Deploying a new stack: Lambda only creates a function from an image that exists, and the
 // repository is created here. So the function comes in two steps, decided by configuration
