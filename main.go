@@ -218,6 +218,7 @@ func program(ctx *pulumi.Context) error {
 	ctx.Export("cdnSigningKeySecretArn", edgeCDN.SigningKeySecretArn)
 	ctx.Export("mediaQueueUrl", pipeline.QueueURL)
 	ctx.Export("mediaFunctionName", pipeline.FunctionName)
+	ctx.Export("mediaFunctionStatus", pipeline.FunctionStatus)
 	ctx.Export("mediaEcrRepositoryUrl", pipeline.EcrRepositoryURL)
 	ctx.Export("mediaJobsRoleArn", pipeline.JobsRoleArn)
 	ctx.Export("mediaAlarmTopicArn", pipeline.AlarmTopicArn)

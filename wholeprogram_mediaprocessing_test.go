@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/cinegit/infrastructure/pkg/harness"
@@ -25,6 +27,145 @@ var mediaProcessingWant = map[string]struct {
 	"prod":    {3, 10240, 50, 365, 20, false, true, "10", "1800"},
 }
 
+// testImageTag is the tag the image pipeline would set once the image is pushed.
+const testImageTag = "ffmpeg-2026.11.1"
+
+var (
+	imageRunsMu sync.Mutex
+	imageRuns   = map[runKey]*harness.Result{}
+)
+
+// runWithImage runs the whole program for a stack whose file has mediaProcessing.imageTag set,
+// as after the image pipeline's pull request; the stack files themselves leave it unset, so
+// that a new stack's first `pulumi up` works.
+func runWithImage(t testing.TB, stack string, preview bool) *harness.Result {
+	t.Helper()
+	imageRunsMu.Lock()
+	defer imageRunsMu.Unlock()
+	k := runKey{stack, preview}
+	if r, ok := imageRuns[k]; ok {
+		return r
+	}
+	_, raw, err := harness.LoadConfig(harness.Options{Dir: ".", Stack: stack})
+	if err != nil {
+		t.Fatal(err)
+	}
+	section := map[string]any{}
+	if err := json.Unmarshal([]byte(raw["cinegit:mediaProcessing"]), &section); err != nil {
+		t.Fatal(err)
+	}
+	if section["imageTag"] != nil {
+		t.Fatalf("Pulumi.%s.yaml sets mediaProcessing.imageTag: a new stack's first deploy would fail at the function", stack)
+	}
+	section["imageTag"] = testImageTag
+	b, err := json.Marshal(section)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := harness.Run(program, harness.Options{Dir: ".", Stack: stack, Preview: preview,
+		Override: map[string]string{"cinegit:mediaProcessing": string(b)}})
+	if err != nil {
+		t.Fatalf("%s with an image tag (preview=%v): %v", stack, preview, err)
+	}
+	imageRuns[k] = r
+	return r
+}
+
+// forEachImageRun runs f for every stack with an image tag, in update and preview mode.
+func forEachImageRun(t *testing.T, f func(t *testing.T, r *harness.Result)) {
+	for _, stack := range stacks {
+		for _, preview := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/image/preview=%v", stack, preview), func(t *testing.T) {
+				f(t, runWithImage(t, stack, preview))
+			})
+		}
+	}
+}
+
+// A new stack's first `pulumi up`, from the stack files as committed (no image tag): no
+// function, mapping, function alarms or Job template (Lambda would refuse the missing image),
+// but the repository to push it to, the queue that keeps events meanwhile, the rule feeding
+// it and its alarms, and an output naming exactly what is missing.
+func TestMediaProcessingFirstDeployNeedsNoImage(t *testing.T) {
+	forEachRun(t, func(t *testing.T, r *harness.Result) {
+		for _, typ := range []string{"aws:lambda/function:Function", "aws:lambda/eventSourceMapping:EventSourceMapping"} {
+			if n := len(r.ByType(typ)); n != 0 {
+				t.Errorf("%d %s before the image is pushed: the first pulumi up would fail", n, typ)
+			}
+		}
+		if r.Named("kubernetes:core/v1:ConfigMap", "mediaprocessing-job-template") != nil {
+			t.Error("the Job template names an image that does not exist yet")
+		}
+		for _, a := range r.ByType("aws:cloudwatch/metricAlarm:MetricAlarm") {
+			if strings.HasPrefix(a.Name, "mediaprocessing-function-") {
+				t.Errorf("alarm %s watches a function that does not exist", a.Name)
+			}
+		}
+		for _, want := range [][2]string{
+			{"aws:ecr/repository:Repository", "mediaprocessing-ffmpeg"}, {"aws:sqs/queue:Queue", "mediaprocessing"},
+			{"aws:sqs/queue:Queue", "mediaprocessing-dlq"}, {"aws:cloudwatch/eventRule:EventRule", "mediaprocessing-object-created"},
+			{"aws:cloudwatch/eventTarget:EventTarget", "mediaprocessing-object-created"},
+			{"aws:cloudwatch/metricAlarm:MetricAlarm", "mediaprocessing-rule-failed-invocations"},
+			{"aws:cloudwatch/metricAlarm:MetricAlarm", "mediaprocessing-queue-age"},
+		} {
+			mpOne(t, r, want[0], want[1])
+		}
+		e, ok := r.Exports["mediaFunctionStatus"]
+		if !ok {
+			t.Fatal("no export mediaFunctionStatus")
+		}
+		if r.Preview {
+			return
+		}
+		repo := r.Exports["mediaEcrRepositoryUrl"].Value.(string)
+		status, _ := e.Value.(string)
+		for _, want := range []string{"pending", "push the image to " + repo + ":<tag>", "set cinegit:mediaProcessing.imageTag"} {
+			if !strings.Contains(status, want) {
+				t.Errorf("mediaFunctionStatus %q lacks %q", status, want)
+			}
+		}
+		if got := r.Exports["mediaFunctionName"].Value; got != "" {
+			t.Errorf("mediaFunctionName = %v before the function exists", got)
+		}
+	})
+}
+
+// Setting the tag adds exactly the function and what depends on it; everything else keeps its
+// URN (nothing is replaced when the image arrives).
+func TestMediaProcessingImageTagAddsOnlyTheFunction(t *testing.T) {
+	for _, stack := range stacks {
+		t.Run(stack, func(t *testing.T) {
+			before, after := map[string]bool{}, map[string]bool{}
+			for _, res := range run(t, stack, false).Resources {
+				before[res.URN] = true
+			}
+			var added []string
+			for _, res := range runWithImage(t, stack, false).Resources {
+				after[res.URN] = true
+				if !before[res.URN] {
+					added = append(added, res.Type+" "+res.Name)
+				}
+			}
+			for urn := range before {
+				if !after[urn] {
+					t.Errorf("%s disappears when the image tag is set", urn)
+				}
+			}
+			slices.Sort(added)
+			want := []string{
+				"aws:cloudwatch/metricAlarm:MetricAlarm mediaprocessing-function-errors",
+				"aws:cloudwatch/metricAlarm:MetricAlarm mediaprocessing-function-throttles",
+				"aws:lambda/eventSourceMapping:EventSourceMapping mediaprocessing-ffmpeg",
+				"aws:lambda/function:Function mediaprocessing-ffmpeg",
+				"kubernetes:core/v1:ConfigMap mediaprocessing-job-template",
+			}
+			if !slices.Equal(added, want) {
+				t.Errorf("the image tag adds %v, want %v", added, want)
+			}
+		})
+	}
+}
+
 // mpOne returns the one resource of a type and logical name.
 func mpOne(t *testing.T, r *harness.Result, typ, name string) *harness.Resource {
 	t.Helper()
@@ -36,7 +177,7 @@ func mpOne(t *testing.T, r *harness.Result, typ, name string) *harness.Resource 
 }
 
 func TestMediaProcessingPerStack(t *testing.T) {
-	forEachRun(t, func(t *testing.T, r *harness.Result) {
+	forEachImageRun(t, func(t *testing.T, r *harness.Result) {
 		w := mediaProcessingWant[r.Stack]
 		comp := r.Component("cinegit:mediaprocessing:MediaProcessing")
 		if comp == nil {
@@ -46,13 +187,22 @@ func TestMediaProcessingPerStack(t *testing.T) {
 		if fn.Parent != comp.URN {
 			t.Error("the function must belong to the media processing component")
 		}
+		// No stack reserves concurrency (a new account's quota of 10 cannot leave Lambda its
+		// 100 unreserved); each caps its pipeline on the queue's mapping instead.
 		for path, want := range map[string]any{
-			"memorySize": w.memory, "reservedConcurrentExecutions": w.concurrency, "timeout": 900.0,
+			"memorySize": w.memory, "reservedConcurrentExecutions": nil, "timeout": 900.0,
 			"ephemeralStorage.size": 10240.0, "packageType": "Image", "tracingConfig.mode": "Active",
 		} {
 			if got := fn.Input(path); got != want {
 				t.Errorf("function %s = %v, want %v", path, got, want)
 			}
+		}
+		mapping := mpOne(t, r, "aws:lambda/eventSourceMapping:EventSourceMapping", "mediaprocessing-ffmpeg")
+		if got := mapping.Input("scalingConfig.maximumConcurrency"); got != w.concurrency {
+			t.Errorf("mapping maximumConcurrency = %v, want %v", got, w.concurrency)
+		}
+		if !r.Preview && !strings.HasSuffix(fn.InputString("imageUri"), ":"+testImageTag) {
+			t.Errorf("function image %q", fn.InputString("imageUri"))
 		}
 		logs := mpOne(t, r, "aws:cloudwatch/logGroup:LogGroup", "mediaprocessing-function")
 		if logs.Input("retentionInDays") != w.logDays {
@@ -78,7 +228,7 @@ func TestMediaProcessingPerStack(t *testing.T) {
 
 // The function reaches EFS in every AZ of the network's private subnets, and runs in them.
 func TestMediaProcessingUsesThePrivateSubnetsOfEveryAZ(t *testing.T) {
-	forEachRun(t, func(t *testing.T, r *harness.Result) {
+	forEachImageRun(t, func(t *testing.T, r *harness.Result) {
 		w := mediaProcessingWant[r.Stack]
 		private := tierSubnets(r, "private")
 		if len(private) != w.azs {
@@ -118,7 +268,7 @@ func TestMediaProcessingUsesThePrivateSubnetsOfEveryAZ(t *testing.T) {
 // New objects in MediaStore's media bucket reach the function: the bucket announces them on
 // EventBridge, the rule matches that bucket, the queue feeds the function.
 func TestMediaBucketEventsReachTheFunction(t *testing.T) {
-	forEachRun(t, func(t *testing.T, r *harness.Result) {
+	forEachImageRun(t, func(t *testing.T, r *harness.Result) {
 		bucket := mpOne(t, r, "aws:s3/bucketV2:BucketV2", "mediastore-media")
 		var notifies bool
 		for _, n := range r.ByType("aws:s3/bucketNotification:BucketNotification") {
@@ -169,7 +319,7 @@ func TestMediaBucketEventsReachTheFunction(t *testing.T) {
 
 // The EKS fallback lives on the cluster: its Kubernetes provider, its OIDC provider.
 func TestMediaJobsRunOnTheCluster(t *testing.T) {
-	forEachRun(t, func(t *testing.T, r *harness.Result) {
+	forEachImageRun(t, func(t *testing.T, r *harness.Result) {
 		k8s := mpOne(t, r, "pulumi:providers:kubernetes", "cluster-k8s")
 		for _, typ := range []string{"Namespace", "ServiceAccount", "ResourceQuota", "LimitRange", "ConfigMap"} {
 			for _, res := range r.ByType("kubernetes:core/v1:" + typ) {
@@ -211,7 +361,7 @@ func TestMediaJobsRunOnTheCluster(t *testing.T) {
 // The function's and the jobs' policies name exact resources for every data action: no
 // wildcard actions, and no Resource "*" for S3, KMS, SQS, EFS or CloudWatch Logs.
 func TestMediaProcessingIAMNamesExactResources(t *testing.T) {
-	forEachRun(t, func(t *testing.T, r *harness.Result) {
+	forEachImageRun(t, func(t *testing.T, r *harness.Result) {
 		if r.Preview {
 			return // the documents hold ARNs of resources being created: unknown in a preview
 		}
@@ -249,8 +399,8 @@ func TestMediaProcessingIAMNamesExactResources(t *testing.T) {
 }
 
 func TestMediaProcessingExports(t *testing.T) {
-	forEachRun(t, func(t *testing.T, r *harness.Result) {
-		for _, name := range []string{"mediaQueueUrl", "mediaFunctionName", "mediaEcrRepositoryUrl", "mediaJobsRoleArn", "mediaAlarmTopicArn"} {
+	forEachImageRun(t, func(t *testing.T, r *harness.Result) {
+		for _, name := range []string{"mediaQueueUrl", "mediaFunctionName", "mediaFunctionStatus", "mediaEcrRepositoryUrl", "mediaJobsRoleArn", "mediaAlarmTopicArn"} {
 			e, ok := r.Exports[name]
 			if !ok {
 				t.Errorf("no export %s", name)
@@ -266,13 +416,16 @@ func TestMediaProcessingExports(t *testing.T) {
 		if got := r.Exports["mediaFunctionName"].Value; got != "cinegit-"+r.Stack+"-media-ffmpeg" {
 			t.Errorf("mediaFunctionName = %v", got)
 		}
+		if got, _ := r.Exports["mediaFunctionStatus"].Value.(string); !strings.HasPrefix(got, "ready: ") || !strings.HasSuffix(got, ":"+testImageTag) {
+			t.Errorf("mediaFunctionStatus = %q", got)
+		}
 	})
 }
 
 // TestMediaProcessingPassesThePolicyPack runs the whole pack over every stack and requires no
 // finding, mandatory or advisory, on the media processing component's resources.
 func TestMediaProcessingPassesThePolicyPack(t *testing.T) {
-	forEachRun(t, func(t *testing.T, r *harness.Result) {
+	check := func(t *testing.T, r *harness.Result) {
 		rep, err := policy.Evaluate(context.Background(), plan.PolicyResources(r))
 		if err != nil {
 			t.Fatal(err)
@@ -287,5 +440,7 @@ func TestMediaProcessingPassesThePolicyPack(t *testing.T) {
 				t.Errorf("%s %s: %s: %s", f.Type, f.Name, f.Rule, f.Message)
 			}
 		}
-	})
+	}
+	forEachRun(t, check)
+	forEachImageRun(t, check)
 }

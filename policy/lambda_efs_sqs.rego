@@ -6,7 +6,8 @@ import rego.v1
 # =======================================================
 #
 # What pkg/mediaprocessing promises, as policies any function, queue, file system or image
-# repository of the stack must keep: functions are traced, reserve their concurrency, encrypt
+# repository of the stack must keep: functions are traced, are never disabled by a zero
+# reservation and are capped by their queue's mapping, encrypt
 # their environment (which holds no secrets) and log to a log group created for them; a
 # function mounting EFS does so under /mnt/ from inside the VPC; queues have a dead-letter queue
 # and refuse requests without TLS, and a queue feeding a function reports partial batch
@@ -46,18 +47,48 @@ deny_lambda_tracing contains msg if {
 }
 
 # METADATA
-# title: Lambda functions reserve their concurrency
+# title: Queue-driven functions are capped on their event source mapping
 # description: >-
-#   Lambda functions set reservedConcurrentExecutions to at least 1: a burst of work (a bulk
-#   upload) can then neither starve the account's other functions nor be starved by them, and
-#   what the function's queue may drive is bounded.
-deny_lambda_reserved_concurrency contains msg if {
+#   Event source mappings reading SQS queues set scalingConfig.maximumConcurrency (2 to 1000,
+#   Lambda's ScalingConfig range): a burst of work (a bulk upload) then cannot take the
+#   account's whole concurrency, and Lambda stops polling at the cap instead of being throttled.
+#   Reserved concurrency is not required: Lambda refuses a reservation that leaves less than
+#   100 of the account's quota unreserved, which a new account (quota 10) cannot satisfy.
+deny_lambda_queue_concurrency contains msg if {
+	input.__type == lambda_mapping_type
+	sqs_mapping(input)
+	scaling := object.get(input, "scalingConfig", {})
+	scaling != unknown
+	cap := lambda_queue_concurrency(scaling)
+	cap != unknown
+	not lambda_queue_concurrency_valid(cap)
+	not excepted(input, "deny_lambda_queue_concurrency")
+	msg := sprintf("%s: scalingConfig.maximumConcurrency is %v (2 to 1000 is required)", [describe(input), cap])
+}
+
+# lambda_queue_concurrency is the mapping's maximumConcurrency, or "unset".
+lambda_queue_concurrency(scaling) := object.get(scaling, "maximumConcurrency", "unset") if is_object(scaling)
+
+lambda_queue_concurrency(scaling) := "unset" if not is_object(scaling)
+
+lambda_queue_concurrency_valid(cap) if {
+	is_number(cap)
+	cap >= 2
+	cap <= 1000
+}
+
+# METADATA
+# title: Lambda functions are not disabled by a zero reservation
+# description: >-
+#   Lambda functions do not set reservedConcurrentExecutions to 0, which throttles every
+#   invocation: a queue-driven function would push every message into its dead-letter queue.
+#   Leave it unset (the account's unreserved pool) or reserve at least 1.
+deny_lambda_zero_concurrency contains msg if {
 	input.__type == lambda_function_type
-	reserved := object.get(input, "reservedConcurrentExecutions", -1)
-	reserved != unknown
-	not positive(reserved)
-	not excepted(input, "deny_lambda_reserved_concurrency")
-	msg := sprintf("%s: reservedConcurrentExecutions is %v (at least 1 is required)", [describe(input), reserved])
+	reserved := object.get(input, "reservedConcurrentExecutions", null)
+	reserved == 0
+	not excepted(input, "deny_lambda_zero_concurrency")
+	msg := sprintf("%s: reservedConcurrentExecutions is 0: every invocation is throttled", [describe(input)])
 }
 
 # lambda_variables are r's environment variables ({} when none or unknown).

@@ -74,6 +74,9 @@ func TestEveryConfigKeyReachesAComponent(t *testing.T) {
 	// Keys consumed outside the Args methods, each with where it goes.
 	elsewhere := map[string]string{
 		"tags": "tags.Base: the providers' default tags and stackenv.Env",
+		// Validation only: what the account's Lambda quota can give bounds reservedConcurrency
+		// and maximumConcurrency; nothing is deployed from it.
+		"mediaProcessing.accountConcurrencyQuota": "section_mediaprocessing.go validation",
 	}
 	// Enumerations whose consumer compares with one value: a changed spelling would read as the
 	// other value, so the change is to the value that matters.

@@ -13,7 +13,7 @@ func TestMediaProcessingDefaults(t *testing.T) {
 	}
 	m := c.MediaProcessing
 	if m.Architecture != "x86_64" || m.MemoryMB != 3008 || m.EphemeralStorageMB != 10240 || m.TimeoutSeconds != 900 ||
-		m.ReservedConcurrency != 2 || m.BatchSize != 1 || m.MaxBatchingWindowSeconds != 0 || m.MaxReceiveCount != 3 {
+		m.MaximumConcurrency != 2 || m.ReservedConcurrency != nil || m.AccountConcurrencyQuota != 0 || m.BatchSize != 1 || m.MaxBatchingWindowSeconds != 0 || m.MaxReceiveCount != 3 {
 		t.Errorf("function defaults: %+v", m)
 	}
 	if m.MessageRetentionDays != 4 || m.DeadLetterRetentionDays != 14 || m.LogRetentionDays != 30 || m.ImagesToKeep != 10 ||
@@ -36,7 +36,12 @@ func TestValidMediaProcessingConfigurations(t *testing.T) {
 		{"Lambda's largest function", "dev", `{"imageTag":"ffmpeg-2026.11.1","memoryMb":10240,"ephemeralStorageMb":10240,"timeoutSeconds":900,"architecture":"arm64"}`},
 		{"Lambda's smallest function", "dev", `{"memoryMb":128,"ephemeralStorageMb":512,"timeoutSeconds":1,"alarms":{"oldestMessageAgeSeconds":60}}`},
 		{"dev may force-delete its repository", "dev", `{"ecrForceDelete":true}`},
-		{"prod sized for the SLA", "prod", `{"imageTag":"ffmpeg-2026.11.1","memoryMb":10240,"reservedConcurrency":50,"alarms":{"email":"media-oncall@cinegit.io"}}`},
+		{"prod sized for the SLA", "prod", `{"imageTag":"ffmpeg-2026.11.1","memoryMb":10240,"maximumConcurrency":50,"alarms":{"email":"media-oncall@cinegit.io"}}`},
+		{"first deployment: no image tag yet", "prod", `{"maximumConcurrency":50}`},
+		{"mapping at Lambda's widest", "dev", `{"maximumConcurrency":1000}`},
+		{"mapping within a new account's quota", "dev", `{"maximumConcurrency":10,"accountConcurrencyQuota":10}`},
+		{"reservation on a raised quota", "prod", `{"maximumConcurrency":50,"reservedConcurrency":50,"accountConcurrencyQuota":1000}`},
+		{"reservation leaving exactly 100 unreserved", "dev", `{"maximumConcurrency":2,"reservedConcurrency":900,"accountConcurrencyQuota":1000}`},
 		{"milli-CPU and decimal quantities", "dev", `{"jobs":{"defaultCpu":"500m","maxCpu":"1.5","quotaCpu":"2","defaultMemory":"512Mi","maxMemory":"1G","quotaMemory":"8Gi"}}`},
 	}
 	for _, tt := range tests {
@@ -67,8 +72,14 @@ func TestInvalidMediaProcessingConfigurationsNameTheKey(t *testing.T) {
 		{"unknown architecture", "dev", `{"architecture":"aarch64"}`, "architecture", "x86_64, arm64"},
 		{"mutable-looking tag", "dev", `{"imageTag":"latest"}`, "imageTag", "versioned tag"},
 		{"tag ECR rejects", "dev", `{"imageTag":"-ffmpeg"}`, "imageTag", "ECR image tag"},
-		{"concurrency below the mapping's minimum", "dev", `{"reservedConcurrency":1}`, "reservedConcurrency", "2 to 900"},
-		{"concurrency taking the account's unreserved pool", "dev", `{"reservedConcurrency":950}`, "reservedConcurrency", "2 to 900"},
+		{"mapping below Lambda's minimum", "dev", `{"maximumConcurrency":1}`, "maximumConcurrency", "2 to 1000"},
+		{"mapping above Lambda's maximum", "dev", `{"maximumConcurrency":1001}`, "maximumConcurrency", "2 to 1000"},
+		{"mapping wider than the account's quota", "dev", `{"maximumConcurrency":50,"accountConcurrencyQuota":10}`, "maximumConcurrency", "at most accountConcurrencyQuota (10)"},
+		{"reservation without the quota it comes from", "dev", `{"reservedConcurrency":2}`, "reservedConcurrency", "set together with accountConcurrencyQuota"},
+		{"reservation on a new account's quota", "dev", `{"reservedConcurrency":2,"accountConcurrencyQuota":10}`, "reservedConcurrency", "Lambda keeps 100 unreserved"},
+		{"reservation taking the account's unreserved pool", "prod", `{"maximumConcurrency":50,"reservedConcurrency":950,"accountConcurrencyQuota":1000}`, "reservedConcurrency", "at most accountConcurrencyQuota - 100 = 900"},
+		{"reservation below the mapping's cap", "prod", `{"maximumConcurrency":50,"reservedConcurrency":10,"accountConcurrencyQuota":1000}`, "reservedConcurrency", "at least maximumConcurrency (50)"},
+		{"negative quota", "dev", `{"accountConcurrencyQuota":-1}`, "accountConcurrencyQuota", "L-B99A9384"},
 		{"batch too large", "dev", `{"batchSize":11}`, "batchSize", "1 to 10"},
 		{"batching window too long", "dev", `{"maxBatchingWindowSeconds":301}`, "maxBatchingWindowSeconds", "0 to 300"},
 		{"no retries at all", "dev", `{"maxReceiveCount":-3}`, "maxReceiveCount", "1 to 1000"},

@@ -13,7 +13,10 @@ import (
 type MediaProcessingConfig struct {
 	// ImageTag is the tag of the FFmpeg container image in the component's ECR repository,
 	// e.g. "ffmpeg-2026.11.1". Tags are immutable, so a new image is a new tag and a deploy.
-	// "latest" is rejected. Required to deploy (the component refuses an empty tag).
+	// "latest" is rejected. Default empty: the repository, queues and rule are created but
+	// not the function, its queue mapping or its alarms (Lambda refuses an image that does not
+	// exist yet); new-media events wait in the queue and the mediaFunctionStatus output names
+	// the image to push. Set it once the image is in the repository.
 	ImageTag string `json:"imageTag"`
 	// Architecture is the function's instruction set, x86_64 or arm64; the image must be
 	// built for it. Default x86_64 (the EKS media nodes, which run the same image, are x86).
@@ -26,10 +29,22 @@ type MediaProcessingConfig struct {
 	// TimeoutSeconds is the function's timeout (1-900, Lambda's 15 minutes). The queue's
 	// visibility timeout is derived from it. Default 900.
 	TimeoutSeconds int `json:"timeoutSeconds"`
-	// ReservedConcurrency reserves (and caps) the function's concurrency; the queue's event
-	// source mapping never runs more (2-900: the mapping's minimum, and the 100 executions AWS
-	// keeps unreserved out of the default quota of 1000). Default 2.
-	ReservedConcurrency int `json:"reservedConcurrency"`
+	// MaximumConcurrency caps how many instances of the function the queue's event source
+	// mapping runs at once (2-1000, Lambda's ScalingConfig range). It takes nothing from the
+	// account's concurrency quota until it runs, so any account can create it; the account's
+	// quota must still cover it to run that wide. Default 2 (a new account's quota of 10
+	// covers it).
+	MaximumConcurrency int `json:"maximumConcurrency"`
+	// ReservedConcurrency optionally reserves concurrency for the function. Lambda refuses a
+	// reservation that leaves less than 100 of the account's quota unreserved, so a new
+	// account (quota 10) cannot reserve any: leave it unset unless the quota was raised, and
+	// then also set accountConcurrencyQuota. At least maximumConcurrency. Default unset.
+	ReservedConcurrency *int `json:"reservedConcurrency"`
+	// AccountConcurrencyQuota is the account's Lambda "Concurrent executions" quota in the
+	// stack's region (Service Quotas code L-B99A9384), as the operator read it. Optional;
+	// when set, maximumConcurrency must fit in it and reservedConcurrency must leave 100 of it
+	// unreserved. Required with reservedConcurrency. Default unset (0).
+	AccountConcurrencyQuota int `json:"accountConcurrencyQuota"`
 	// BatchSize is how many messages one invocation receives (1-10). Default 1: one new
 	// object is a whole transcode.
 	BatchSize int `json:"batchSize"`
@@ -110,6 +125,14 @@ const (
 	LambdaMinEphemeralStorageMB = 512
 	LambdaMaxEphemeralStorageMB = 10240
 	LambdaMaxTimeoutSeconds     = 900
+	// An SQS event source mapping's ScalingConfig.MaximumConcurrency range
+	// (https://docs.aws.amazon.com/lambda/latest/dg/API_ScalingConfig.html).
+	LambdaMinMaximumConcurrency = 2
+	LambdaMaxMaximumConcurrency = 1000
+	// LambdaUnreservedMinimum is what Lambda keeps unreserved of an account's concurrency
+	// quota: "leave at least 100 simultaneous executions unreserved"
+	// (https://docs.aws.amazon.com/lambda/latest/api/API_PutFunctionConcurrency.html).
+	LambdaUnreservedMinimum = 100
 )
 
 // LambdaArchitectures are the instruction sets Lambda runs.
@@ -153,7 +176,7 @@ func (c *MediaProcessingConfig) applyDefaults(env Env) {
 		{&c.MemoryMB, 3008},
 		{&c.EphemeralStorageMB, 10240},
 		{&c.TimeoutSeconds, 900},
-		{&c.ReservedConcurrency, 2},
+		{&c.MaximumConcurrency, 2},
 		{&c.BatchSize, 1},
 		{&c.MaxReceiveCount, 3},
 		{&c.MessageRetentionDays, 4},
@@ -191,8 +214,8 @@ func (c *MediaProcessingConfig) applyDefaults(env Env) {
 
 func (c *MediaProcessingConfig) validate(p *problems, env Env) {
 	const k = "mediaProcessing."
-	// An empty tag is accepted so that a configuration without this section still parses
-	// (tests, tools); the component refuses to deploy without one.
+	// An empty tag is the first deployment of a stack: the image cannot exist before its
+	// repository, so the function waits for the tag (see ImageTag).
 	switch {
 	case c.ImageTag == "":
 	case !ecrImageTag.MatchString(c.ImageTag):
@@ -212,9 +235,7 @@ func (c *MediaProcessingConfig) validate(p *problems, env Env) {
 	if c.TimeoutSeconds < 1 || c.TimeoutSeconds > LambdaMaxTimeoutSeconds {
 		p.add(k+"timeoutSeconds", c.TimeoutSeconds, "1 to %d seconds (Lambda's 15 minutes; longer jobs run on the EKS media nodes)", LambdaMaxTimeoutSeconds)
 	}
-	if c.ReservedConcurrency < 2 || c.ReservedConcurrency > 900 {
-		p.add(k+"reservedConcurrency", c.ReservedConcurrency, "2 to 900 (the event source mapping's minimum concurrency; AWS keeps 100 of the default 1000 unreserved)")
-	}
+	c.validateConcurrency(p, k)
 	if c.BatchSize < 1 || c.BatchSize > 10 {
 		p.add(k+"batchSize", c.BatchSize, "1 to 10 messages (each is a whole transcode)")
 	}
@@ -248,6 +269,39 @@ func (c *MediaProcessingConfig) validate(p *problems, env Env) {
 	}
 	c.Alarms.validate(p, k+"alarms.", c.TimeoutSeconds)
 	c.Jobs.validate(p, k+"jobs.")
+}
+
+// validateConcurrency keeps the pipeline deployable on the account it targets: the mapping's
+// cap within Lambda's range (and the stated quota), and a reservation only where the quota
+// leaves Lambda its 100 unreserved executions, never below the mapping's cap ("Don't set
+// maximum concurrency higher than the function's reserved concurrency ... Otherwise, Lambda
+// might throttle your messages": Lambda Developer Guide, services-sqs-scaling.html).
+func (c *MediaProcessingConfig) validateConcurrency(p *problems, k string) {
+	quota, maxc := c.AccountConcurrencyQuota, c.MaximumConcurrency
+	if quota < 0 {
+		p.add(k+"accountConcurrencyQuota", quota, "the account's Lambda concurrent executions quota (Service Quotas L-B99A9384), or unset")
+		quota = 0
+	}
+	switch {
+	case maxc < LambdaMinMaximumConcurrency || maxc > LambdaMaxMaximumConcurrency:
+		p.add(k+"maximumConcurrency", maxc, "%d to %d (the event source mapping's ScalingConfig range)", LambdaMinMaximumConcurrency, LambdaMaxMaximumConcurrency)
+	case quota > 0 && maxc > quota:
+		p.add(k+"maximumConcurrency", maxc, "at most accountConcurrencyQuota (%d): the account could never run that many; request a quota increase first", quota)
+	}
+	r := c.ReservedConcurrency
+	if r == nil {
+		return
+	}
+	switch {
+	case quota == 0:
+		p.add(k+"reservedConcurrency", *r,
+			"unset, or set together with accountConcurrencyQuota: Lambda refuses a reservation that leaves less than %d of the account's quota unreserved, and a new account's quota is 10", LambdaUnreservedMinimum)
+	case quota-*r < LambdaUnreservedMinimum:
+		p.add(k+"reservedConcurrency", *r, "at most accountConcurrencyQuota - %d = %d (Lambda keeps %d unreserved); unset it or raise the quota (Service Quotas L-B99A9384)",
+			LambdaUnreservedMinimum, quota-LambdaUnreservedMinimum, LambdaUnreservedMinimum)
+	case *r < maxc:
+		p.add(k+"reservedConcurrency", *r, "at least maximumConcurrency (%d): the mapping would be throttled below its own cap", maxc)
+	}
 }
 
 func (a MediaProcessingAlarms) validate(p *problems, k string, timeout int) {

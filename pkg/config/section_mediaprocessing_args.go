@@ -31,7 +31,7 @@ func (c *Config) MediaProcessingArgs(env stackenv.Env, net *network.Network, med
 			ReservedConcurrency: mp.ReservedConcurrency, LogRetentionDays: mp.LogRetentionDays,
 		},
 		Queue: mediaprocessing.Queue{
-			BatchSize: mp.BatchSize, MaxBatchingWindowSeconds: mp.MaxBatchingWindowSeconds, MaxReceiveCount: mp.MaxReceiveCount,
+			MaximumConcurrency: mp.MaximumConcurrency, BatchSize: mp.BatchSize, MaxBatchingWindowSeconds: mp.MaxBatchingWindowSeconds, MaxReceiveCount: mp.MaxReceiveCount,
 			MessageRetentionDays: mp.MessageRetentionDays, DeadLetterRetentionDays: mp.DeadLetterRetentionDays,
 		},
 		ImagesToKeep:          mp.ImagesToKeep,

@@ -154,7 +154,10 @@ func (b *builder) executionRole() error {
 	return err
 }
 
-// function creates the log group, the function and the event source mapping.
+// function creates the log group, the function and the event source mapping. Without an image
+// tag only the log group is made: Lambda validates the image when it creates the function,
+// and the image can only be pushed once the repository exists. The decision is made on the
+// configuration, never inside an Apply, so that a preview registers what the update does.
 func (b *builder) function() error {
 	env, n, f, q := b.env, b.names, b.args.Function, b.args.Queue
 	var err error
@@ -169,18 +172,29 @@ func (b *builder) function() error {
 	if err != nil {
 		return err
 	}
+	if b.args.Pending() {
+		return nil
+	}
+	var reserved pulumi.IntPtrInput
+	if r := f.ReservedConcurrency; r != nil {
+		reserved = pulumi.IntPtr(*r)
+	}
 	subnets := b.args.PrivateSubnetIDs.ToStringArrayOutput()
 	b.fn, err = lambda.NewFunction(b.ctx, b.name+"-ffmpeg", &lambda.FunctionArgs{
-		Name:                         pulumi.String(n.function),
-		Description:                  pulumi.String("FFmpeg: proxies and thumbnails of new media"),
-		Role:                         b.role.Arn,
-		PackageType:                  pulumi.String("Image"),
-		ImageUri:                     pulumi.Sprintf("%s:%s", b.repo.RepositoryUrl, f.ImageTag),
-		Architectures:                pulumi.StringArray{pulumi.String(f.Architecture)},
-		MemorySize:                   pulumi.Int(f.MemoryMB),
-		EphemeralStorage:             &lambda.FunctionEphemeralStorageArgs{Size: pulumi.Int(f.EphemeralStorageMB)},
-		Timeout:                      pulumi.Int(f.TimeoutSeconds),
-		ReservedConcurrentExecutions: pulumi.Int(f.ReservedConcurrency),
+		Name:             pulumi.String(n.function),
+		Description:      pulumi.String("FFmpeg: proxies and thumbnails of new media"),
+		Role:             b.role.Arn,
+		PackageType:      pulumi.String("Image"),
+		ImageUri:         pulumi.Sprintf("%s:%s", b.repo.RepositoryUrl, f.ImageTag),
+		Architectures:    pulumi.StringArray{pulumi.String(f.Architecture)},
+		MemorySize:       pulumi.Int(f.MemoryMB),
+		EphemeralStorage: &lambda.FunctionEphemeralStorageArgs{Size: pulumi.Int(f.EphemeralStorageMB)},
+		Timeout:          pulumi.Int(f.TimeoutSeconds),
+		// Unset by default: Lambda refuses a reservation that leaves less than 100 of the
+		// account's quota unreserved, and new accounts start with a quota of 10
+		// (https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html).
+		// The mapping's maximum concurrency bounds the pipeline instead.
+		ReservedConcurrentExecutions: reserved,
 		TracingConfig:                &lambda.FunctionTracingConfigArgs{Mode: pulumi.String("Active")},
 		VpcConfig: &lambda.FunctionVpcConfigArgs{
 			SubnetIds:        subnets,
@@ -220,10 +234,24 @@ func (b *builder) function() error {
 		MaximumBatchingWindowInSeconds: pulumi.Int(q.MaxBatchingWindowSeconds),
 		// The function reports the messages it failed; the others are deleted and not retried.
 		FunctionResponseTypes: pulumi.StringArray{pulumi.String("ReportBatchItemFailures")},
-		// Never poll more than the reserved concurrency: throttled deliveries would count as
-		// receives and push healthy messages into the dead-letter queue.
-		ScalingConfig: &lambda.EventSourceMappingScalingConfigArgs{MaximumConcurrency: pulumi.Int(f.ReservedConcurrency)},
+		// Caps the instances the queue drives without reserving any of the account's quota
+		// (2-1000: https://docs.aws.amazon.com/lambda/latest/dg/API_ScalingConfig.html), so a
+		// bulk upload cannot take the account's whole concurrency. Lambda stops polling at the
+		// cap instead of invoking and being throttled, which would count as receives and push
+		// healthy messages into the dead-letter queue.
+		ScalingConfig: &lambda.EventSourceMappingScalingConfigArgs{MaximumConcurrency: pulumi.Int(q.MaximumConcurrency)},
 		Tags:          env.Tags.Named(n.function + "-queue").Map(),
 	}, b.parent)
 	return err
+}
+
+// functionStatus is the FunctionStatus output: what runs, or exactly what the function waits
+// for, with the repository's URL.
+func (b *builder) functionStatus() pulumi.StringOutput {
+	if b.args.Pending() {
+		return pulumi.Sprintf("pending: the FFmpeg function, its queue mapping and its alarms are not created yet; "+
+			"push the image to %s:<tag> (an immutable tag such as ffmpeg-2026.11.1) and set cinegit:mediaProcessing.imageTag to <tag>; "+
+			"until then new media waits in the queue (up to its message retention)", b.repo.RepositoryUrl)
+	}
+	return pulumi.Sprintf("ready: %s runs %s:%s", b.names.function, b.repo.RepositoryUrl, b.args.Function.ImageTag)
 }

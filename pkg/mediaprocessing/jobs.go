@@ -111,6 +111,10 @@ func (b *builder) jobs() error {
 		return err
 	}
 
+	// The template names the image; without a tag there is none to run yet.
+	if b.args.Pending() {
+		return nil
+	}
 	_, err = corev1.NewConfigMap(b.ctx, b.name+"-job-template", &corev1.ConfigMapArgs{
 		Metadata: meta(JobTemplateConfigMap, pulumi.StringMap{
 			"cinegit.io/usage": pulumi.String("Job manifest for FFmpeg jobs too long or too large for Lambda: set metadata.name (or keep generateName) and the container's args, then create it in this namespace"),

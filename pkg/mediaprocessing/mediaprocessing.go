@@ -12,12 +12,15 @@
 // subnets with an EFS access point mounted at /mnt/scratch for files larger than its /tmp.
 // Jobs longer than Lambda's 15 minutes or bigger than its limits run as Kubernetes Jobs in the
 // `media` namespace on the cluster's tainted media nodes, with the same narrow AWS permissions
-// through IRSA. Alarms on the queues and the function notify an encrypted SNS topic.
+// through IRSA. Alarms on the queues, the rule's deliveries and the function notify an
+// encrypted SNS topic.
 //
 // Deploying a new stack: Lambda only creates a function from an image that exists, and the
-// repository is created here. On a stack's first deployment, create the repository first
-// (`pulumi up --target` its URN, or let the first `pulumi up` fail at the function), push
-// the image tagged mediaProcessing.imageTag to mediaEcrRepositoryUrl, then run `pulumi up`.
+// repository is created here. So the function comes in two steps, decided by configuration
+// alone (preview and update register the same resources): without Function.ImageTag the
+// component creates everything but the function, its event source mapping, its alarms and
+// the EKS Job template; the queue keeps new-media events meanwhile and FunctionStatus says
+// which image to push. Once the image is pushed, setting the tag creates the rest.
 package mediaprocessing
 
 import (
@@ -98,7 +101,8 @@ type Args struct {
 
 // Function sizes the FFmpeg Lambda function, within Lambda's limits.
 type Function struct {
-	// ImageTag is the tag of the image in the repository (immutable tags).
+	// ImageTag is the tag of the image in the repository (immutable tags). Empty means the
+	// image is not pushed yet: the function and what depends on it are not created.
 	ImageTag string
 	// Architecture is x86_64 or arm64.
 	Architecture string
@@ -106,14 +110,18 @@ type Function struct {
 	MemoryMB           int
 	EphemeralStorageMB int
 	TimeoutSeconds     int
-	// ReservedConcurrency reserves and caps concurrent executions (at least 2).
-	ReservedConcurrency int
+	// ReservedConcurrency, when set, reserves concurrent executions for the function (at
+	// least Queue.MaximumConcurrency). Nil reserves nothing: a new account's quota (10)
+	// cannot spare a reservation, since Lambda keeps 100 unreserved.
+	ReservedConcurrency *int
 	// LogRetentionDays is the function log group's retention.
 	LogRetentionDays int
 }
 
 // Queue tunes the queue, its dead-letter queue and the event source mapping.
 type Queue struct {
+	// MaximumConcurrency caps the function instances the event source mapping runs (2-1000).
+	MaximumConcurrency       int
 	BatchSize                int
 	MaxBatchingWindowSeconds int
 	MaxReceiveCount          int
@@ -151,8 +159,11 @@ type MediaProcessing struct {
 	QueueURL           pulumi.StringOutput `pulumi:"queueUrl"`
 	QueueArn           pulumi.StringOutput `pulumi:"queueArn"`
 	DeadLetterQueueURL pulumi.StringOutput `pulumi:"deadLetterQueueUrl"`
-	FunctionName       pulumi.StringOutput `pulumi:"functionName"`
-	FunctionArn        pulumi.StringOutput `pulumi:"functionArn"`
+	// FunctionName and FunctionArn are empty until Function.ImageTag is set.
+	FunctionName pulumi.StringOutput `pulumi:"functionName"`
+	FunctionArn  pulumi.StringOutput `pulumi:"functionArn"`
+	// FunctionStatus says whether the function runs, or which image it waits for.
+	FunctionStatus pulumi.StringOutput `pulumi:"functionStatus"`
 	// FunctionSecurityGroupID is the function's security group, for data stores that the
 	// function should reach.
 	FunctionSecurityGroupID pulumi.StringOutput `pulumi:"functionSecurityGroupId"`
@@ -188,6 +199,9 @@ func newNames(env stackenv.Env) names {
 	}
 }
 
+// Pending reports whether the function waits for its image: no tag is configured yet.
+func (a Args) Pending() bool { return a.Function.ImageTag == "" }
+
 // New creates the media pipeline.
 func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*MediaProcessing, error) {
 	if err := args.check(); err != nil {
@@ -208,8 +222,11 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	m.QueueURL = b.queue.Url
 	m.QueueArn = b.queue.Arn
 	m.DeadLetterQueueURL = b.dlq.Url
-	m.FunctionName = b.fn.Name
-	m.FunctionArn = b.fn.Arn
+	m.FunctionName, m.FunctionArn = pulumi.String("").ToStringOutput(), pulumi.String("").ToStringOutput()
+	if b.fn != nil {
+		m.FunctionName, m.FunctionArn = b.fn.Name, b.fn.Arn
+	}
+	m.FunctionStatus = b.functionStatus()
 	m.FunctionSecurityGroupID = b.fnSG.ID().ToStringOutput()
 	m.EcrRepositoryURL = b.repo.RepositoryUrl
 	m.FileSystemID = b.fs.ID().ToStringOutput()
@@ -223,6 +240,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		"deadLetterQueueUrl":      m.DeadLetterQueueURL,
 		"functionName":            m.FunctionName,
 		"functionArn":             m.FunctionArn,
+		"functionStatus":          m.FunctionStatus,
 		"functionSecurityGroupId": m.FunctionSecurityGroupID,
 		"ecrRepositoryUrl":        m.EcrRepositoryURL,
 		"fileSystemId":            m.FileSystemID,
@@ -251,9 +269,7 @@ func (a Args) check() error {
 		return fmt.Errorf("the media, proxies and thumbnails bucket names and ARNs and MediaKeyArn are required")
 	case a.OidcProviderArn == nil || a.OidcIssuer == nil || a.KubernetesProvider == nil:
 		return fmt.Errorf("OidcProviderArn, OidcIssuer and KubernetesProvider (the EKS fallback) are required")
-	case f.ImageTag == "":
-		return fmt.Errorf("Function.ImageTag is required: set mediaProcessing.imageTag to a tag pushed to the repository")
-	case !imageTag.MatchString(f.ImageTag) || f.ImageTag == "latest":
+	case f.ImageTag != "" && (!imageTag.MatchString(f.ImageTag) || f.ImageTag == "latest"):
 		return fmt.Errorf("Function.ImageTag %q is not a versioned ECR image tag", f.ImageTag)
 	case f.Architecture != "x86_64" && f.Architecture != "arm64":
 		return fmt.Errorf("Function.Architecture %q is not x86_64 or arm64", f.Architecture)
@@ -263,8 +279,10 @@ func (a Args) check() error {
 		return fmt.Errorf("Function.EphemeralStorageMB %d is outside Lambda's 512-10240", f.EphemeralStorageMB)
 	case f.TimeoutSeconds < 1 || f.TimeoutSeconds > 900:
 		return fmt.Errorf("Function.TimeoutSeconds %d is outside Lambda's 1-900", f.TimeoutSeconds)
-	case f.ReservedConcurrency < 2:
-		return fmt.Errorf("Function.ReservedConcurrency %d is below 2, the event source mapping's minimum concurrency", f.ReservedConcurrency)
+	case q.MaximumConcurrency < 2 || q.MaximumConcurrency > 1000:
+		return fmt.Errorf("Queue.MaximumConcurrency %d is outside the event source mapping's 2-1000", q.MaximumConcurrency)
+	case f.ReservedConcurrency != nil && *f.ReservedConcurrency < q.MaximumConcurrency:
+		return fmt.Errorf("Function.ReservedConcurrency %d is below Queue.MaximumConcurrency %d: the mapping would be throttled", *f.ReservedConcurrency, q.MaximumConcurrency)
 	case f.LogRetentionDays <= 0:
 		return fmt.Errorf("Function.LogRetentionDays must be positive")
 	case q.BatchSize < 1 || q.BatchSize > 10:

@@ -84,9 +84,9 @@ func testArgs() Args {
 		MediaKeyArn:          pulumi.String(mediaKey),
 		Function: Function{
 			ImageTag: "ffmpeg-2026.11.1", Architecture: "x86_64", MemoryMB: 3008, EphemeralStorageMB: 10240,
-			TimeoutSeconds: 900, ReservedConcurrency: 2, LogRetentionDays: 14,
+			TimeoutSeconds: 900, LogRetentionDays: 14,
 		},
-		Queue:                 Queue{BatchSize: 1, MaxBatchingWindowSeconds: 5, MaxReceiveCount: 3, MessageRetentionDays: 4, DeadLetterRetentionDays: 14},
+		Queue:                 Queue{MaximumConcurrency: 2, BatchSize: 1, MaxBatchingWindowSeconds: 5, MaxReceiveCount: 3, MessageRetentionDays: 4, DeadLetterRetentionDays: 14},
 		ImagesToKeep:          10,
 		ScratchTransitionToIA: "AFTER_7_DAYS",
 		Alarms:                Alarms{OldestMessageAgeSeconds: 3600, ErrorThreshold: 1, ThrottleThreshold: 1},
@@ -133,6 +133,7 @@ func build(preview bool, mutate func(*Args)) (*harness.Result, error) {
 		}
 		ctx.Export("queueUrl", m.QueueURL)
 		ctx.Export("functionName", m.FunctionName)
+		ctx.Export("functionStatus", m.FunctionStatus)
 		ctx.Export("ecrRepositoryUrl", m.EcrRepositoryURL)
 		ctx.Export("jobsRoleArn", m.JobsRoleArn)
 		ctx.Export("functionSecurityGroupId", m.FunctionSecurityGroupID)
@@ -222,7 +223,7 @@ func TestBucketEventsReachTheFunctionThroughTheQueue(t *testing.T) {
 			t.Errorf("partial batch failures must be reported, got %v", got)
 		}
 		if mapping.Input("scalingConfig.maximumConcurrency") != 2.0 {
-			t.Errorf("the mapping must not poll beyond the reserved concurrency: %v", mapping.Input("scalingConfig"))
+			t.Errorf("the mapping must cap the pipeline's concurrency: %v", mapping.Input("scalingConfig"))
 		}
 		if r.Preview {
 			return
@@ -383,7 +384,7 @@ func TestFunctionSettings(t *testing.T) {
 		sg := one(t, r, tSG, "mediaprocessing-function")
 		for path, want := range map[string]any{
 			"name": "cinegit-dev-media-ffmpeg", "packageType": "Image", "memorySize": 3008.0,
-			"ephemeralStorage.size": 10240.0, "timeout": 900.0, "reservedConcurrentExecutions": 2.0,
+			"ephemeralStorage.size": 10240.0, "timeout": 900.0, "reservedConcurrentExecutions": nil,
 			"tracingConfig.mode": "Active", "loggingConfig.logFormat": "JSON",
 		} {
 			if got := fn.Input(path); got != want {
@@ -753,11 +754,31 @@ func TestKeyPolicyLetsServicesUseThePipelineKeyForTheirResourcesOnly(t *testing.
 		t.Error("rotation")
 	}
 	d := parseDoc(t, key.InputString("policy"))
-	ruleArn := "arn:aws:events:" + region + ":" + account + ":rule/cinegit-dev-media-object-created"
-	ev := d.sid(t, "AllowEventBridgeRuleToEncryptForTheQueues")
-	if fmt.Sprint(ev.Principal["Service"]) != "[events.amazonaws.com]" || fmt.Sprint(ev.Condition["StringEquals"]["aws:SourceArn"]) != "["+ruleArn+"]" ||
-		len(ev.Condition["StringEquals"]["kms:EncryptionContext:aws:sqs:arn"]) != 2 {
-		t.Errorf("EventBridge statement: %+v", ev)
+	// EventBridge's deliveries to the encrypted queues: what the SQS Developer Guide asks of
+	// an AWS service event source's key policy (kms:GenerateDataKey and kms:Decrypt for the
+	// service principal), bound to the two queues by SQS's encryption context, and no
+	// aws:SourceArn/aws:SourceAccount: the SNS Developer Guide says those are not supported
+	// for EventBridge in a KMS key policy, and a key the request lacks denies silently.
+	ev := d.sid(t, "AllowEventBridgeToEncryptForTheQueues")
+	queues := "[arn:aws:sqs:" + region + ":" + account + ":cinegit-dev-media-ingest arn:aws:sqs:" + region + ":" + account + ":cinegit-dev-media-ingest-dlq]"
+	if ev.Effect != "Allow" || fmt.Sprint(ev.Principal["Service"]) != "[events.amazonaws.com]" ||
+		fmt.Sprint(ev.Action) != "[kms:GenerateDataKey kms:Decrypt]" || fmt.Sprint(ev.Resource) != "[*]" {
+		t.Errorf("EventBridge must be able to generate and decrypt the queues' data keys: %+v", ev)
+	}
+	if len(ev.Condition) != 1 || fmt.Sprint(ev.Condition["StringEquals"]) != "map[kms:EncryptionContext:aws:sqs:arn:"+queues+"]" {
+		t.Errorf("EventBridge's grant must be bound to the queues by encryption context only: %v", ev.Condition)
+	}
+	for _, st := range d.Statement {
+		if fmt.Sprint(st.Principal["Service"]) != "[events.amazonaws.com]" {
+			continue
+		}
+		for op, kv := range st.Condition {
+			for k := range kv {
+				if l := strings.ToLower(k); l == "aws:sourcearn" || l == "aws:sourceaccount" || l == "aws:sourceorgid" {
+					t.Errorf("%s: %s %s is not documented for EventBridge's KMS requests: deliveries would fail", st.Sid, op, k)
+				}
+			}
+		}
 	}
 	cw := d.sid(t, "AllowCloudWatchAlarmsToEncryptForTheTopic")
 	if fmt.Sprint(cw.Principal["Service"]) != "[cloudwatch.amazonaws.com]" ||
@@ -783,10 +804,12 @@ func TestAlarmsNotifyTheEncryptedTopic(t *testing.T) {
 			metric, watched string
 			threshold       float64
 		}{
-			"mediaprocessing-dlq-not-empty":      {"ApproximateNumberOfMessagesVisible", "mediaprocessing-dlq", 0},
-			"mediaprocessing-queue-age":          {"ApproximateAgeOfOldestMessage", "mediaprocessing", 3600},
-			"mediaprocessing-function-errors":    {"Errors", "mediaprocessing-ffmpeg", 1},
-			"mediaprocessing-function-throttles": {"Throttles", "mediaprocessing-ffmpeg", 1},
+			"mediaprocessing-dlq-not-empty":           {"ApproximateNumberOfMessagesVisible", "mediaprocessing-dlq", 0},
+			"mediaprocessing-queue-age":               {"ApproximateAgeOfOldestMessage", "mediaprocessing", 3600},
+			"mediaprocessing-rule-failed-invocations": {"FailedInvocations", "mediaprocessing-object-created", 1},
+			"mediaprocessing-rule-dlq-failures":       {"InvocationsFailedToBeSentToDlq", "mediaprocessing-object-created", 1},
+			"mediaprocessing-function-errors":         {"Errors", "mediaprocessing-ffmpeg", 1},
+			"mediaprocessing-function-throttles":      {"Throttles", "mediaprocessing-ffmpeg", 1},
 		}
 		alarms := r.ByType(tAlarm)
 		if len(alarms) != len(want) {
@@ -899,7 +922,9 @@ func TestInvalidArgumentsAreRefused(t *testing.T) {
 		mutate func(*Args)
 		want   string
 	}{
-		{"no image tag", func(a *Args) { a.Function.ImageTag = "" }, "ImageTag is required"},
+		{"mapping concurrency below Lambda's minimum", func(a *Args) { a.Queue.MaximumConcurrency = 1 }, "2-1000"},
+		{"mapping concurrency above Lambda's maximum", func(a *Args) { a.Queue.MaximumConcurrency = 1001 }, "2-1000"},
+		{"reservation below the mapping's cap", func(a *Args) { r := 5; a.Queue.MaximumConcurrency = 10; a.Function.ReservedConcurrency = &r }, "throttled"},
 		{"latest tag", func(a *Args) { a.Function.ImageTag = "latest" }, "versioned"},
 		{"memory beyond Lambda", func(a *Args) { a.Function.MemoryMB = 10241 }, "128-10240"},
 		{"ephemeral storage beyond Lambda", func(a *Args) { a.Function.EphemeralStorageMB = 20000 }, "512-10240"},
@@ -918,6 +943,130 @@ func TestInvalidArgumentsAreRefused(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("want an error containing %q, got %v", tt.want, err)
 			}
+		})
+	}
+}
+
+// The rule's permanent delivery failures alarm on the topic: a queue or key policy that refuses
+// EventBridge would otherwise drop every new-media event without any queue alarm firing.
+// Metric, namespace and dimension from "Monitoring Amazon EventBridge" (eb-monitoring.html):
+// AWS/Events, RuleName for rules on the default bus.
+func TestRuleDeliveryFailuresAlarm(t *testing.T) {
+	for _, pending := range []bool{false, true} {
+		t.Run(fmt.Sprintf("pending=%v", pending), func(t *testing.T) {
+			both(t, func(a *Args) {
+				if pending {
+					a.Function.ImageTag = ""
+				}
+			}, func(t *testing.T, r *harness.Result) {
+				rule := one(t, r, tRule, "mediaprocessing-object-created")
+				topic := one(t, r, tTopic, "mediaprocessing-alarms")
+				for name, metric := range map[string]string{
+					"mediaprocessing-rule-failed-invocations": "FailedInvocations",
+					"mediaprocessing-rule-dlq-failures":       "InvocationsFailedToBeSentToDlq",
+				} {
+					a := one(t, r, tAlarm, name)
+					if a.InputString("namespace") != "AWS/Events" || a.InputString("metricName") != metric || a.InputString("statistic") != "Sum" ||
+						a.InputString("comparisonOperator") != "GreaterThanOrEqualToThreshold" || a.Input("threshold") != 1.0 ||
+						a.InputString("treatMissingData") != "notBreaching" {
+						t.Errorf("%s: %v", name, a.Inputs)
+					}
+					if !slices.Contains(a.PropertyDependencies["dimensions"], rule.URN) || !slices.Contains(a.PropertyDependencies["alarmActions"], topic.URN) {
+						t.Errorf("%s must watch the rule and notify the topic", name)
+					}
+					if !r.Preview && a.InputString("dimensions.RuleName") != "cinegit-dev-media-object-created" {
+						t.Errorf("%s dimensions %v", name, a.Input("dimensions"))
+					}
+					if !strings.HasPrefix(a.InputString("name"), "cinegit-dev-media-processing-") {
+						t.Errorf("%s %q falls outside the key and topic policies' alarm pattern", name, a.InputString("name"))
+					}
+				}
+			})
+		})
+	}
+}
+
+// Without an image tag the first deployment of a stack must succeed: everything but the
+// function and what needs it, and an output that names exactly what is missing.
+func TestWithoutImageTagTheFunctionWaits(t *testing.T) {
+	pending := func(a *Args) { a.Function.ImageTag = "" }
+	both(t, pending, func(t *testing.T, r *harness.Result) {
+		for _, typ := range []string{tFunction, tMapping, tConfigMap} {
+			if got := r.ByType(typ); len(got) != 0 {
+				t.Errorf("%d %s registered before the image exists", len(got), typ)
+			}
+		}
+		for _, a := range r.ByType(tAlarm) {
+			if strings.Contains(a.Name, "function-") {
+				t.Errorf("alarm %s watches a function that does not exist", a.Name)
+			}
+		}
+		for _, want := range [][2]string{
+			{tRepo, "mediaprocessing-ffmpeg"}, {tRepoPolicy, "mediaprocessing-ffmpeg"}, {tQueue, "mediaprocessing"}, {tQueue, "mediaprocessing-dlq"},
+			{tRule, "mediaprocessing-object-created"}, {tTarget, "mediaprocessing-object-created"}, {tTopic, "mediaprocessing-alarms"},
+			{tAlarm, "mediaprocessing-queue-age"}, {tAlarm, "mediaprocessing-dlq-not-empty"}, {tRole, "mediaprocessing-function"},
+			{tNamespace, "mediaprocessing-namespace"}, {tRole, "mediaprocessing-jobs"},
+		} {
+			one(t, r, want[0], want[1])
+		}
+		if r.Preview {
+			return
+		}
+		if e := r.Exports["functionName"]; !e.Known || e.Value != "" {
+			t.Errorf("functionName = %v, want empty while pending", e.Value)
+		}
+		status, _ := r.Exports["functionStatus"].Value.(string)
+		repo := account + ".dkr.ecr." + region + ".amazonaws.com/cinegit-dev-ffmpeg"
+		for _, want := range []string{"pending", "push the image to " + repo + ":<tag>", "cinegit:mediaProcessing.imageTag"} {
+			if !strings.Contains(status, want) {
+				t.Errorf("functionStatus %q lacks %q", status, want)
+			}
+		}
+	})
+	urns := func(r *harness.Result) []string {
+		var out []string
+		for _, res := range r.Resources {
+			out = append(out, res.URN)
+		}
+		sort.Strings(out)
+		return out
+	}
+	if up, pre := urns(run(t, false, pending)), urns(run(t, true, pending)); !slices.Equal(up, pre) {
+		t.Errorf("preview and update register different resources while pending")
+	}
+	r := run(t, false, nil)
+	if status, _ := r.Exports["functionStatus"].Value.(string); !strings.HasPrefix(status, "ready: cinegit-dev-media-ffmpeg runs ") ||
+		!strings.HasSuffix(status, ":ffmpeg-2026.11.1") {
+		t.Errorf("functionStatus %q once the tag is set", status)
+	}
+}
+
+// The pipeline's concurrency is capped on the mapping, and nothing is reserved unless asked:
+// a reservation must leave the account 100 unreserved executions, which a new account's quota
+// of 10 cannot (configuration-concurrency.html).
+func TestConcurrencyIsCappedOnTheMappingAndReservedOnlyOnRequest(t *testing.T) {
+	tests := []struct {
+		name         string
+		max          int
+		reserved     *int
+		wantReserved any
+	}{
+		{"default: no reservation", 2, nil, nil},
+		{"wide mapping, still no reservation", 50, nil, nil},
+		{"reservation on a raised quota", 50, func() *int { r := 60; return &r }(), 60.0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			both(t, func(a *Args) { a.Queue.MaximumConcurrency = tt.max; a.Function.ReservedConcurrency = tt.reserved }, func(t *testing.T, r *harness.Result) {
+				fn := one(t, r, tFunction, "mediaprocessing-ffmpeg")
+				mapping := one(t, r, tMapping, "mediaprocessing-ffmpeg")
+				if got := fn.Input("reservedConcurrentExecutions"); got != tt.wantReserved {
+					t.Errorf("reservedConcurrentExecutions = %v, want %v", got, tt.wantReserved)
+				}
+				if got := mapping.Input("scalingConfig.maximumConcurrency"); got != float64(tt.max) {
+					t.Errorf("scalingConfig.maximumConcurrency = %v, want %d", got, tt.max)
+				}
+			})
 		})
 	}
 }

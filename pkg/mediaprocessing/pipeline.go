@@ -42,7 +42,8 @@ type builder struct {
 	mountTargets []pulumi.Resource
 	role         *iam.Role
 	logGroup     *cloudwatch.LogGroup
-	fn           *lambda.Function
+	fn           *lambda.Function // nil while the function waits for its image
+	rule         *cloudwatch.EventRule
 	topic        *sns.Topic
 	jobsRole     *iam.Role
 	namespace    *corev1.Namespace
@@ -79,15 +80,22 @@ func (b *builder) key() error {
 		Statements: []iampolicy.Statement{
 			{
 				// EventBridge delivers new-object events (and undeliverable ones) to the
-				// encrypted queues: SQS asks KMS on its behalf, for a data key bound to the
-				// queue (the encryption context is the queue's ARN). Only this rule, and only
-				// for these queues.
-				Sid:        "AllowEventBridgeRuleToEncryptForTheQueues",
+				// encrypted queues: SQS asks KMS on its behalf for a data key bound to the
+				// queue (the encryption context is the queue's ARN), so the key only serves
+				// these queues. No aws:SourceArn or aws:SourceAccount here: the SQS Developer
+				// Guide's statement for AWS service event sources has no condition ("Configure
+				// KMS permissions for AWS services", sqs-key-management.html), EventBridge
+				// documents aws:SourceArn for the target's resource policy only
+				// (eb-use-resource-based.html#eb-sqs-permissions), and the SNS Developer Guide
+				// states that those keys in a KMS key policy are "not supported for
+				// EventBridge-to-encrypted topics" (sns-key-management.html). A condition the
+				// request does not carry fails closed and silently: events would stop. The
+				// rule is pinned by the queue policy's aws:SourceArn instead.
+				Sid:        "AllowEventBridgeToEncryptForTheQueues",
 				Actions:    []string{"kms:GenerateDataKey", "kms:Decrypt"},
 				Resources:  iampolicy.Strings("*"),
 				Principals: []iampolicy.Principal{{Type: "Service", Identifiers: iampolicy.Strings("events.amazonaws.com")}},
 				Conditions: []iampolicy.Condition{
-					{Test: "StringEquals", Variable: "aws:SourceArn", Values: iampolicy.Strings(b.ruleArn())},
 					{Test: "StringEquals", Variable: "kms:EncryptionContext:aws:sqs:arn", Values: queues},
 				},
 			},
@@ -189,7 +197,8 @@ func (b *builder) events() error {
 			"detail":      map[string]any{"bucket": map[string]any{"name": []string{bucket}}},
 		})
 	}).(pulumi.StringOutput)
-	rule, err := cloudwatch.NewEventRule(b.ctx, b.name+"-object-created", &cloudwatch.EventRuleArgs{
+	var err error
+	b.rule, err = cloudwatch.NewEventRule(b.ctx, b.name+"-object-created", &cloudwatch.EventRuleArgs{
 		Name:         pulumi.String(n.rule),
 		Description:  pulumi.String("New objects in the media bucket, for the FFmpeg pipeline"),
 		EventPattern: pattern,
@@ -199,7 +208,7 @@ func (b *builder) events() error {
 		return err
 	}
 	_, err = cloudwatch.NewEventTarget(b.ctx, b.name+"-object-created", &cloudwatch.EventTargetArgs{
-		Rule:             rule.Name,
+		Rule:             b.rule.Name,
 		TargetId:         pulumi.String("media-ingest-queue"),
 		Arn:              b.queue.Arn,
 		DeadLetterConfig: &cloudwatch.EventTargetDeadLetterConfigArgs{Arn: b.dlq.Arn},

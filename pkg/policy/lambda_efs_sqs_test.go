@@ -34,7 +34,7 @@ func ffmpegFunction(env string, kv ...any) map[string]any {
 	return dsProps(map[string]any{
 		"tags": stdTags(env), "name": "cinegit-" + env + "-media-ffmpeg", "packageType": "Image",
 		"imageUri": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/cinegit-" + env + "-ffmpeg:ffmpeg-2026.11.1",
-		"timeout":  900, "memorySize": 3008, "reservedConcurrentExecutions": 2,
+		"timeout":  900, "memorySize": 3008,
 		"tracingConfig": map[string]any{"mode": "Active"},
 		"kmsKeyArn":     keyArn,
 		"environment": map[string]any{"variables": map[string]any{
@@ -62,6 +62,7 @@ func ffmpegMapping(kv ...any) map[string]any {
 	return dsProps(map[string]any{
 		"tags": stdTags("dev"), "eventSourceArn": queueArn, "functionName": fnArn,
 		"batchSize": 1, "maximumBatchingWindowInSeconds": 5, "functionResponseTypes": []any{"ReportBatchItemFailures"},
+		"scalingConfig": map[string]any{"maximumConcurrency": 2},
 	}, kv...)
 }
 
@@ -132,10 +133,16 @@ func mediaPipelineCases() []ruleCase {
 		{"traced function", "deny_lambda_tracing", false, fn()},
 		{"tracing unknown in a preview", "deny_lambda_tracing", false, fn("tracingConfig", map[string]any{"mode": Unknown})},
 
-		// Reserved concurrency.
-		{"function without reserved concurrency", "deny_lambda_reserved_concurrency", true, fn("reservedConcurrentExecutions", nil)},
-		{"function with concurrency disabled", "deny_lambda_reserved_concurrency", true, fn("reservedConcurrentExecutions", 0)},
-		{"function reserving concurrency", "deny_lambda_reserved_concurrency", false, fn()},
+		// Concurrency: capped on the queue's mapping, never disabled, reservation optional.
+		{"function with concurrency disabled", "deny_lambda_zero_concurrency", true, fn("reservedConcurrentExecutions", 0)},
+		{"function without a reservation", "deny_lambda_zero_concurrency", false, fn()},
+		{"function reserving concurrency", "deny_lambda_zero_concurrency", false, fn("reservedConcurrentExecutions", 2)},
+		{"queue mapping without a concurrency cap", "deny_lambda_queue_concurrency", true, []Resource{res(lambdaMapping, "ffmpeg", ffmpegMapping("scalingConfig", nil))}},
+		{"queue mapping capped below Lambda's minimum", "deny_lambda_queue_concurrency", true, []Resource{res(lambdaMapping, "ffmpeg", ffmpegMapping("scalingConfig", map[string]any{"maximumConcurrency": 1}))}},
+		{"queue mapping capped above Lambda's maximum", "deny_lambda_queue_concurrency", true, []Resource{res(lambdaMapping, "ffmpeg", ffmpegMapping("scalingConfig", map[string]any{"maximumConcurrency": 1001}))}},
+		{"queue mapping capped", "deny_lambda_queue_concurrency", false, pipeline(nil, nil, nil)},
+		{"queue mapping cap unknown in a preview", "deny_lambda_queue_concurrency", false, pipeline(nil, nil, []any{"scalingConfig", Unknown})},
+		{"unreserved function behind a capped mapping", "deny_lambda_queue_concurrency", false, pipeline(nil, []any{"reservedConcurrentExecutions", nil}, nil)},
 
 		// Environment encryption.
 		{"environment on Lambda's default key", "deny_lambda_environment_encryption", true, fn("kmsKeyArn", nil)},
