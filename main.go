@@ -100,6 +100,10 @@ func program(ctx *pulumi.Context) error {
 	if err != nil {
 		return err
 	}
+	runner, err := deployRunnerPeer(ctx, cfg.DeployRunner, inRegion)
+	if err != nil {
+		return err
+	}
 	net, err := network.New(ctx, "network", network.Args{
 		Env:                  env,
 		CIDR:                 cfg.Network.CIDR,
@@ -112,6 +116,7 @@ func program(ctx *pulumi.Context) error {
 		InterfaceEndpoints:   cfg.Network.InterfaceEndpoints,
 		ClusterName:          clusterName,
 		Protect:              cfg.Protect,
+		Peer:                 runner,
 	}, inRegion)
 	if err != nil {
 		return err
@@ -142,8 +147,9 @@ func program(ctx *pulumi.Context) error {
 		DeployRoleArn:             role(cfg.Cluster.DeployRoleName),
 		BreakGlassRoleArn:         role(cfg.Cluster.BreakGlassRoleName),
 		ViewerRoleArn:             role(viewer(cfg.Cluster.ViewerRoleName)),
-		APIClientCidrs:            cfg.Cluster.APIClientCidrs,
+		APIClientCidrs:            append([]string{cfg.DeployRunner.CIDR}, cfg.Cluster.APIClientCidrs...),
 		APIClientSecurityGroupIDs: cfg.Cluster.APIClientSecurityGroupIDs,
+		APIClientsRoutable:        net.PeeringConnectionID,
 		LogRetentionDays:          cfg.Cluster.LogRetentionDays,
 		General:                   nodeGroup(cfg.Cluster.General),
 		Media:                     nodeGroup(cfg.Cluster.Media),

@@ -41,6 +41,7 @@ type Config struct {
 	MediaProcessing MediaProcessingConfig `json:"mediaProcessing"`
 	Observability   ObservabilityConfig   `json:"observability"`
 	GitOps          GitOpsConfig          `json:"gitops"`
+	DeployRunner    DeployRunnerConfig    `json:"deployRunner"`
 }
 
 // section is what each component's part of the configuration provides.
@@ -63,6 +64,7 @@ func (c *Config) sections() map[string]any {
 		"tags":            &c.Tags,
 		"protect":         &c.Protect,
 		"network":         &c.Network,
+		"deployRunner":    &c.DeployRunner,
 		"cluster":         &c.Cluster,
 		"database":        &c.Database,
 		"cache":           &c.Cache,
@@ -149,6 +151,7 @@ func Parse(stack string, raw map[string]string) (*Config, error) {
 			s.validate(p, env)
 		}
 	}
+	validateRunnerOverlap(p, c)
 	if err := p.err(); err != nil {
 		return nil, err
 	}
