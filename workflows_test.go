@@ -258,13 +258,23 @@ func TestRunnerBuildRunsThePinnedTools(t *testing.T) {
 	if !strings.Contains(string(mod), "github.com/pulumi/pulumi/sdk/v3 v"+spec.Env.Variables["PULUMI_VERSION"]+"\n") {
 		t.Errorf("PULUMI_VERSION %s is not go.mod's pulumi/sdk/v3", spec.Env.Variables["PULUMI_VERSION"])
 	}
-	if got := spec.Phases["build"].Commands; len(got) != 1 || got[0] != ".ci/runner-pulumi.sh" {
+	if got := spec.Phases["build"].Commands; len(got) != 1 || got[0] != "bash .ci/runner-pulumi.sh" {
 		t.Errorf("build phase %v", got)
 	}
 	for _, script := range []string{".ci/runner-install.sh", ".ci/runner-pulumi.sh", ".github/actions/run-in-vpc/run.sh"} {
 		if fi, err := os.Stat(script); err != nil || fi.Mode()&0o111 == 0 {
 			t.Errorf("%s is missing or not executable", script)
 		}
+	}
+	// The destroy command empties the cluster's load balancers first (scripts/pre-destroy.sh),
+	// then destroys.
+	b, err := os.ReadFile(filepath.Join(".ci", "runner-pulumi.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pre, destroy := strings.Index(string(b), `bash scripts/pre-destroy.sh "$PULUMI_STACK"`), strings.Index(string(b), "pulumi destroy")
+	if pre < 0 || destroy < pre {
+		t.Errorf("runner-pulumi.sh does not run scripts/pre-destroy.sh before pulumi destroy")
 	}
 }
 

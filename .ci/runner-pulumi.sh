@@ -34,7 +34,7 @@ case "$PULUMI_COMMAND" in
       dev | staging) ;;
       *) echo "destroying ${PULUMI_STACK} from CI is not allowed" >&2; exit 2 ;;
     esac
-    scripts/pre-destroy.sh "$PULUMI_STACK"
+    bash scripts/pre-destroy.sh "$PULUMI_STACK"
     pulumi destroy --stack "$PULUMI_STACK" --non-interactive --yes "${message[@]}"
     ;;
   *)

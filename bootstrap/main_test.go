@@ -852,7 +852,10 @@ func TestDeliveryAgreesWithBootstrap(t *testing.T) {
 	}
 
 	// The stacks: their EKS access entries name the roles the runners run as, and they peer
-	// with the runner VPC the bootstrap made.
+	// with the runner VPC the bootstrap made, adding their return route to the table tagged so.
+	if RunnerRouteTableTier != stackconfig.DeployRunnerRouteTableTier {
+		t.Errorf("the runner route table is tagged tier=%s, the stacks look for tier=%s", RunnerRouteTableTier, stackconfig.DeployRunnerRouteTableTier)
+	}
 	for _, stack := range []string{"dev", "staging", "prod"} {
 		_, raw, err := harness.LoadConfig(harness.Options{Dir: "..", Stack: stack})
 		if err != nil {
