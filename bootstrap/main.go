@@ -154,14 +154,13 @@ func program(ctx *pulumi.Context) error {
 	}
 	roleNames := naming.New("cinegit", "github")
 	preview, err := newCIRole(ctx, "preview", ciRoleArgs{
-		Name:        roleNames.Name("preview"),
-		Description: "starts pulumi preview and drift builds of " + cfg.GitHubRepository + " in " + previewRunner.Kind.Project,
-		ProviderArn: githubArn,
-		Subjects:    cfg.PreviewSubjects(),
-		Inline:      launcherPolicy(previewRunner, rArgs),
-		InlineName:  "launch-" + previewRunner.Kind.Project,
-		// A preview build is bounded by PreviewTimeoutMinutes and the queue.
-		MaxSessionHours: 2,
+		Name:            roleNames.Name("preview"),
+		Description:     "starts pulumi preview and drift builds of " + cfg.GitHubRepository + " in " + previewRunner.Kind.Project,
+		ProviderArn:     githubArn,
+		Subjects:        cfg.PreviewSubjects(),
+		Inline:          launcherPolicy(previewRunner, rArgs),
+		InlineName:      "launch-" + previewRunner.Kind.Project,
+		MaxSessionHours: PreviewSessionHours,
 		Partition:       partition.Partition,
 		Tags:            baseTags,
 	}, inRegion)

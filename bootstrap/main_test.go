@@ -901,6 +901,12 @@ func TestDeliveryAgreesWithBootstrap(t *testing.T) {
 				switch {
 				case strings.HasPrefix(st.Uses, "aws-actions/configure-aws-credentials@"):
 					role = st.With["role-to-assume"]
+					if role == "${{ vars.PULUMI_PREVIEW_ROLE_ARN }}" {
+						if want := fmt.Sprint(PreviewSessionHours * 3600); st.With["role-duration-seconds"] != "${{ env.AWS_SESSION_SECONDS }}" || wf.Env["AWS_SESSION_SECONDS"] != want {
+							t.Errorf("%s job %s asks for a %s/%s second session, the preview role allows %s",
+								name, job, st.With["role-duration-seconds"], wf.Env["AWS_SESSION_SECONDS"], want)
+						}
+					}
 					if role == "${{ vars.PULUMI_DEPLOY_ROLE_ARN }}" {
 						if want := fmt.Sprint(cfg.DeploySessionHours * 3600); st.With["role-duration-seconds"] != "${{ env.AWS_SESSION_SECONDS }}" || wf.Env["AWS_SESSION_SECONDS"] != want {
 							t.Errorf("%s job %s asks for a %s/%s second session, the deploy role allows %s",
@@ -1161,5 +1167,20 @@ func TestRunnerSourceBucket(t *testing.T) {
 	}
 	if st := statements(doc(t, r.Named(tPolicy, "runner-sources"), "policy")); st["DenyInsecureTransport"] == nil {
 		t.Errorf("bucket policy does not require TLS: %v", st)
+	}
+}
+
+// TestLaunchersOutlastTheirBuilds: a launcher job waits for its build with the launcher's
+// credentials, so each launcher's session covers a build that queues and runs to its timeout.
+func TestLaunchersOutlastTheirBuilds(t *testing.T) {
+	cfg, err := ParseConfig(map[string]string{"aws:region": "us-east-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if PreviewSessionHours*60 < QueuedTimeoutMinutes+PreviewTimeoutMinutes {
+		t.Errorf("preview launcher session %dh < %d min queued + %d min running", PreviewSessionHours, QueuedTimeoutMinutes, PreviewTimeoutMinutes)
+	}
+	if cfg.DeploySessionHours*60 < QueuedTimeoutMinutes+DeployTimeoutMinutes {
+		t.Errorf("deploy launcher session %dh < %d min queued + %d min running", cfg.DeploySessionHours, QueuedTimeoutMinutes, DeployTimeoutMinutes)
 	}
 }

@@ -37,6 +37,9 @@ const (
 	// under 3 hours. The deploy launcher's session (deploySessionHours) outlasts it.
 	PreviewTimeoutMinutes = 60
 	DeployTimeoutMinutes  = 180
+	// PreviewSessionHours is the preview launcher's maximum session: its job waits for a
+	// queued and running preview build.
+	PreviewSessionHours = 2
 	// QueuedTimeoutMinutes fails a build that never got capacity instead of leaving the job
 	// waiting.
 	QueuedTimeoutMinutes = 60

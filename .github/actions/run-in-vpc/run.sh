@@ -55,17 +55,25 @@ drain() {
 }
 
 status=IN_PROGRESS
+group="" stream=""
 while [ "$status" = IN_PROGRESS ]; do
   sleep 15
-  read -r status group stream < <(aws codebuild batch-get-builds --ids "$build_id" \
-    --query 'builds[0].[buildStatus, logs.groupName, logs.streamName]' --output text)
-  if [ -n "${stream:-}" ] && [ "$stream" != None ]; then
+  # A throttled or failed status call is retried: the build runs on regardless.
+  if ! info=$(aws codebuild batch-get-builds --ids "$build_id" \
+    --query 'builds[0].[buildStatus, logs.groupName, logs.streamName]' --output text); then
+    echo "::warning::could not read the status of ${build_id}; retrying"
+    continue
+  fi
+  read -r status group stream <<<"$info"
+  if [ -n "$stream" ] && [ "$stream" != None ]; then
     drain "$group" "$stream"
   fi
 done
 # CloudWatch Logs may deliver the last lines after the build reports its status.
 sleep 10
-[ -n "${stream:-}" ] && [ "$stream" != None ] && drain "$group" "$stream"
+if [ -n "$stream" ] && [ "$stream" != None ]; then
+  drain "$group" "$stream"
+fi
 
 {
   echo "### pulumi ${COMMAND} of ${STACK}: ${status}"
