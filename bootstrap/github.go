@@ -131,7 +131,7 @@ func previewStatements(region string, bucketArn, stateKeyArn, secretsKeyArn pulu
 		iampolicy.Allow("WriteStackLocks",
 			[]string{"s3:PutObject", "s3:DeleteObject"},
 			pulumi.StringArray{pulumi.Sprintf("%s/.pulumi/locks/*", bucketArn)}),
-		iampolicy.Statement{
+		{
 			Sid:       "StateKeyThroughS3Only",
 			Actions:   []string{"kms:Decrypt", "kms:GenerateDataKey"},
 			Resources: pulumi.StringArray{stateKeyArn},
