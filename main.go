@@ -94,8 +94,13 @@ func program(ctx *pulumi.Context) error {
 	inRegion := pulumi.Provider(regional)
 	clusterName := env.Naming.Name("eks")
 
-	// Network.
-	netArgs, err := cfg.NetworkArgs(env, clusterName)
+	// Network, peered with the account's deploy runner VPC (bootstrap/) so that CI reaches the
+	// private EKS endpoint.
+	runner, err := deployRunnerPeer(ctx, cfg.DeployRunner, inRegion)
+	if err != nil {
+		return err
+	}
+	netArgs, err := cfg.NetworkArgs(env, clusterName, runner)
 	if err != nil {
 		return err
 	}

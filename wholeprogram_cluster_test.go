@@ -23,7 +23,7 @@ func TestClusterPerStack(t *testing.T) {
 		protect           bool
 		mediaInstanceType string
 	}{
-		"dev":     {true, []string{"203.0.113.0/24"}, "SPOT", 1, 30, false, "c7i.2xlarge"},
+		"dev":     {false, nil, "SPOT", 1, 30, false, "c7i.2xlarge"},
 		"staging": {false, nil, "ON_DEMAND", 2, 90, false, "c7i.2xlarge"},
 		"prod":    {false, nil, "ON_DEMAND", 3, 365, true, "c7i.4xlarge"},
 	}
@@ -52,8 +52,8 @@ func TestClusterPerStack(t *testing.T) {
 		entries, _ := cp.Input("accessEntries").(map[string]any)
 		deploy, _ := entries["deploy"].(map[string]any)
 		viewer, _ := entries["viewer"].(map[string]any)
-		if len(entries) != 2 || deploy["principalArn"] != "arn:aws:iam::"+harness.AccountID+":role/cinegit-github-deploy" ||
-			viewer["principalArn"] != "arn:aws:iam::"+harness.AccountID+":role/cinegit-github-preview" {
+		if len(entries) != 2 || deploy["principalArn"] != "arn:aws:iam::"+harness.AccountID+":role/cinegit-runner-deploy" ||
+			viewer["principalArn"] != "arn:aws:iam::"+harness.AccountID+":role/cinegit-runner-preview" {
 			t.Errorf("access entries %v", entries)
 		}
 		// The preview role reads, never administers.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"regexp"
 	"sort"
@@ -48,9 +49,16 @@ type Config struct {
 	NoncurrentVersionDays int
 	// AbortIncompleteUploadDays is when unfinished multipart uploads are cleaned up.
 	AbortIncompleteUploadDays int
-	// DeploySessionHours is the deploy role's maximum session: a first `pulumi up` of the whole
-	// platform (EKS, RDS, CloudFront) takes longer than the default hour.
+	// DeploySessionHours is the deploy role's maximum session: its job waits for a deploy
+	// build (up to DeployTimeoutMinutes), so it must outlast one.
 	DeploySessionHours int
+	// RunnerCIDR is the deploy runner VPC's IPv4 block. Every stack peers with it, so it must not
+	// overlap any stack's network.cidr (the main project's config checks its side).
+	RunnerCIDR string
+	// RunnerSourceBucket holds the commits the launchers upload and the runners' cache.
+	RunnerSourceBucket string
+	// RunnerKeyAlias is the KMS alias of the key for the runners' sources, cache and logs.
+	RunnerKeyAlias string
 }
 
 // keys maps every config key of the project namespace to its default. Config.Keys, the schema
@@ -67,7 +75,10 @@ var keys = map[string]string{
 	"deployEnvironments":        `["dev","staging","prod"]`,
 	"noncurrentVersionDays":     "90",
 	"abortIncompleteUploadDays": "7",
-	"deploySessionHours":        "2",
+	"deploySessionHours":        "4",
+	"runnerCidr":                "10.255.0.0/22",
+	"runnerSourceBucket":        "cinegit-pulumi-runner-sources",
+	"runnerKeyAlias":            "cinegit-deploy-runner",
 }
 
 // Keys returns the fully qualified config keys the bootstrap reads, sorted.
@@ -150,6 +161,9 @@ func ParseConfig(raw map[string]string) (*Config, error) {
 		NoncurrentVersionDays:     atoi("noncurrentVersionDays", 1, 3650),
 		AbortIncompleteUploadDays: atoi("abortIncompleteUploadDays", 1, 365),
 		DeploySessionHours:        atoi("deploySessionHours", 1, 12),
+		RunnerCIDR:                get("runnerCidr"),
+		RunnerSourceBucket:        get("runnerSourceBucket"),
+		RunnerKeyAlias:            strings.TrimPrefix(get("runnerKeyAlias"), "alias/"),
 	}
 	if c.Region == "" {
 		c.Region = "us-east-1"
@@ -175,6 +189,22 @@ func ParseConfig(raw map[string]string) (*Config, error) {
 		if !aliasName.MatchString(alias) || strings.HasPrefix(alias, "aws/") {
 			bad(Project+":"+k, "%q is not a valid customer KMS alias name", alias)
 		}
+	}
+	// The launcher waits for the whole deploy build with the deploy role's credentials.
+	if c.DeploySessionHours*60 < DeployTimeoutMinutes+QueuedTimeoutMinutes {
+		bad(Project+":deploySessionHours", "%d hours is shorter than a deploy build may take (%d minutes queued and %d running)",
+			c.DeploySessionHours, QueuedTimeoutMinutes, DeployTimeoutMinutes)
+	}
+	if pfx, err := netip.ParsePrefix(c.RunnerCIDR); err != nil || !pfx.Addr().Is4() || !pfx.Addr().IsPrivate() ||
+		pfx.Masked() != pfx || pfx.Bits() < 16 || pfx.Bits() > 24 {
+		bad(Project+":runnerCidr", "%q must be a private IPv4 network from /16 to /24 with no host bits set", c.RunnerCIDR)
+	}
+	if !bucketName.MatchString(c.RunnerSourceBucket) || strings.Contains(c.RunnerSourceBucket, "..") || c.RunnerSourceBucket == c.StateBucket {
+		bad(Project+":runnerSourceBucket", "%q is not a valid S3 bucket name other than stateBucket", c.RunnerSourceBucket)
+	}
+	if !aliasName.MatchString(c.RunnerKeyAlias) || strings.HasPrefix(c.RunnerKeyAlias, "aws/") ||
+		c.RunnerKeyAlias == c.StateKeyAlias || c.RunnerKeyAlias == c.SecretsKeyAlias {
+		bad(Project+":runnerKeyAlias", "%q is not a customer KMS alias name distinct from the state and secrets keys", c.RunnerKeyAlias)
 	}
 	if c.StateKeyAlias == c.SecretsKeyAlias {
 		bad(Project+":secretsKeyAlias", "must differ from stateKeyAlias")

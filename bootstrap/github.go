@@ -65,7 +65,7 @@ type ciRoleArgs struct {
 	Description string
 	ProviderArn pulumi.StringInput
 	Subjects    []string
-	// ManagedPolicy is the AWS managed policy attached to the role (by name).
+	// ManagedPolicy is an AWS managed policy attached to the role (by name), if any.
 	ManagedPolicy string
 	// Inline is the role's inline policy, if any.
 	Inline          pulumi.StringInput
@@ -95,12 +95,14 @@ func newCIRole(ctx *pulumi.Context, name string, args ciRoleArgs, opts ...pulumi
 	if err != nil {
 		return nil, fmt.Errorf("role %s: %w", args.Name, err)
 	}
-	r.Attachment, err = iam.NewRolePolicyAttachment(ctx, name, &iam.RolePolicyAttachmentArgs{
-		Role:      r.Role.Name,
-		PolicyArn: pulumi.String(fmt.Sprintf("arn:%s:iam::aws:policy/%s", args.Partition, args.ManagedPolicy)),
-	}, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("role %s: %s: %w", args.Name, args.ManagedPolicy, err)
+	if args.ManagedPolicy != "" {
+		r.Attachment, err = iam.NewRolePolicyAttachment(ctx, name, &iam.RolePolicyAttachmentArgs{
+			Role:      r.Role.Name,
+			PolicyArn: pulumi.String(fmt.Sprintf("arn:%s:iam::aws:policy/%s", args.Partition, args.ManagedPolicy)),
+		}, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("role %s: %s: %w", args.Name, args.ManagedPolicy, err)
+		}
 	}
 	if args.Inline != nil {
 		r.Inline, err = iam.NewRolePolicy(ctx, name, &iam.RolePolicyArgs{
@@ -115,11 +117,11 @@ func newCIRole(ctx *pulumi.Context, name string, args ciRoleArgs, opts ...pulumi
 	return r, nil
 }
 
-// previewPolicy is what `pulumi preview` needs beyond ReadOnlyAccess: read the state, take
-// and release the stack lock (the S3 backend writes lock objects under .pulumi/locks/), use
-// the state key only through S3, and decrypt the stacks' secrets.
-func previewPolicy(region string, bucketArn, stateKeyArn, secretsKeyArn pulumi.StringInput) pulumi.StringOutput {
-	return iampolicy.Document(
+// previewStatements are what `pulumi preview` needs beyond ReadOnlyAccess: read the state,
+// take and release the stack lock (the S3 backend writes lock objects under .pulumi/locks/),
+// use the state key only through S3, and decrypt the stacks' secrets.
+func previewStatements(region string, bucketArn, stateKeyArn, secretsKeyArn pulumi.StringInput) []iampolicy.Statement {
+	return []iampolicy.Statement{
 		iampolicy.Allow("ListStateBucket",
 			[]string{"s3:ListBucket", "s3:GetBucketLocation", "s3:GetBucketVersioning"},
 			pulumi.StringArray{bucketArn}),
@@ -129,7 +131,7 @@ func previewPolicy(region string, bucketArn, stateKeyArn, secretsKeyArn pulumi.S
 		iampolicy.Allow("WriteStackLocks",
 			[]string{"s3:PutObject", "s3:DeleteObject"},
 			pulumi.StringArray{pulumi.Sprintf("%s/.pulumi/locks/*", bucketArn)}),
-		iampolicy.Statement{
+		{
 			Sid:       "StateKeyThroughS3Only",
 			Actions:   []string{"kms:Decrypt", "kms:GenerateDataKey"},
 			Resources: pulumi.StringArray{stateKeyArn},
@@ -140,21 +142,25 @@ func previewPolicy(region string, bucketArn, stateKeyArn, secretsKeyArn pulumi.S
 		iampolicy.Allow("StackSecrets",
 			[]string{"kms:Decrypt", "kms:Encrypt", "kms:DescribeKey"},
 			pulumi.StringArray{secretsKeyArn}),
-	)
+	}
 }
 
-// bootstrapResources are the ARNs the deploy role must not change.
+// bootstrapResources are the ARNs the deploy runner must not change.
 type bootstrapResources struct {
-	BucketArn   pulumi.StringInput
+	// BucketArns are the state and runner source buckets; StateArn the state bucket, whose
+	// history is kept too.
+	BucketArns  pulumi.StringArray
+	StateArn    pulumi.StringInput
 	KeyArns     pulumi.StringArray
 	AliasArns   pulumi.StringArray
 	RoleArns    pulumi.StringArray
+	ProjectArns pulumi.StringArray
 	ProviderArn pulumi.StringInput
 }
 
-// deployGuardPolicy narrows AdministratorAccess: the deploy role cannot loosen, delete or
-// rewrite the bootstrap's own resources (the state bucket's settings and history, the keys,
-// the CI roles and the OIDC provider). It stops accidents and a compromised workflow from
+// deployGuardPolicy narrows AdministratorAccess: the deploy runner cannot loosen, delete or
+// rewrite the bootstrap's own resources (the buckets' settings, the state's history, the keys,
+// the CI and runner roles, the runner projects and the OIDC provider). It stops accidents and a compromised workflow from
 // quietly widening its own trust; it is not a boundary against a determined administrator,
 // which the role still is.
 func deployGuardPolicy(r bootstrapResources) pulumi.StringOutput {
@@ -166,9 +172,9 @@ func deployGuardPolicy(r bootstrapResources) pulumi.StringOutput {
 			"s3:DeleteBucket", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy", "s3:PutBucketVersioning",
 			"s3:PutEncryptionConfiguration", "s3:PutLifecycleConfiguration", "s3:PutBucketPublicAccessBlock",
 			"s3:PutBucketOwnershipControls", "s3:PutBucketAcl", "s3:PutBucketObjectLockConfiguration",
-		}, pulumi.StringArray{r.BucketArn}),
+		}, r.BucketArns),
 		deny("KeepStateHistory", []string{"s3:DeleteObjectVersion", "s3:PutObjectAcl", "s3:PutObjectVersionAcl"},
-			pulumi.StringArray{pulumi.Sprintf("%s/*", r.BucketArn)}),
+			pulumi.StringArray{pulumi.Sprintf("%s/*", r.StateArn)}),
 		deny("KeepKeys", []string{
 			"kms:ScheduleKeyDeletion", "kms:DisableKey", "kms:DisableKeyRotation", "kms:PutKeyPolicy",
 			"kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias",
@@ -178,6 +184,12 @@ func deployGuardPolicy(r bootstrapResources) pulumi.StringOutput {
 			"iam:DeleteRolePolicy", "iam:DeleteRole", "iam:UpdateRole", "iam:PutRolePermissionsBoundary",
 			"iam:DeleteRolePermissionsBoundary",
 		}, r.RoleArns),
+		// A deploy must not rewrite the projects it runs in (their role, image, network or
+		// buildspec) for the next build.
+		deny("KeepRunnerProjects", []string{
+			"codebuild:UpdateProject", "codebuild:DeleteProject", "codebuild:UpdateProjectVisibility",
+			"codebuild:PutResourcePolicy", "codebuild:DeleteResourcePolicy",
+		}, r.ProjectArns),
 		deny("KeepGitHubOIDCProvider", []string{
 			"iam:DeleteOpenIDConnectProvider", "iam:UpdateOpenIDConnectProviderThumbprint",
 			"iam:AddClientIDToOpenIDConnectProvider", "iam:RemoveClientIDFromOpenIDConnectProvider",
@@ -185,11 +197,11 @@ func deployGuardPolicy(r bootstrapResources) pulumi.StringOutput {
 	)
 }
 
-// newGuard attaches deployGuardPolicy to the deploy role.
-func newGuard(ctx *pulumi.Context, deploy *ciRole, r bootstrapResources, opts ...pulumi.ResourceOption) (*iam.RolePolicy, error) {
+// newGuard attaches deployGuardPolicy to the deploy runner's role.
+func newGuard(ctx *pulumi.Context, deploy *iam.Role, r bootstrapResources, opts ...pulumi.ResourceOption) (*iam.RolePolicy, error) {
 	p, err := iam.NewRolePolicy(ctx, "deploy-guard", &iam.RolePolicyArgs{
 		Name:   pulumi.String("keep-bootstrap-resources"),
-		Role:   deploy.Role.Name,
+		Role:   deploy.Name,
 		Policy: deployGuardPolicy(r),
 	}, opts...)
 	if err != nil {

@@ -1,9 +1,12 @@
-// The CineGit state bootstrap: what the main project needs before anyone can `pulumi login`.
+// The CineGit state bootstrap: what the main project needs before anyone can `pulumi login`,
+// and the deploy runner its workflows run pulumi on.
 //
 // It is a separate Pulumi project (cinegit-bootstrap) with local state, run once per AWS
 // account by an administrator: the S3 state bucket, the KMS keys for state objects and for the
-// stacks' secrets provider, GitHub's OIDC identity provider, and the two roles GitHub Actions
-// assumes (preview on pull requests, deploy from main). See README.md beside this file.
+// stacks' secrets provider, GitHub's OIDC identity provider, the deploy runner (a VPC with
+// two CodeBuild projects that run pulumi where the stacks' private EKS endpoints are
+// reachable), and the two roles GitHub Actions assumes to start their builds (preview on pull
+// requests and drift checks, deploy from main). See README.md beside this file.
 package main
 
 import (
@@ -13,6 +16,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/cinegit/infrastructure/pkg/iampolicy"
 	"github.com/cinegit/infrastructure/pkg/kmskey"
 	"github.com/cinegit/infrastructure/pkg/naming"
 	"github.com/cinegit/infrastructure/pkg/stackenv"
@@ -90,39 +94,86 @@ func program(ctx *pulumi.Context) error {
 		return err
 	}
 
-	// GitHub Actions: the OIDC provider and the two roles its workflows assume.
+	// The deploy runner: a VPC of its own, which every stack peers with, and the CodeBuild
+	// projects that run pulumi in it. Its CIDR is fixed here, before any stack VPC exists, so
+	// the first deploy of a new stack can already reach that stack's private EKS endpoint.
+	runnerKey, err := kmskey.New(ctx, "runner", kmskey.Args{
+		Env: keyEnv, Description: "CineGit deploy runners: sources, build cache, build and flow logs",
+		Alias: cfg.RunnerKeyAlias, AllowCloudWatchLogs: true,
+	}, inRegion)
+	if err != nil {
+		return err
+	}
+	zones, err := aws.GetAvailabilityZones(ctx, &aws.GetAvailabilityZonesArgs{State: pulumi.StringRef("available")}, inRegion)
+	if err != nil {
+		return err
+	}
+	if len(zones.Names) < 2 {
+		return fmt.Errorf("bootstrap: region %s has fewer than two available zones", cfg.Region)
+	}
+	network, err := newRunnerNetwork(ctx, "runner", runnerNetworkArgs{
+		CIDR: cfg.RunnerCIDR, AvailabilityZones: zones.Names[:2], LogsKeyArn: runnerKey.Arn(),
+		FlowLogRetentionDays: 90, Region: cfg.Region, AccountID: identity.AccountId, Partition: partition.Partition, Tags: baseTags,
+	}, inRegion)
+	if err != nil {
+		return err
+	}
+	rArgs := runnerArgs{
+		Network: network, SourceBucket: cfg.RunnerSourceBucket, KeyArn: runnerKey.Arn(),
+		Region: cfg.Region, AccountID: identity.AccountId, Partition: partition.Partition, Tags: baseTags,
+	}
+	sources, err := newSourceBucket(ctx, rArgs, inRegion)
+	if err != nil {
+		return err
+	}
+	// The preview runner reads everything (ReadOnlyAccess) and the state, and takes the stack
+	// lock: pulumi preview and the drift check. The stacks give it the cluster's view-only
+	// access entry (cluster.viewerRoleName).
+	previewRunner, err := newRunner(ctx, runnerKinds[0], rArgs, "ReadOnlyAccess",
+		previewStatements(cfg.Region, state.Bucket.Arn, stateKey.Arn(), secretsKey.Arn()), inRegion)
+	if err != nil {
+		return err
+	}
+	// The deploy runner runs `pulumi up` of a stack that creates VPCs, EKS, IAM roles, KMS keys,
+	// databases and CloudFront: that is administrator access, and pretending otherwise only
+	// produces a hand-kept list that breaks every new component. What narrows it is who can
+	// start its builds (the deploy launcher, assumable only by jobs in the deploy environments,
+	// which gate staging and prod on approval) and the guard policy below, which keeps it away
+	// from the bootstrap's own resources. The stacks make it cluster-admin
+	// (cluster.deployRoleName).
+	deployRunner, err := newRunner(ctx, runnerKinds[1], rArgs, "AdministratorAccess", nil, inRegion)
+	if err != nil {
+		return err
+	}
+
+	// GitHub Actions: the OIDC provider and the two launcher roles its workflows assume. They
+	// can do nothing but hand a commit to their runner project and watch the build.
 	githubArn, err := gitHubOIDCProvider(ctx, cfg.GitHubOIDCProviderArn, baseTags, inRegion)
 	if err != nil {
 		return err
 	}
 	roleNames := naming.New("cinegit", "github")
 	preview, err := newCIRole(ctx, "preview", ciRoleArgs{
-		Name:          roleNames.Name("preview"),
-		Description:   "pulumi preview from pull requests and drift checks of " + cfg.GitHubRepository,
-		ProviderArn:   githubArn,
-		Subjects:      cfg.PreviewSubjects(),
-		ManagedPolicy: "ReadOnlyAccess",
-		Inline:        previewPolicy(cfg.Region, state.Bucket.Arn, stateKey.Arn(), secretsKey.Arn()),
-		InlineName:    "pulumi-state-and-secrets",
-		// A preview with --refresh reads every resource of a stack; an hour is plenty.
-		MaxSessionHours: 1,
+		Name:            roleNames.Name("preview"),
+		Description:     "starts pulumi preview and drift builds of " + cfg.GitHubRepository + " in " + previewRunner.Kind.Project,
+		ProviderArn:     githubArn,
+		Subjects:        cfg.PreviewSubjects(),
+		Inline:          launcherPolicy(previewRunner, rArgs),
+		InlineName:      "launch-" + previewRunner.Kind.Project,
+		MaxSessionHours: PreviewSessionHours,
 		Partition:       partition.Partition,
 		Tags:            baseTags,
 	}, inRegion)
 	if err != nil {
 		return err
 	}
-	// The deploy role runs `pulumi up` of a stack that creates VPCs, EKS, IAM roles, KMS keys,
-	// databases and CloudFront: that is administrator access, and pretending otherwise only
-	// produces a hand-kept list that breaks every new component. What narrows it is who can
-	// assume it (jobs in the deploy environments, which gate staging and prod on approval)
-	// and the guard policy below, which keeps it away from the bootstrap's own resources.
 	deploy, err := newCIRole(ctx, "deploy", ciRoleArgs{
 		Name:            roleNames.Name("deploy"),
-		Description:     "pulumi up from the deploy environments of " + cfg.GitHubRepository,
+		Description:     "starts pulumi up and destroy builds from the deploy environments of " + cfg.GitHubRepository + " in " + deployRunner.Kind.Project,
 		ProviderArn:     githubArn,
 		Subjects:        cfg.DeploySubjects(),
-		ManagedPolicy:   "AdministratorAccess",
+		Inline:          launcherPolicy(deployRunner, rArgs),
+		InlineName:      "launch-" + deployRunner.Kind.Project,
 		MaxSessionHours: cfg.DeploySessionHours,
 		Partition:       partition.Partition,
 		Tags:            baseTags,
@@ -130,11 +181,13 @@ func program(ctx *pulumi.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, err := newGuard(ctx, deploy, bootstrapResources{
-		BucketArn:   state.Bucket.Arn,
-		KeyArns:     pulumi.StringArray{stateKey.Arn(), secretsKey.Arn()},
-		AliasArns:   pulumi.StringArray{stateKey.Alias.Arn, secretsKey.Alias.Arn},
-		RoleArns:    pulumi.StringArray{preview.Role.Arn, deploy.Role.Arn},
+	if _, err := newGuard(ctx, deployRunner.Role, bootstrapResources{
+		BucketArns:  pulumi.StringArray{state.Bucket.Arn, sources.Arn},
+		StateArn:    state.Bucket.Arn,
+		KeyArns:     pulumi.StringArray{stateKey.Arn(), secretsKey.Arn(), runnerKey.Arn()},
+		AliasArns:   pulumi.StringArray{stateKey.Alias.Arn, secretsKey.Alias.Arn, runnerKey.Alias.Arn},
+		RoleArns:    pulumi.StringArray{preview.Role.Arn, deploy.Role.Arn, previewRunner.Role.Arn, deployRunner.Role.Arn},
+		ProjectArns: iampolicy.Strings(previewRunner.ProjectArn, deployRunner.ProjectArn),
 		ProviderArn: githubArn,
 	}, inRegion); err != nil {
 		return err
@@ -150,5 +203,18 @@ func program(ctx *pulumi.Context) error {
 	ctx.Export("githubOidcProviderArn", githubArn)
 	ctx.Export("previewRoleArn", preview.Role.Arn)
 	ctx.Export("deployRoleArn", deploy.Role.Arn)
+	// What the stacks and the workflows name: the runner VPC (its Name tag and CIDR are what
+	// cinegit:deployRunner looks up), the projects and the bucket the launchers upload to, and
+	// the roles the builds run as (cluster.deployRoleName and cluster.viewerRoleName).
+	ctx.Export("runnerVpcId", network.Vpc.ID())
+	ctx.Export("runnerVpcName", pulumi.String(RunnerVpcName))
+	ctx.Export("runnerCidr", network.Vpc.CidrBlock)
+	ctx.Export("runnerRouteTableIds", pulumi.StringArray{network.PrivateRoutes.ID().ToStringOutput()})
+	ctx.Export("runnerSecurityGroupId", network.SecurityGroup.ID())
+	ctx.Export("runnerSourceBucket", sources.Bucket.Bucket)
+	ctx.Export("previewProjectName", previewRunner.Project.Name)
+	ctx.Export("deployProjectName", deployRunner.Project.Name)
+	ctx.Export("previewRunnerRoleName", previewRunner.Role.Name)
+	ctx.Export("deployRunnerRoleName", deployRunner.Role.Name)
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	stackconfig "github.com/cinegit/infrastructure/pkg/config"
 	"github.com/cinegit/infrastructure/pkg/harness"
 )
 
@@ -32,6 +33,17 @@ const (
 	tAttachment = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
 	tRolePolicy = "aws:iam/rolePolicy:RolePolicy"
 	tProvider   = "pulumi:providers:aws"
+	tProject    = "aws:codebuild/project:Project"
+	tLogGroup   = "aws:cloudwatch/logGroup:LogGroup"
+	tVpc        = "aws:ec2/vpc:Vpc"
+	tSubnet     = "aws:ec2/subnet:Subnet"
+	tRouteTable = "aws:ec2/routeTable:RouteTable"
+	tRoute      = "aws:ec2/route:Route"
+	tNat        = "aws:ec2/natGateway:NatGateway"
+	tEip        = "aws:ec2/eip:Eip"
+	tSG         = "aws:ec2/securityGroup:SecurityGroup"
+	tFlowLog    = "aws:ec2/flowLog:FlowLog"
+	tEndpoint   = "aws:ec2/vpcEndpoint:VpcEndpoint"
 )
 
 var (
@@ -113,7 +125,7 @@ func strs(v any) []string {
 
 func TestStateBucketAndItsCompanions(t *testing.T) {
 	forEachMode(t, func(t *testing.T, r *harness.Result) {
-		bucket := one(t, r, tBucket)
+		bucket := r.Named(tBucket, "state")
 		if bucket.InputString("bucket") != "cinegit-pulumi-state" || bucket.Input("forceDestroy") != false {
 			t.Fatalf("state bucket: name %q forceDestroy %v", bucket.InputString("bucket"), bucket.Input("forceDestroy"))
 		}
@@ -151,7 +163,7 @@ func TestStateBucketAndItsCompanions(t *testing.T) {
 				}
 			}},
 			{tPolicy, func(t *testing.T, c *harness.Resource) {
-				if !r.DependsOn(c, one(t, r, tPAB)) {
+				if !r.DependsOn(c, r.Named(tPAB, "state")) {
 					t.Errorf("bucket policy is not ordered after the public access block")
 				}
 				if r.Preview {
@@ -173,7 +185,7 @@ func TestStateBucketAndItsCompanions(t *testing.T) {
 				}
 			}},
 			{tLifecycle, func(t *testing.T, c *harness.Resource) {
-				if !r.DependsOn(c, one(t, r, tVersioning)) {
+				if !r.DependsOn(c, r.Named(tVersioning, "state")) {
 					t.Errorf("lifecycle is not ordered after versioning")
 				}
 				rules := map[string]any{}
@@ -194,7 +206,10 @@ func TestStateBucketAndItsCompanions(t *testing.T) {
 		}
 		for _, tt := range tests {
 			t.Run(tt.typ[strings.LastIndex(tt.typ, ":")+1:], func(t *testing.T) {
-				c := one(t, r, tt.typ)
+				c := r.Named(tt.typ, "state")
+				if c == nil {
+					t.Fatalf("the state bucket has no %s", tt.typ)
+				}
 				if !r.DependsOn(c, bucket) {
 					t.Errorf("%s does not configure the state bucket", c.Name)
 				}
@@ -227,7 +242,9 @@ func TestStatefulResourcesAreProtectedAndRetained(t *testing.T) {
 	forEachMode(t, func(t *testing.T, r *harness.Result) {
 		counted := 0
 		for _, res := range r.Resources {
-			want := kept[res.Type]
+			// The state bucket and the state and secrets keys; the runner's sources, cache and
+			// logs key are disposable (losing them loses old build logs, nothing else).
+			want := kept[res.Type] && (res.Name == "state" || res.Name == "secrets")
 			if res.Protect != want || res.RetainOnDelete != want {
 				t.Errorf("%s %s: protect=%v retainOnDelete=%v, want %v", res.Type, res.Name, res.Protect, res.RetainOnDelete, want)
 			}
@@ -247,6 +264,7 @@ func TestKMSKeys(t *testing.T) {
 		tests := []struct{ name, alias string }{
 			{"state", "alias/cinegit-pulumi-state"},
 			{"secrets", "alias/cinegit-pulumi-secrets"},
+			{"runner", "alias/cinegit-deploy-runner"},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
@@ -405,8 +423,9 @@ func TestGitHubOIDCProvider(t *testing.T) {
 	})
 }
 
-func TestCIRolePermissions(t *testing.T) {
-	r := run(t, false, nil)
+// policiesByRole collects every role's managed policy and inline statements (by Sid).
+func policiesByRole(t *testing.T, r *harness.Result) (map[string]string, map[string]map[string]map[string]any) {
+	t.Helper()
 	attached := map[string]string{}
 	for _, a := range r.ByType(tAttachment) {
 		attached[a.InputString("role")] = a.InputString("policyArn")
@@ -418,70 +437,205 @@ func TestCIRolePermissions(t *testing.T) {
 			inline[role] = map[string]map[string]any{}
 		}
 		for sid, st := range statements(doc(t, p, "policy")) {
+			if inline[role][sid] != nil {
+				t.Errorf("%s: statement %s twice", role, sid)
+			}
 			inline[role][sid] = st
 		}
 	}
+	return attached, inline
+}
+
+func TestCIRolePermissions(t *testing.T) {
+	r := run(t, false, nil)
+	attached, inline := policiesByRole(t, r)
+	acct := harness.AccountID
 	bucket := "arn:aws:s3:::cinegit-pulumi-state"
+	sources := "arn:aws:s3:::cinegit-pulumi-runner-sources"
 	secretsKey := r.Named(tKey, "secrets").Outputs["arn"].StringValue()
 	stateKey := r.Named(tKey, "state").Outputs["arn"].StringValue()
+	runnerKey := r.Named(tKey, "runner").Outputs["arn"].StringValue()
+	project := func(name string) string { return "arn:aws:codebuild:us-east-1:" + acct + ":project/" + name }
+	logs := func(name string) string {
+		return "arn:aws:logs:us-east-1:" + acct + ":log-group:/aws/codebuild/" + name
+	}
+	role := func(name string) string { return "arn:aws:iam::" + acct + ":role/" + name }
+
+	type stmt struct {
+		effect             string
+		actions, resources []string
+	}
+	launcher := func(kind, projectName string) map[string]stmt {
+		return map[string]stmt{
+			"UploadSources":           {"Allow", []string{"s3:PutObject"}, []string{sources + "/" + kind + "/*"}},
+			"EncryptSourcesThroughS3": {"Allow", []string{"kms:GenerateDataKey", "kms:Decrypt"}, []string{runnerKey}},
+			"RunBuilds":               {"Allow", []string{"codebuild:StartBuild", "codebuild:BatchGetBuilds", "codebuild:StopBuild"}, []string{project(projectName)}},
+			"ReadBuildLogs":           {"Allow", []string{"logs:GetLogEvents"}, []string{logs(projectName) + ":log-stream:*"}},
+		}
+	}
+	runnerBase := func(kind, projectName string) map[string]stmt {
+		return map[string]stmt{
+			"WriteBuildLogs":                  {"Allow", []string{"logs:CreateLogStream", "logs:PutLogEvents"}, []string{logs(projectName), logs(projectName) + ":log-stream:*"}},
+			"ReadSources":                     {"Allow", []string{"s3:GetObject", "s3:GetObjectVersion"}, []string{sources + "/" + kind + "/*"}},
+			"UseCache":                        {"Allow", []string{"s3:GetObject", "s3:PutObject"}, []string{sources + "/cache/" + kind + "/*"}},
+			"LocateBucket":                    {"Allow", []string{"s3:GetBucketAcl", "s3:GetBucketLocation"}, []string{sources}},
+			"UseRunnerKey":                    {"Allow", []string{"kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"}, []string{runnerKey}},
+			"DescribeNetwork":                 {"Allow", nil, []string{"*"}},
+			"AttachInterfacesInRunnerSubnets": {"Allow", []string{"ec2:CreateNetworkInterfacePermission"}, []string{"arn:aws:ec2:us-east-1:" + acct + ":network-interface/*"}},
+		}
+	}
+	previewRunner := runnerBase("preview", "cinegit-pulumi-preview")
+	for sid, st := range map[string]stmt{
+		"ListStateBucket":       {"Allow", []string{"s3:ListBucket", "s3:GetBucketLocation", "s3:GetBucketVersioning"}, []string{bucket}},
+		"ReadState":             {"Allow", []string{"s3:GetObject"}, []string{bucket + "/*"}},
+		"WriteStackLocks":       {"Allow", []string{"s3:PutObject", "s3:DeleteObject"}, []string{bucket + "/.pulumi/locks/*"}},
+		"StateKeyThroughS3Only": {"Allow", []string{"kms:Decrypt", "kms:GenerateDataKey"}, []string{stateKey}},
+		"StackSecrets":          {"Allow", []string{"kms:Decrypt", "kms:Encrypt", "kms:DescribeKey"}, []string{secretsKey}},
+	} {
+		previewRunner[sid] = st
+	}
+	deployRunner := runnerBase("deploy", "cinegit-pulumi-deploy")
+	for sid, st := range map[string]stmt{
+		"KeepStateBucketSettings": {"Deny", nil, []string{bucket, sources}},
+		"KeepStateHistory":        {"Deny", nil, []string{bucket + "/*"}},
+		"KeepKeys":                {"Deny", nil, nil},
+		"KeepCIRoles": {"Deny", nil, []string{
+			role("cinegit-github-preview"), role("cinegit-github-deploy"), role("cinegit-runner-preview"), role("cinegit-runner-deploy"),
+		}},
+		"KeepRunnerProjects":     {"Deny", nil, []string{project("cinegit-pulumi-preview"), project("cinegit-pulumi-deploy")}},
+		"KeepGitHubOIDCProvider": {"Deny", nil, nil},
+	} {
+		deployRunner[sid] = st
+	}
 
 	tests := []struct {
-		name                  string
-		role, managed         string
-		sid                   string
-		effect                string
-		actions, resources    []string
-		maxSessionDurationSec float64
+		role       string
+		managed    string
+		maxSession float64
+		want       map[string]stmt
 	}{
-		{"preview reads the state bucket", "cinegit-github-preview", "ReadOnlyAccess", "ReadState", "Allow", []string{"s3:GetObject"}, []string{bucket + "/*"}, 3600},
-		{"preview writes only lock objects", "cinegit-github-preview", "ReadOnlyAccess", "WriteStackLocks", "Allow", []string{"s3:PutObject", "s3:DeleteObject"}, []string{bucket + "/.pulumi/locks/*"}, 3600},
-		{"preview uses the secrets key", "cinegit-github-preview", "ReadOnlyAccess", "StackSecrets", "Allow", []string{"kms:Decrypt", "kms:Encrypt", "kms:DescribeKey"}, []string{secretsKey}, 3600},
-		{"preview uses the state key through S3", "cinegit-github-preview", "ReadOnlyAccess", "StateKeyThroughS3Only", "Allow", []string{"kms:Decrypt", "kms:GenerateDataKey"}, []string{stateKey}, 3600},
-		{"deploy cannot weaken the state bucket", "cinegit-github-deploy", "AdministratorAccess", "KeepStateBucketSettings", "Deny", nil, []string{bucket}, 7200},
-		{"deploy cannot delete state history", "cinegit-github-deploy", "AdministratorAccess", "KeepStateHistory", "Deny", nil, []string{bucket + "/*"}, 7200},
-		{"deploy cannot touch the CI roles", "cinegit-github-deploy", "AdministratorAccess", "KeepCIRoles", "Deny", nil, []string{
-			"arn:aws:iam::" + harness.AccountID + ":role/cinegit-github-preview", "arn:aws:iam::" + harness.AccountID + ":role/cinegit-github-deploy",
-		}, 7200},
+		// The GitHub roles only launch: no managed policy, nothing beyond their own project.
+		{"cinegit-github-preview", "", 7200, launcher("preview", "cinegit-pulumi-preview")},
+		{"cinegit-github-deploy", "", 14400, launcher("deploy", "cinegit-pulumi-deploy")},
+		{"cinegit-runner-preview", "ReadOnlyAccess", 3600, previewRunner},
+		{"cinegit-runner-deploy", "AdministratorAccess", 3600, deployRunner},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := attached[tt.role]; got != "arn:aws:iam::aws:policy/"+tt.managed {
-				t.Errorf("%s has managed policy %q, want %s", tt.role, got, tt.managed)
+		t.Run(tt.role, func(t *testing.T) {
+			wantManaged := ""
+			if tt.managed != "" {
+				wantManaged = "arn:aws:iam::aws:policy/" + tt.managed
 			}
-			role := r.Named(tRole, strings.TrimPrefix(tt.role, "cinegit-github-"))
-			if role.Input("maxSessionDuration") != tt.maxSessionDurationSec {
-				t.Errorf("%s max session %v, want %v", tt.role, role.Input("maxSessionDuration"), tt.maxSessionDurationSec)
+			if got := attached[tt.role]; got != wantManaged {
+				t.Errorf("managed policy %q, want %q", got, wantManaged)
 			}
-			st := inline[tt.role][tt.sid]
-			if st == nil {
-				t.Fatalf("%s has no statement %s", tt.role, tt.sid)
+			var res *harness.Resource
+			for _, rr := range r.ByType(tRole) {
+				if rr.InputString("name") == tt.role {
+					res = rr
+				}
 			}
-			if st["Effect"] != tt.effect || !reflect.DeepEqual(strs(st["Resource"]), tt.resources) {
-				t.Errorf("%s: %v", tt.sid, st)
+			if res == nil {
+				t.Fatalf("no role %s", tt.role)
 			}
-			if tt.actions != nil && !reflect.DeepEqual(strs(st["Action"]), tt.actions) {
-				t.Errorf("%s actions %v, want %v", tt.sid, st["Action"], tt.actions)
+			if res.Input("maxSessionDuration") != tt.maxSession {
+				t.Errorf("max session %v, want %v", res.Input("maxSessionDuration"), tt.maxSession)
+			}
+			got := inline[tt.role]
+			if len(got) != len(tt.want) {
+				var sids []string
+				for sid := range got {
+					sids = append(sids, sid)
+				}
+				sort.Strings(sids)
+				t.Errorf("statements %v, want %d of them", sids, len(tt.want))
+			}
+			for sid, w := range tt.want {
+				st := got[sid]
+				if st == nil {
+					t.Errorf("no statement %s", sid)
+					continue
+				}
+				if st["Effect"] != w.effect {
+					t.Errorf("%s effect %v, want %s", sid, st["Effect"], w.effect)
+				}
+				if w.actions != nil && !reflect.DeepEqual(strs(st["Action"]), w.actions) {
+					t.Errorf("%s actions %v, want %v", sid, st["Action"], w.actions)
+				}
+				if w.resources != nil && !reflect.DeepEqual(strs(st["Resource"]), w.resources) {
+					t.Errorf("%s resources %v, want %v", sid, st["Resource"], w.resources)
+				}
+			}
+			// No role may pass roles: a launcher that could would start a build as another role
+			// (StartBuild's serviceRoleOverride needs iam:PassRole).
+			if tt.managed == "" {
+				for sid, st := range got {
+					for _, a := range strs(st["Action"]) {
+						if strings.HasPrefix(a, "iam:") || strings.Contains(a, "*") {
+							t.Errorf("launcher statement %s allows %s", sid, a)
+						}
+					}
+				}
 			}
 		})
 	}
 
-	// Preview writes nothing but locks: no allow statement grants a write elsewhere.
-	for sid, st := range inline["cinegit-github-preview"] {
+	// The preview runner writes nothing but locks and its own cache.
+	for sid, st := range inline["cinegit-runner-preview"] {
 		for _, a := range strs(st["Action"]) {
-			if (strings.HasPrefix(a, "s3:Put") || strings.HasPrefix(a, "s3:Delete")) && sid != "WriteStackLocks" {
-				t.Errorf("preview statement %s allows %s", sid, a)
+			if (strings.HasPrefix(a, "s3:Put") || strings.HasPrefix(a, "s3:Delete")) && sid != "WriteStackLocks" && sid != "UseCache" {
+				t.Errorf("preview runner statement %s allows %s", sid, a)
 			}
 		}
 	}
-	if cond := inline["cinegit-github-preview"]["StateKeyThroughS3Only"]["Condition"]; !reflect.DeepEqual(cond,
+	if cond := inline["cinegit-runner-preview"]["StateKeyThroughS3Only"]["Condition"]; !reflect.DeepEqual(cond,
 		map[string]any{"StringEquals": map[string]any{"kms:ViaService": []any{"s3.us-east-1.amazonaws.com"}}}) {
 		t.Errorf("state key use is not limited to S3: %v", cond)
 	}
+	// Network interfaces only in the runner subnets, only for CodeBuild.
+	for _, name := range []string{"cinegit-runner-preview", "cinegit-runner-deploy"} {
+		cond := inline[name]["AttachInterfacesInRunnerSubnets"]["Condition"].(map[string]any)
+		subnets := strs(cond["ArnEquals"].(map[string]any)["ec2:Subnet"])
+		if len(subnets) != 2 || !strings.HasPrefix(subnets[0], "arn:aws:ec2:us-east-1:"+acct+":subnet/") {
+			t.Errorf("%s may attach interfaces in %v", name, subnets)
+		}
+		if !reflect.DeepEqual(cond["StringEquals"], map[string]any{"ec2:AuthorizedService": []any{"codebuild.amazonaws.com"}}) {
+			t.Errorf("%s interface permission condition %v", name, cond)
+		}
+	}
+}
+
+// TestRunnerRolesTrustOnlyTheirProject: CodeBuild assumes a runner role only for builds of its
+// own project in this account (CodeBuild user guide, "Cross-service confused deputy
+// prevention": aws:SourceArn and aws:SourceAccount).
+func TestRunnerRolesTrustOnlyTheirProject(t *testing.T) {
+	forEachMode(t, func(t *testing.T, r *harness.Result) {
+		for kind, project := range map[string]string{"preview": "cinegit-pulumi-preview", "deploy": "cinegit-pulumi-deploy"} {
+			role := r.Named(tRole, "runner-"+kind)
+			if r.Preview {
+				continue
+			}
+			sts := doc(t, role, "assumeRolePolicy")["Statement"].([]any)
+			if len(sts) != 1 {
+				t.Fatalf("%s: %d trust statements", kind, len(sts))
+			}
+			st := sts[0].(map[string]any)
+			want := map[string]any{
+				"StringEquals": map[string]any{"aws:SourceAccount": []any{harness.AccountID}},
+				"ArnEquals":    map[string]any{"aws:SourceArn": []any{"arn:aws:codebuild:us-east-1:" + harness.AccountID + ":project/" + project}},
+			}
+			if !reflect.DeepEqual(st["Principal"], map[string]any{"Service": []any{"codebuild.amazonaws.com"}}) ||
+				!reflect.DeepEqual(st["Condition"], want) || !reflect.DeepEqual(st["Action"], []any{"sts:AssumeRole"}) {
+				t.Errorf("%s runner trust: %v", kind, st)
+			}
+		}
+	})
 }
 
 func TestEverythingIsTagged(t *testing.T) {
 	want := map[string]string{"project": "cinegit", "environment": "bootstrap", "managed-by": "pulumi"}
-	taggable := map[string]bool{tBucket: true, tKey: true, tOIDC: true, tRole: true}
+	taggable := map[string]bool{tBucket: true, tKey: true, tOIDC: true, tRole: true, tProject: true, tVpc: true, tSubnet: true,
+		tRouteTable: true, tNat: true, tEip: true, tSG: true, tFlowLog: true, tLogGroup: true, tEndpoint: true}
 	forEachMode(t, func(t *testing.T, r *harness.Result) {
 		p := one(t, r, tProvider)
 		for k, v := range want {
@@ -513,10 +667,23 @@ func TestExports(t *testing.T) {
 		"secretsProvider": "awskms://alias/cinegit-pulumi-secrets?region=us-east-1",
 		"previewRoleArn":  "arn:aws:iam::" + harness.AccountID + ":role/cinegit-github-preview",
 		"deployRoleArn":   "arn:aws:iam::" + harness.AccountID + ":role/cinegit-github-deploy",
+		// What the stacks and the workflows name.
+		"runnerVpcName":         "cinegit-deploy-runner",
+		"runnerCidr":            "10.255.0.0/22",
+		"runnerSourceBucket":    "cinegit-pulumi-runner-sources",
+		"previewProjectName":    "cinegit-pulumi-preview",
+		"deployProjectName":     "cinegit-pulumi-deploy",
+		"previewRunnerRoleName": "cinegit-runner-preview",
+		"deployRunnerRoleName":  "cinegit-runner-deploy",
 	}
 	for k, v := range want {
 		if e := r.Exports[k]; !e.Known || e.Value != v {
 			t.Errorf("export %s = %v (known %v), want %q", k, e.Value, e.Known, v)
+		}
+	}
+	for _, k := range []string{"runnerVpcId", "runnerSecurityGroupId", "runnerRouteTableIds"} {
+		if e := r.Exports[k]; !e.Known || fmt.Sprint(e.Value) == "" {
+			t.Errorf("export %s = %v", k, e.Value)
 		}
 	}
 	for _, k := range []string{"stateKeyArn", "secretsKeyArn", "githubOidcProviderArn"} {
@@ -539,10 +706,14 @@ func TestPreviewRegistersTheSameResources(t *testing.T) {
 	if !reflect.DeepEqual(up, pre) {
 		t.Fatalf("preview and update differ:\n%v\n%v", up, pre)
 	}
-	// The bucket and 6 companions, 2 keys and 2 aliases, provider, OIDC provider, 2 roles,
-	// 2 attachments, 2 inline policies.
-	if len(up) != 19 {
-		t.Errorf("%d resources, want 19:\n%s", len(up), strings.Join(up, "\n"))
+	// The state bucket and 6 companions, 3 keys and 3 aliases, provider, OIDC provider, 2
+	// launcher roles with their inline policies; the runner network (VPC, default SG, IGW, 3
+	// subnets, 2 route tables, 2 routes, 3 associations, EIP, NAT, S3 endpoint, runner SG, flow
+	// log group, role, policy and flow log: 21); the source bucket, its 4 companions (it is not
+	// versioned) and policy (6); 2 runners (log group, role, attachment, policy, project: 10);
+	// the guard.
+	if want := 7 + 6 + 1 + 1 + 4 + 21 + 6 + 10 + 1; len(up) != want {
+		t.Errorf("%d resources, want %d:\n%s", len(up), want, strings.Join(up, "\n"))
 	}
 }
 
@@ -567,6 +738,12 @@ func TestInvalidConfigurationFailsBeforeAnyResource(t *testing.T) {
 		{"no version retention", map[string]string{"cinegit-bootstrap:noncurrentVersionDays": "0"}, "noncurrentVersionDays"},
 		{"misspelt key", map[string]string{"cinegit-bootstrap:stateBuckt": "x"}, "stateBuckt"},
 		{"bad region", map[string]string{"aws:region": "mars-1"}, "aws:region"},
+		{"public runner CIDR", map[string]string{"cinegit-bootstrap:runnerCidr": "100.64.0.0/22"}, "runnerCidr"},
+		{"runner CIDR too small", map[string]string{"cinegit-bootstrap:runnerCidr": "10.255.0.0/26"}, "runnerCidr"},
+		{"runner CIDR with host bits", map[string]string{"cinegit-bootstrap:runnerCidr": "10.255.1.0/22"}, "runnerCidr"},
+		{"source bucket is the state bucket", map[string]string{"cinegit-bootstrap:runnerSourceBucket": "cinegit-pulumi-state"}, "runnerSourceBucket"},
+		{"runner key is the secrets key", map[string]string{"cinegit-bootstrap:runnerKeyAlias": "cinegit-pulumi-secrets"}, "runnerKeyAlias"},
+		{"deploy session shorter than a deploy build", map[string]string{"cinegit-bootstrap:deploySessionHours": "2"}, "deploySessionHours"},
 		{"not a GitHub OIDC provider", map[string]string{"cinegit-bootstrap:githubOidcProviderArn": "arn:aws:iam::123456789012:oidc-provider/example.com"}, "githubOidcProviderArn"},
 	}
 	for _, tt := range tests {
@@ -656,54 +833,131 @@ func TestDeliveryAgreesWithBootstrap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Which workflow jobs assume which role, and in which GitHub environment.
+
+	// The runners' buildspec logs in to the bucket the bootstrap made.
+	var spec struct {
+		Env struct {
+			Variables map[string]string `yaml:"variables"`
+		} `yaml:"env"`
+	}
+	readYAML(t, filepath.Join("..", BuildspecPath), &spec)
+	if got := spec.Env.Variables["PULUMI_BACKEND_URL"]; got != backend {
+		t.Errorf("%s: backend %q, bootstrap creates %q", BuildspecPath, got, backend)
+	}
+	// The launcher action derives a project's name from its runner ("cinegit-pulumi-<runner>").
+	for _, k := range runnerKinds {
+		if k.Project != "cinegit-pulumi-"+k.Name {
+			t.Errorf("runner %s: project %s is not what .github/actions/run-in-vpc starts", k.Name, k.Project)
+		}
+	}
+
+	// The stacks: their EKS access entries name the roles the runners run as, and they peer
+	// with the runner VPC the bootstrap made, adding their return route to the table tagged so.
+	if RunnerRouteTableTier != stackconfig.DeployRunnerRouteTableTier {
+		t.Errorf("the runner route table is tagged tier=%s, the stacks look for tier=%s", RunnerRouteTableTier, stackconfig.DeployRunnerRouteTableTier)
+	}
+	for _, stack := range []string{"dev", "staging", "prod"} {
+		_, raw, err := harness.LoadConfig(harness.Options{Dir: "..", Stack: stack})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc, err := stackconfig.Parse(stack, raw)
+		if err != nil {
+			t.Fatalf("stack %s: %v", stack, err)
+		}
+		if sc.Cluster.DeployRoleName != runnerKinds[1].ServiceRole {
+			t.Errorf("stack %s: cluster.deployRoleName %q, the deploy runner runs as %q", stack, sc.Cluster.DeployRoleName, runnerKinds[1].ServiceRole)
+		}
+		if sc.Cluster.ViewerRoleName != runnerKinds[0].ServiceRole {
+			t.Errorf("stack %s: cluster.viewerRoleName %q, the preview runner runs as %q", stack, sc.Cluster.ViewerRoleName, runnerKinds[0].ServiceRole)
+		}
+		if sc.DeployRunner.CIDR != cfg.RunnerCIDR || sc.DeployRunner.VpcName != RunnerVpcName {
+			t.Errorf("stack %s: deployRunner %+v, the bootstrap makes %s named %s", stack, sc.DeployRunner, cfg.RunnerCIDR, RunnerVpcName)
+		}
+	}
+
+	// Which workflow jobs assume which role, start which runner, in which GitHub environment.
+	type step struct {
+		Uses string            `yaml:"uses"`
+		With map[string]string `yaml:"with"`
+	}
 	deployEnvs := map[string]bool{}
-	for _, name := range []string{"preview.yml", "deploy.yml", "drift.yml"} {
+	for _, name := range []string{"preview.yml", "deploy.yml", "drift.yml", "destroy.yml"} {
 		var wf struct {
 			On   map[string]any    `yaml:"on"`
 			Env  map[string]string `yaml:"env"`
 			Jobs map[string]struct {
-				Environment any `yaml:"environment"`
-				Steps       []struct {
-					Uses string            `yaml:"uses"`
-					With map[string]string `yaml:"with"`
-				} `yaml:"steps"`
+				Environment any    `yaml:"environment"`
+				Steps       []step `yaml:"steps"`
 			} `yaml:"jobs"`
 		}
 		readYAML(t, filepath.Join("..", ".github", "workflows", name), &wf)
-		if wf.Env["PULUMI_BACKEND_URL"] != backend || wf.Env["PULUMI_SECRETS_PROVIDER"] != secrets {
-			t.Errorf("%s: backend %q secrets provider %q, bootstrap creates %q and %q",
-				name, wf.Env["PULUMI_BACKEND_URL"], wf.Env["PULUMI_SECRETS_PROVIDER"], backend, secrets)
+		if wf.Env["RUNNER_SOURCE_BUCKET"] != r.Exports["runnerSourceBucket"].Value {
+			t.Errorf("%s: runner source bucket %q, bootstrap creates %v", name, wf.Env["RUNNER_SOURCE_BUCKET"], r.Exports["runnerSourceBucket"].Value)
 		}
 		for job, j := range wf.Jobs {
+			role, runner := "", ""
 			for _, st := range j.Steps {
-				if !strings.HasPrefix(st.Uses, "aws-actions/configure-aws-credentials@") {
-					continue
-				}
-				switch role := st.With["role-to-assume"]; role {
-				case "${{ vars.PULUMI_DEPLOY_ROLE_ARN }}":
-					env, _ := j.Environment.(string)
-					if !contains(cfg.DeployEnvironments, env) {
-						t.Errorf("%s job %s assumes the deploy role in environment %q, which the role does not trust", name, job, env)
-					}
-					if _, ok := wf.On["push"]; !ok || len(wf.On) != 1 {
-						t.Errorf("%s job %s assumes the deploy role but the workflow runs on %v, not only on push", name, job, wf.On)
-					}
-					deployEnvs[env] = true
-					if want := fmt.Sprint(cfg.DeploySessionHours * 3600); st.With["role-duration-seconds"] != "${{ env.AWS_SESSION_SECONDS }}" || wf.Env["AWS_SESSION_SECONDS"] != want {
-						t.Errorf("%s job %s asks for a %s/%s second session, the deploy role allows %s",
-							name, job, st.With["role-duration-seconds"], wf.Env["AWS_SESSION_SECONDS"], want)
-					}
-				case "${{ vars.PULUMI_PREVIEW_ROLE_ARN }}":
-					// pull_request and the default branch are the subjects the preview role trusts.
-					for event := range wf.On {
-						if event != "pull_request" && event != "schedule" && event != "workflow_dispatch" {
-							t.Errorf("%s job %s assumes the preview role on %s, whose subject the role does not trust", name, job, event)
+				switch {
+				case strings.HasPrefix(st.Uses, "aws-actions/configure-aws-credentials@"):
+					role = st.With["role-to-assume"]
+					if role == "${{ vars.PULUMI_PREVIEW_ROLE_ARN }}" {
+						if want := fmt.Sprint(PreviewSessionHours * 3600); st.With["role-duration-seconds"] != "${{ env.AWS_SESSION_SECONDS }}" || wf.Env["AWS_SESSION_SECONDS"] != want {
+							t.Errorf("%s job %s asks for a %s/%s second session, the preview role allows %s",
+								name, job, st.With["role-duration-seconds"], wf.Env["AWS_SESSION_SECONDS"], want)
 						}
 					}
-				default:
-					t.Errorf("%s job %s assumes an unknown role %q", name, job, role)
+					if role == "${{ vars.PULUMI_DEPLOY_ROLE_ARN }}" {
+						if want := fmt.Sprint(cfg.DeploySessionHours * 3600); st.With["role-duration-seconds"] != "${{ env.AWS_SESSION_SECONDS }}" || wf.Env["AWS_SESSION_SECONDS"] != want {
+							t.Errorf("%s job %s asks for a %s/%s second session, the deploy role allows %s",
+								name, job, st.With["role-duration-seconds"], wf.Env["AWS_SESSION_SECONDS"], want)
+						}
+					}
+				case st.Uses == "./.github/actions/run-in-vpc":
+					runner = st.With["runner"]
+					if st.With["source-bucket"] != "${{ env.RUNNER_SOURCE_BUCKET }}" {
+						t.Errorf("%s job %s uploads to %q", name, job, st.With["source-bucket"])
+					}
 				}
+			}
+			switch role {
+			case "":
+				if runner != "" {
+					t.Errorf("%s job %s starts the %s runner without a launcher role", name, job, runner)
+				}
+			case "${{ vars.PULUMI_DEPLOY_ROLE_ARN }}":
+				if runner != "deploy" {
+					t.Errorf("%s job %s assumes the deploy launcher but starts the %q runner", name, job, runner)
+				}
+				env, _ := j.Environment.(string)
+				envs := []string{env}
+				if env == "${{ inputs.stack }}" {
+					// destroy.yml: the environment is the chosen stack.
+					envs = dispatchChoices(t, wf.On)
+				}
+				for _, e := range envs {
+					if !contains(cfg.DeployEnvironments, e) {
+						t.Errorf("%s job %s assumes the deploy role in environment %q, which the role does not trust", name, job, e)
+					}
+					deployEnvs[e] = true
+				}
+				for event := range wf.On {
+					if event != "push" && event != "workflow_dispatch" {
+						t.Errorf("%s job %s assumes the deploy role on %s", name, job, event)
+					}
+				}
+			case "${{ vars.PULUMI_PREVIEW_ROLE_ARN }}":
+				if runner != "preview" {
+					t.Errorf("%s job %s assumes the preview launcher but starts the %q runner", name, job, runner)
+				}
+				// pull_request and the default branch are the subjects the preview role trusts.
+				for event := range wf.On {
+					if event != "pull_request" && event != "schedule" && event != "workflow_dispatch" {
+						t.Errorf("%s job %s assumes the preview role on %s, whose subject the role does not trust", name, job, event)
+					}
+				}
+			default:
+				t.Errorf("%s job %s assumes an unknown role %q", name, job, role)
 			}
 		}
 	}
@@ -712,6 +966,23 @@ func TestDeliveryAgreesWithBootstrap(t *testing.T) {
 			t.Errorf("the deploy role trusts environment %s, which no deploy job uses", env)
 		}
 	}
+}
+
+// dispatchChoices are the options of a workflow_dispatch "stack" choice input.
+func dispatchChoices(t *testing.T, on map[string]any) []string {
+	t.Helper()
+	d, _ := on["workflow_dispatch"].(map[string]any)
+	inputs, _ := d["inputs"].(map[string]any)
+	stack, _ := inputs["stack"].(map[string]any)
+	opts, _ := stack["options"].([]any)
+	if stack["type"] != "choice" || len(opts) == 0 {
+		t.Fatalf("the environment is the dispatch input stack, which is not a choice: %v", stack)
+	}
+	out := make([]string, len(opts))
+	for i, o := range opts {
+		out[i] = fmt.Sprint(o)
+	}
+	return out
 }
 
 func readYAML(t *testing.T, path string, into any) {
@@ -732,4 +1003,184 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+func TestRunnerNetwork(t *testing.T) {
+	forEachMode(t, func(t *testing.T, r *harness.Result) {
+		vpc := one(t, r, tVpc)
+		if vpc.InputString("cidrBlock") != "10.255.0.0/22" || vpc.InputString("tags.Name") != RunnerVpcName ||
+			vpc.Input("enableDnsSupport") != true || vpc.Input("enableDnsHostnames") != true {
+			t.Errorf("runner VPC: %v", vpc.Inputs)
+		}
+		subnets := map[string]string{}
+		for _, sn := range r.ByType(tSubnet) {
+			subnets[sn.InputString("cidrBlock")] = sn.InputString("availabilityZone") + " " + sn.InputString("tags.tier")
+			if sn.Input("mapPublicIpOnLaunch") != false {
+				t.Errorf("subnet %s hands out public IPs", sn.Name)
+			}
+		}
+		want := map[string]string{
+			"10.255.0.0/24": "us-east-1a public",
+			"10.255.1.0/24": "us-east-1a private",
+			"10.255.2.0/24": "us-east-1b private",
+		}
+		if !reflect.DeepEqual(subnets, want) {
+			t.Errorf("subnets %v, want %v", subnets, want)
+		}
+		// One NAT gateway; the private route table has no inline routes (the stacks add theirs
+		// as separate routes), its default route goes to the NAT.
+		nat := one(t, r, tNat)
+		private := r.Named(tRouteTable, "runner-private")
+		if private.Input("routes") != nil || private.InputString("tags.tier") != RunnerRouteTableTier {
+			t.Errorf("private route table: routes %v tier %q", private.Input("routes"), private.InputString("tags.tier"))
+		}
+		def := r.Named(tRoute, "runner-private-default")
+		if def.InputString("destinationCidrBlock") != "0.0.0.0/0" || !r.DependsOn(def, nat) || !r.DependsOn(def, private) {
+			t.Errorf("private default route %v", def.Inputs)
+		}
+		// HTTPS out only, nothing in.
+		sg := r.Named(tSG, "runner-runners")
+		if sg.Input("ingress") != nil && len(sg.Input("ingress").([]any)) > 0 {
+			t.Errorf("runner security group admits %v", sg.Input("ingress"))
+		}
+		egress := sg.Input("egress").([]any)
+		if len(egress) != 1 || egress[0].(map[string]any)["fromPort"] != 443.0 || egress[0].(map[string]any)["toPort"] != 443.0 {
+			t.Errorf("runner egress %v", egress)
+		}
+		// Flow logs of everything into a KMS-encrypted group.
+		fl := one(t, r, tFlowLog)
+		if fl.InputString("trafficType") != "ALL" || !r.DependsOn(fl, vpc) {
+			t.Errorf("flow log %v", fl.Inputs)
+		}
+		group := r.Named(tLogGroup, "runner-flow-logs")
+		if !r.DependsOn(group, r.Named(tKey, "runner")) || group.Input("retentionInDays") != 90.0 {
+			t.Errorf("flow log group %v", group.Inputs)
+		}
+	})
+}
+
+func TestRunnerSubnetsFollowTheCIDR(t *testing.T) {
+	tests := []struct {
+		cidr    string
+		public  string
+		private [2]string
+	}{
+		{"10.255.0.0/22", "10.255.0.0/24", [2]string{"10.255.1.0/24", "10.255.2.0/24"}},
+		{"172.31.0.0/16", "172.31.0.0/18", [2]string{"172.31.64.0/18", "172.31.128.0/18"}},
+		{"192.168.7.0/24", "192.168.7.0/26", [2]string{"192.168.7.64/26", "192.168.7.128/26"}},
+	}
+	for _, tt := range tests {
+		pub, priv, err := runnerSubnets(tt.cidr)
+		if err != nil || pub != tt.public || priv != tt.private {
+			t.Errorf("runnerSubnets(%s) = %s %v %v, want %s %v", tt.cidr, pub, priv, err, tt.public, tt.private)
+		}
+	}
+}
+
+func TestRunnerProjects(t *testing.T) {
+	forEachMode(t, func(t *testing.T, r *harness.Result) {
+		vpc, sg := one(t, r, tVpc), r.Named(tSG, "runner-runners")
+		key := r.Named(tKey, "runner")
+		tests := []struct {
+			kind, project, role string
+			timeout             float64
+		}{
+			{"preview", "cinegit-pulumi-preview", "cinegit-runner-preview", PreviewTimeoutMinutes},
+			{"deploy", "cinegit-pulumi-deploy", "cinegit-runner-deploy", DeployTimeoutMinutes},
+		}
+		for _, tt := range tests {
+			t.Run(tt.kind, func(t *testing.T) {
+				p := r.Named(tProject, "runner-"+tt.kind)
+				if p == nil || p.InputString("name") != tt.project {
+					t.Fatalf("no project %s", tt.project)
+				}
+				// Inside the runner VPC's private subnets, with the HTTPS-only group.
+				if !r.DependsOn(p, vpc) || !r.DependsOn(p, sg) {
+					t.Errorf("not in the runner VPC with its security group")
+				}
+				for _, sn := range r.ByType(tSubnet) {
+					if sn.InputString("tags.tier") == "private" && !r.DependsOn(p, sn) {
+						t.Errorf("not in private subnet %s", sn.Name)
+					}
+				}
+				if !r.Preview && len(p.Input("vpcConfig.subnets").([]any)) != 2 {
+					t.Errorf("subnets %v", p.Input("vpcConfig.subnets"))
+				}
+				if p.Input("environment.privilegedMode") != false || p.InputString("environment.image") != RunnerImage ||
+					p.InputString("environment.type") != "LINUX_CONTAINER" {
+					t.Errorf("environment %v", p.Input("environment"))
+				}
+				// A first prod deploy (EKS, multi-AZ RDS, ElastiCache, CloudFront, Helm releases)
+				// takes one to two hours; the deploy project allows three.
+				if p.Input("buildTimeout") != tt.timeout || p.Input("queuedTimeout") != float64(QueuedTimeoutMinutes) {
+					t.Errorf("timeouts %v/%v", p.Input("buildTimeout"), p.Input("queuedTimeout"))
+				}
+				if tt.kind == "deploy" && tt.timeout < 150 {
+					t.Errorf("a deploy build of %v minutes is shorter than a first prod deploy", tt.timeout)
+				}
+				// Encrypted: cache and artifacts under the runner key, logs in a KMS-encrypted group.
+				if !r.DependsOn(p, key) {
+					t.Errorf("encryption key is not the runner key")
+				}
+				group := r.Named(tLogGroup, "runner-"+tt.kind)
+				if group.InputString("name") != "/aws/codebuild/"+tt.project || !r.DependsOn(group, key) || group.Input("retentionInDays") != float64(RunnerLogRetentionDays) {
+					t.Errorf("log group %v", group.Inputs)
+				}
+				if p.InputString("logsConfig.cloudwatchLogs.status") != "ENABLED" || !r.DependsOn(p, group) {
+					t.Errorf("logs %v", p.Input("logsConfig"))
+				}
+				// Sources from S3 (the launcher overrides the key), the committed buildspec, a cache
+				// of its own, no artifacts, private.
+				if p.InputString("source.type") != "S3" || p.InputString("source.buildspec") != BuildspecPath ||
+					p.InputString("cache.type") != "S3" || p.InputString("artifacts.type") != "NO_ARTIFACTS" ||
+					p.InputString("projectVisibility") != "PRIVATE" {
+					t.Errorf("source %v cache %v artifacts %v", p.Input("source"), p.Input("cache"), p.Input("artifacts"))
+				}
+				if !r.Preview && p.InputString("cache.location") != "cinegit-pulumi-runner-sources/cache/"+tt.kind {
+					t.Errorf("cache %v", p.InputString("cache.location"))
+				}
+				role := r.Named(tRole, "runner-"+tt.kind)
+				if !r.DependsOn(p, role) || role.InputString("name") != tt.role || !r.DependsOn(p, r.Named(tRolePolicy, "runner-"+tt.kind)) {
+					t.Errorf("project does not run as %s after its policy exists", tt.role)
+				}
+			})
+		}
+		if _, err := os.Stat(filepath.Join("..", BuildspecPath)); err != nil {
+			t.Errorf("the projects run %s: %v", BuildspecPath, err)
+		}
+	})
+}
+
+func TestRunnerSourceBucket(t *testing.T) {
+	r := run(t, false, nil)
+	b := r.Named(tBucket, "runner-sources")
+	if b == nil || b.InputString("bucket") != "cinegit-pulumi-runner-sources" {
+		t.Fatalf("no runner source bucket")
+	}
+	sse := r.Named(tSSE, "runner-sources")
+	if sse.Input("rules[0].applyServerSideEncryptionByDefault.sseAlgorithm") != "aws:kms" || !r.DependsOn(sse, r.Named(tKey, "runner")) {
+		t.Errorf("sources are not encrypted with the runner key: %v", sse.Inputs)
+	}
+	pab := r.Named(tPAB, "runner-sources")
+	if pab.Input("blockPublicPolicy") != true || pab.Input("restrictPublicBuckets") != true {
+		t.Errorf("public access block %v", pab.Inputs)
+	}
+	if st := statements(doc(t, r.Named(tPolicy, "runner-sources"), "policy")); st["DenyInsecureTransport"] == nil {
+		t.Errorf("bucket policy does not require TLS: %v", st)
+	}
+}
+
+// TestLaunchersOutlastTheirBuilds: a launcher job waits for its build with the launcher's
+// credentials, so each launcher's session covers a build that queues and runs to its timeout.
+func TestLaunchersOutlastTheirBuilds(t *testing.T) {
+	cfg, err := ParseConfig(map[string]string{"aws:region": "us-east-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if PreviewSessionHours*60 < QueuedTimeoutMinutes+PreviewTimeoutMinutes {
+		t.Errorf("preview launcher session %dh < %d min queued + %d min running", PreviewSessionHours, QueuedTimeoutMinutes, PreviewTimeoutMinutes)
+	}
+	if cfg.DeploySessionHours*60 < QueuedTimeoutMinutes+DeployTimeoutMinutes {
+		t.Errorf("deploy launcher session %dh < %d min queued + %d min running", cfg.DeploySessionHours, QueuedTimeoutMinutes, DeployTimeoutMinutes)
+	}
 }

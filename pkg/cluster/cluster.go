@@ -57,6 +57,12 @@ type Args struct {
 	// own members otherwise.
 	APIClientCidrs            []string
 	APIClientSecurityGroupIDs []string
+	// APIClientsRoutable resolves once the networks in APIClientCidrs can route to the
+	// cluster (e.g. the network's peering connection ID, which waits for the routes on both
+	// sides). The Kubernetes provider waits for it and for the API client rules: every
+	// Kubernetes resource of the stack is created from those networks (the deploy runner), so
+	// none may start before they can reach the endpoint. Optional.
+	APIClientsRoutable pulumi.StringInput
 	// LogRetentionDays is the control plane log group's retention.
 	LogRetentionDays int
 	// General and Media size the two node groups.
@@ -161,11 +167,20 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	oidcArn := oidc.Arn()
 	oidcIssuer := oidc.Url().ApplyT(func(u string) string { return strings.TrimPrefix(u, "https://") }).(pulumi.StringOutput)
 
+	c.NodeSecurityGroupID = controlPlane.EksCluster.VpcConfig().ClusterSecurityGroupId().Elem()
+	apiReady, err := apiClients(ctx, name, args, c.NodeSecurityGroupID, parent)
+	if err != nil {
+		return nil, err
+	}
+	if args.APIClientsRoutable != nil {
+		apiReady = append(apiReady, args.APIClientsRoutable.ToStringOutput())
+	}
+
 	p := &platform{
 		ctx: ctx, name: name, args: args, env: env, parent: parent,
 		key: key, clusterName: clusterName, version: version,
 		oidcArn: oidcArn, oidcIssuer: oidcIssuer, nodes: nodes,
-		eksKubeconfig: controlPlane.KubeconfigJson,
+		eksKubeconfig: controlPlane.KubeconfigJson, apiReady: apiReady,
 	}
 	if err := p.build(); err != nil {
 		return nil, err
@@ -175,10 +190,6 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	c.Endpoint = controlPlane.EksCluster.Endpoint()
 	c.OidcProviderArn = oidcArn
 	c.OidcIssuer = oidcIssuer
-	c.NodeSecurityGroupID = controlPlane.EksCluster.VpcConfig().ClusterSecurityGroupId().Elem()
-	if err := apiClients(ctx, name, args, c.NodeSecurityGroupID, parent); err != nil {
-		return nil, err
-	}
 	c.NodeRoleArn = nodes.role.Arn
 	c.KmsKeyArn = key.Arn()
 	c.Kubeconfig = p.kubeconfig
@@ -417,8 +428,11 @@ func addRegion(kubeconfig, region string) (string, error) {
 }
 
 // apiClients admits the configured networks and security groups to the private API endpoint,
-// whose network interfaces carry EKS's cluster security group.
-func apiClients(ctx *pulumi.Context, name string, args Args, clusterSG pulumi.StringOutput, opts ...pulumi.ResourceOption) error {
+// whose network interfaces carry EKS's cluster security group ("Cluster API server endpoint",
+// EKS user guide: a connected network needs an ingress rule on 443 in the control plane's
+// security group). It returns the rules' IDs, which the Kubernetes provider waits for.
+func apiClients(ctx *pulumi.Context, name string, args Args, clusterSG pulumi.StringOutput, opts ...pulumi.ResourceOption) ([]pulumi.StringOutput, error) {
+	var ready []pulumi.StringOutput
 	rule := func(suffix, description string, cidr, sourceSG pulumi.StringPtrInput) error {
 		ruleArgs := &ec2.SecurityGroupRuleArgs{
 			Type:                  pulumi.String("ingress"),
@@ -432,18 +446,21 @@ func apiClients(ctx *pulumi.Context, name string, args Args, clusterSG pulumi.St
 		if cidr != nil {
 			ruleArgs.CidrBlocks = pulumi.StringArray{cidr.ToStringPtrOutput().Elem()}
 		}
-		_, err := ec2.NewSecurityGroupRule(ctx, name+"-api-"+suffix, ruleArgs, opts...)
+		r, err := ec2.NewSecurityGroupRule(ctx, name+"-api-"+suffix, ruleArgs, opts...)
+		if err == nil {
+			ready = append(ready, r.ID().ToStringOutput())
+		}
 		return err
 	}
 	for _, cidr := range args.APIClientCidrs {
 		if err := rule(strings.NewReplacer(".", "-", "/", "-").Replace(cidr), "Kubernetes API from "+cidr, pulumi.StringPtr(cidr), nil); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	for _, sg := range args.APIClientSecurityGroupIDs {
 		if err := rule(sg, "Kubernetes API from "+sg, nil, pulumi.StringPtr(sg)); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	return ready, nil
 }

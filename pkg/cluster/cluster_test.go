@@ -18,7 +18,7 @@ import (
 
 const (
 	region     = "eu-west-1"
-	deployRole = "arn:aws:iam::123456789012:role/cinegit-github-deploy"
+	deployRole = "arn:aws:iam::123456789012:role/cinegit-runner-deploy"
 	breakGlass = "arn:aws:iam::123456789012:role/cinegit-break-glass"
 	issuerHost = "oidc.eks." + region + ".amazonaws.com/id/0123456789ABCDEF0123456789ABCDEF"
 	oidcArn    = "arn:aws:iam::123456789012:oidc-provider/" + issuerHost
@@ -800,7 +800,7 @@ func lookup(v any, keys ...string) any {
 }
 
 func TestViewerReadsAndAPIClientsReachThePrivateEndpoint(t *testing.T) {
-	viewer := "arn:aws:iam::123456789012:role/cinegit-github-preview"
+	viewer := "arn:aws:iam::123456789012:role/cinegit-runner-preview"
 	both(t, func(a *Args) {
 		a.ViewerRoleArn = viewer
 		a.APIClientCidrs = []string{"10.99.0.0/24"}

@@ -44,6 +44,8 @@ type platform struct {
 	oidcArn, oidcIssuer  pulumi.StringOutput
 	nodes                *nodeRole
 	eksKubeconfig        pulumi.StringOutput
+	// apiReady resolve once the API clients (the deploy runner) can reach the endpoint.
+	apiReady []pulumi.StringOutput
 
 	kubeconfig pulumi.StringOutput
 	k8s        *kubernetes.Provider
@@ -163,8 +165,19 @@ func (p *platform) kubernetesProvider() error {
 	// The kubeconfig waits for the whole pulumi-eks component, access entries included, so the
 	// deploy role is cluster-admin before anything talks to the API server.
 	p.kubeconfig = pulumi.ToSecret(WithRegion(p.eksKubeconfig, p.env.Region)).(pulumi.StringOutput)
+	// The provider's kubeconfig also waits for the API client rules and routes: pulumi runs in
+	// the deploy runner VPC, and a Kubernetes call before they exist would time out. This is a
+	// data dependency, so nothing else is serialized.
+	providerKubeconfig := p.kubeconfig
+	if len(p.apiReady) > 0 {
+		inputs := []any{p.kubeconfig}
+		for _, r := range p.apiReady {
+			inputs = append(inputs, r)
+		}
+		providerKubeconfig = pulumi.ToSecret(pulumi.All(inputs...).ApplyT(func(v []any) string { return v[0].(string) })).(pulumi.StringOutput)
+	}
 	k8s, err := kubernetes.NewProvider(p.ctx, p.name+"-k8s", &kubernetes.ProviderArgs{
-		Kubeconfig:            p.kubeconfig,
+		Kubeconfig:            providerKubeconfig,
 		EnableServerSideApply: pulumi.Bool(true),
 	}, p.parent)
 	p.k8s = k8s

@@ -46,7 +46,7 @@ func newStandIns() standIns {
 // as received.
 func allArgs(c *Config, s standIns) []any {
 	env := envForArgs(c)
-	netArgs, err := c.NetworkArgs(env, "cinegit-prod-eks")
+	netArgs, err := c.NetworkArgs(env, "cinegit-prod-eks", nil)
 	return []any{
 		netArgs, fmt.Sprint(err),
 		c.ClusterArgs(env, "cinegit-prod-eks", s.net),
@@ -77,6 +77,9 @@ func TestEveryConfigKeyReachesAComponent(t *testing.T) {
 		// Validation only: what the account's Lambda quota can give bounds reservedConcurrency
 		// and maximumConcurrency; nothing is deployed from it.
 		"mediaProcessing.accountConcurrencyQuota": "section_mediaprocessing.go validation",
+		// The lookup of the runner VPC (main.go's deployRunnerPeer) reads it; its result reaches
+		// the network as network.Args.Peer.
+		"deployRunner.vpcName": "deployRunnerPeer in main.go",
 	}
 	// Enumerations whose consumer compares with one value: a changed spelling would read as the
 	// other value, so the change is to the value that matters.

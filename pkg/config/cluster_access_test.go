@@ -17,7 +17,7 @@ func TestClusterAccessSettings(t *testing.T) {
 		{"no viewer", `{"viewerRoleName":"none"}`, "", ""},
 		{"runner network and group", `{"apiClientCidrs":["10.99.0.0/24"],"apiClientSecurityGroupIds":["sg-0123456789abcdef0"]}`, "", ""},
 		{"viewer with a path", `{"viewerRoleName":"ci/preview"}`, "cinegit:cluster.viewerRoleName", "IAM role name"},
-		{"viewer is the deploy role", `{"viewerRoleName":"cinegit-github-deploy"}`, "cinegit:cluster.viewerRoleName", "other than deployRoleName"},
+		{"viewer is the deploy role", `{"viewerRoleName":"cinegit-runner-deploy"}`, "cinegit:cluster.viewerRoleName", "other than deployRoleName"},
 		{"public API client network", `{"apiClientCidrs":["0.0.0.0/0"]}`, "cinegit:cluster.apiClientCidrs[0]", "private IPv4"},
 		{"malformed API client network", `{"apiClientCidrs":["10.99.0.1/24"]}`, "cinegit:cluster.apiClientCidrs[0]", "private IPv4"},
 		{"malformed security group", `{"apiClientSecurityGroupIds":["sg-xyz"]}`, "cinegit:cluster.apiClientSecurityGroupIds[0]", "security group id"},
@@ -29,7 +29,7 @@ func TestClusterAccessSettings(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if tt.cluster == `{}` && c.Cluster.ViewerRoleName != "cinegit-github-preview" {
+				if tt.cluster == `{}` && c.Cluster.ViewerRoleName != "cinegit-runner-preview" {
 					t.Fatalf("viewer default %q", c.Cluster.ViewerRoleName)
 				}
 				return

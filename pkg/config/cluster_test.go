@@ -15,7 +15,7 @@ func TestClusterDefaultsAreAValidSmallCluster(t *testing.T) {
 	if cl.Version != "1.36" || cl.EndpointPublicAccess || len(cl.PublicAccessCidrs) != 0 {
 		t.Errorf("control plane defaults: %+v", cl)
 	}
-	if cl.DeployRoleName != "cinegit-github-deploy" || cl.BreakGlassRoleName != "" {
+	if cl.DeployRoleName != "cinegit-runner-deploy" || cl.BreakGlassRoleName != "" {
 		t.Errorf("admins: deploy %q, break-glass %q", cl.DeployRoleName, cl.BreakGlassRoleName)
 	}
 	if cl.General.MinSize != 2 || cl.General.Desired() != 2 || cl.General.MaxSize != 4 || cl.General.CapacityType != CapacityOnDemand {
@@ -103,8 +103,10 @@ func TestClusterInvalidConfigurationsNameTheKey(t *testing.T) {
 		{"IPv6 CIDR", "dev", `{"endpointPublicAccess":true,"publicAccessCidrs":["2001:db8::/32"]}`, "cinegit:cluster.publicAccessCidrs[0]", "IPv4"},
 		{"private CIDR on the public endpoint", "dev", `{"endpointPublicAccess":true,"publicAccessCidrs":["10.0.0.0/8"]}`, "cinegit:cluster.publicAccessCidrs[0]", "public network"},
 		{"CIDRs with the endpoint off", "dev", `{"publicAccessCidrs":["203.0.113.0/24"]}`, "cinegit:cluster.publicAccessCidrs", "endpointPublicAccess is false"},
+		{"public endpoint in staging", "staging", `{"endpointPublicAccess":true,"publicAccessCidrs":["203.0.113.0/24"]}`, "cinegit:cluster.endpointPublicAccess", "private"},
+		{"public endpoint in prod", "prod", `{"endpointPublicAccess":true,"publicAccessCidrs":["203.0.113.0/24"]}`, "cinegit:cluster.endpointPublicAccess", "private"},
 		{"deploy role with a path", "dev", `{"deployRoleName":"ci/deploy"}`, "cinegit:cluster.deployRoleName", "no path"},
-		{"break-glass equals deploy", "dev", `{"breakGlassRoleName":"cinegit-github-deploy"}`, "cinegit:cluster.breakGlassRoleName", "other than deployRoleName"},
+		{"break-glass equals deploy", "dev", `{"breakGlassRoleName":"cinegit-runner-deploy"}`, "cinegit:cluster.breakGlassRoleName", "other than deployRoleName"},
 		{"bad log retention", "dev", `{"logRetentionDays":45}`, "cinegit:cluster.logRetentionDays", "retention values"},
 		{"min above max", "dev", `{"general":{"minSize":5,"maxSize":3}}`, "cinegit:cluster.general.minSize", "at most maxSize"},
 		{"desired below min", "dev", `{"general":{"minSize":2,"desiredSize":1,"maxSize":3}}`, "cinegit:cluster.general.desiredSize", "between minSize"},

@@ -42,6 +42,7 @@ type Config struct {
 	Observability   ObservabilityConfig   `json:"observability"`
 	GitOps          GitOpsConfig          `json:"gitops"`
 	DNS             DNSConfig             `json:"dns"`
+	DeployRunner    DeployRunnerConfig    `json:"deployRunner"`
 }
 
 // section is what each component's part of the configuration provides.
@@ -64,6 +65,7 @@ func (c *Config) sections() map[string]any {
 		"tags":            &c.Tags,
 		"protect":         &c.Protect,
 		"network":         &c.Network,
+		"deployRunner":    &c.DeployRunner,
 		"cluster":         &c.Cluster,
 		"database":        &c.Database,
 		"cache":           &c.Cache,
@@ -152,6 +154,7 @@ func Parse(stack string, raw map[string]string) (*Config, error) {
 		}
 	}
 	c.validateDomains(p)
+	validateRunnerOverlap(p, c)
 	if err := p.err(); err != nil {
 		return nil, err
 	}

@@ -6,8 +6,9 @@ import (
 )
 
 // NetworkArgs is the Network component's input for this stack. clusterName is the EKS cluster
-// the subnets are tagged for, so its load balancers find them.
-func (c *Config) NetworkArgs(env stackenv.Env, clusterName string) (network.Args, error) {
+// the subnets are tagged for, so its load balancers find them; runner is the deploy runner VPC
+// to peer with.
+func (c *Config) NetworkArgs(env stackenv.Env, clusterName string, runner *network.Peer) (network.Args, error) {
 	n := c.Network
 	layout, err := n.Layout()
 	if err != nil {
@@ -25,5 +26,6 @@ func (c *Config) NetworkArgs(env stackenv.Env, clusterName string) (network.Args
 		InterfaceEndpoints:   n.InterfaceEndpoints,
 		ClusterName:          clusterName,
 		Protect:              c.Protect,
+		Peer:                 runner,
 	}, nil
 }

@@ -16,15 +16,18 @@ type StackRules struct {
 	RequirePulumiProtect bool
 	// MinBackupRetentionDays is the least automated backup retention for databases.
 	MinBackupRetentionDays int
+	// RequirePrivateEndpoint keeps the EKS API endpoint private: CI reaches it from the deploy
+	// runner VPC, people through a network joined to the VPC.
+	RequirePrivateEndpoint bool
 }
 
 // RulesFor returns the rules for a stack name.
 func RulesFor(stack string) StackRules {
 	switch stack {
 	case "prod":
-		return StackRules{MinAZs: 3, RequireHA: true, RequireProtection: true, RequirePulumiProtect: true, MinBackupRetentionDays: 14}
+		return StackRules{MinAZs: 3, RequireHA: true, RequireProtection: true, RequirePulumiProtect: true, MinBackupRetentionDays: 14, RequirePrivateEndpoint: true}
 	case "staging":
-		return StackRules{MinAZs: 2, RequireHA: true, RequireProtection: true, MinBackupRetentionDays: 1}
+		return StackRules{MinAZs: 2, RequireHA: true, RequireProtection: true, MinBackupRetentionDays: 1, RequirePrivateEndpoint: true}
 	default:
 		return StackRules{MinAZs: 2, MinBackupRetentionDays: 1}
 	}

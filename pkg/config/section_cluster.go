@@ -21,18 +21,20 @@ type ClusterConfig struct {
 	// (and only allowed) with EndpointPublicAccess; 0.0.0.0/0 is rejected.
 	PublicAccessCidrs []string `json:"publicAccessCidrs"`
 	// DeployRoleName is the IAM role (in the stack's account, no path) that runs `pulumi up`;
-	// it gets cluster-admin through an access entry. Default "cinegit-github-deploy", the
-	// bootstrap project's deploy role.
+	// it gets cluster-admin through an access entry. Default "cinegit-runner-deploy", the role
+	// the bootstrap project's deploy runner (CodeBuild) runs as.
 	DeployRoleName string `json:"deployRoleName"`
 	// BreakGlassRoleName is an optional second IAM role that gets cluster-admin, for humans in
 	// an emergency. Nobody else is cluster-admin. Default none.
 	BreakGlassRoleName string `json:"breakGlassRoleName"`
 	// ViewerRoleName is an IAM role that may read (not change) the cluster, so that `pulumi
 	// preview` on pull requests and the drift check see Kubernetes resources. Default
-	// "cinegit-github-preview", the bootstrap project's preview role; "none" for no viewer.
+	// "cinegit-runner-preview", the role the bootstrap project's preview runner runs as;
+	// "none" for no viewer.
 	ViewerRoleName string `json:"viewerRoleName"`
-	// APIClientCidrs are networks inside the VPC or joined to it (a self-hosted CI runner, a
-	// VPN) admitted to the private API endpoint on 443. Default none.
+	// APIClientCidrs are further networks inside the VPC or joined to it (a VPN) admitted to
+	// the private API endpoint on 443; the deploy runner's block (deployRunner.cidr) always is.
+	// Default none.
 	APIClientCidrs []string `json:"apiClientCidrs"`
 	// APIClientSecurityGroupIDs are security groups (e.g. the CI runner's) admitted to the
 	// private API endpoint on 443. Default none.
@@ -158,10 +160,10 @@ func (c *ClusterConfig) applyDefaults(env Env) {
 		c.Version = "1.36"
 	}
 	if c.DeployRoleName == "" {
-		c.DeployRoleName = "cinegit-github-deploy"
+		c.DeployRoleName = "cinegit-runner-deploy"
 	}
 	if c.ViewerRoleName == "" {
-		c.ViewerRoleName = "cinegit-github-preview"
+		c.ViewerRoleName = "cinegit-runner-preview"
 	}
 	if c.LogRetentionDays == 0 {
 		c.LogRetentionDays = 90
@@ -210,6 +212,9 @@ func (n *NodeGroupConfig) defaults(types []string, minSize, maxSize, disk int) {
 func (c *ClusterConfig) validate(p *problems, env Env) {
 	minor, versionOK := c.validateVersion(p)
 
+	if c.EndpointPublicAccess && env.Rules.RequirePrivateEndpoint {
+		p.add("cluster.endpointPublicAccess", c.EndpointPublicAccess, "false for stack %q: its API endpoint is private (CI runs in the deploy runner VPC)", env.Stack)
+	}
 	if c.EndpointPublicAccess && len(c.PublicAccessCidrs) == 0 {
 		p.add("cluster.publicAccessCidrs", c.PublicAccessCidrs, "at least one IPv4 CIDR when endpointPublicAccess is true (the public endpoint is never open to all)")
 	}

@@ -13,7 +13,11 @@ import (
 // Fixed identity of the offline account.
 const (
 	AccountID = "123456789012"
-	Partition = "aws"
+	// RunnerVpcID and RunnerRouteTableID are what the lookups of the deploy runner VPC (made by
+	// bootstrap/) find.
+	RunnerVpcID        = "vpc-0runner000000000"
+	RunnerRouteTableID = "rtb-0runner000000000"
+	Partition          = "aws"
 )
 
 // Mocks is the offline engine: it answers registrations and invokes the way AWS would shape
@@ -159,6 +163,15 @@ func (m *Mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 			"names": []any{m.Region + "a", m.Region + "b", m.Region + "c"},
 			"id":    m.Region,
 		}), nil
+	case "aws:ec2/getVpc:getVpc":
+		// The deploy runner VPC the bootstrap made, found by its tags and CIDR.
+		out := map[string]any{"id": RunnerVpcID, "arn": fmt.Sprintf("arn:aws:ec2:%s:%s:vpc/%s", m.Region, AccountID, RunnerVpcID)}
+		if c, ok := args.Args["cidrBlock"]; ok && c.IsString() {
+			out["cidrBlock"] = c.StringValue()
+		}
+		return resource.NewPropertyMapFromMap(out), nil
+	case "aws:ec2/getRouteTables:getRouteTables":
+		return resource.NewPropertyMapFromMap(map[string]any{"id": m.Region, "ids": []any{RunnerRouteTableID}}), nil
 	case "aws:ec2/getPrefixList:getPrefixList":
 		// The AWS-managed prefix list of a gateway endpoint service (com.amazonaws.<region>.s3).
 		name := ""

@@ -4,6 +4,7 @@ package network
 
 import (
 	"fmt"
+	"net/netip"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
@@ -36,18 +37,39 @@ type Args struct {
 	ClusterName string
 	// Protect Pulumi-protects the logs KMS key: deleting it makes the flow logs unreadable.
 	Protect bool
+	// Peer is a VPC of the same account and region to peer with (the deploy runner VPC), or
+	// nil.
+	Peer *Peer
+}
+
+// Peer is another VPC this one is peered with: both sides route each other's block through
+// the peering connection. The private subnets (nodes and the EKS control plane's network
+// interfaces) route to it; the public and database subnets do not.
+type Peer struct {
+	// Name is a short word for names and tags ("deploy-runner").
+	Name string
+	// VpcID and CIDR are the peer VPC's; CIDR must not overlap this VPC's.
+	VpcID string
+	CIDR  string
+	// RouteTableIDs are the peer's route tables that get a route back to this VPC. They must
+	// not use inline routes (this component adds separate ec2.Route resources to them).
+	RouteTableIDs []string
 }
 
 // Network is the VPC component.
 type Network struct {
 	pulumi.ResourceState
 
-	VpcID                pulumi.StringOutput      `pulumi:"vpcId"`
-	VpcCidr              pulumi.StringOutput      `pulumi:"vpcCidr"`
-	AvailabilityZones    pulumi.StringArrayOutput `pulumi:"availabilityZones"`
-	PublicSubnetIDs      pulumi.StringArrayOutput `pulumi:"publicSubnetIds"`
-	PrivateSubnetIDs     pulumi.StringArrayOutput `pulumi:"privateSubnetIds"`
-	DatabaseSubnetIDs    pulumi.StringArrayOutput `pulumi:"databaseSubnetIds"`
+	VpcID             pulumi.StringOutput      `pulumi:"vpcId"`
+	VpcCidr           pulumi.StringOutput      `pulumi:"vpcCidr"`
+	AvailabilityZones pulumi.StringArrayOutput `pulumi:"availabilityZones"`
+	PublicSubnetIDs   pulumi.StringArrayOutput `pulumi:"publicSubnetIds"`
+	PrivateSubnetIDs  pulumi.StringArrayOutput `pulumi:"privateSubnetIds"`
+	DatabaseSubnetIDs pulumi.StringArrayOutput `pulumi:"databaseSubnetIds"`
+	// PeeringConnectionID is the peering connection with Args.Peer ("" without one). It
+	// resolves only once the routes on both sides exist, so whatever must wait until the peer
+	// can reach this VPC (a Kubernetes provider the peer's runners use) can take it as input.
+	PeeringConnectionID  pulumi.StringOutput      `pulumi:"peeringConnectionId"`
 	PublicRouteTableID   pulumi.StringOutput      `pulumi:"publicRouteTableId"`
 	PrivateRouteTableIDs pulumi.StringArrayOutput `pulumi:"privateRouteTableIds"`
 	DatabaseRouteTableID pulumi.StringOutput      `pulumi:"databaseRouteTableId"`
@@ -168,18 +190,58 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		}
 	}
 
-	// Private route tables: one per AZ, each through its own AZ's NAT (or the single one).
+	var peering *ec2.VpcPeeringConnection
+	if p := args.Peer; p != nil {
+		// Same account and region: the requester accepts it itself (autoAccept, provider docs
+		// for aws_vpc_peering_connection).
+		peering, err = ec2.NewVpcPeeringConnection(ctx, name+"-"+p.Name, &ec2.VpcPeeringConnectionArgs{
+			VpcId:      vpc.ID(),
+			PeerVpcId:  pulumi.String(p.VpcID),
+			AutoAccept: pulumi.Bool(true),
+			Tags:       t.Named(env.Naming.Name(p.Name)).Map(),
+		}, parent)
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	// Private route tables: one per AZ, each through its own AZ's NAT (or the single one), and
+	// to the peer through the peering connection.
 	privateRTs := make([]*ec2.RouteTable, len(args.AvailabilityZones))
 	for i, az := range args.AvailabilityZones {
 		nat := nats[min(i, natCount-1)]
+		routes := ec2.RouteTableRouteArray{&ec2.RouteTableRouteArgs{CidrBlock: pulumi.String("0.0.0.0/0"), NatGatewayId: nat.ID()}}
+		if peering != nil {
+			routes = append(routes, &ec2.RouteTableRouteArgs{CidrBlock: pulumi.String(args.Peer.CIDR), VpcPeeringConnectionId: peering.ID()})
+		}
 		privateRTs[i], err = ec2.NewRouteTable(ctx, fmt.Sprintf("%s-private-%s", name, az), &ec2.RouteTableArgs{
 			VpcId:  vpc.ID(),
-			Routes: ec2.RouteTableRouteArray{&ec2.RouteTableRouteArgs{CidrBlock: pulumi.String("0.0.0.0/0"), NatGatewayId: nat.ID()}},
+			Routes: routes,
 			Tags:   t.Named(env.Naming.Name("private", az)).Map(),
 		}, parent)
 		if err != nil {
 			return nil, err
 		}
+	}
+	n.PeeringConnectionID = pulumi.String("").ToStringOutput()
+	if peering != nil {
+		// The way back: the peer's route tables send this VPC's block through the connection.
+		ready := []any{peering.ID()}
+		for _, rt := range privateRTs {
+			ready = append(ready, rt.ID())
+		}
+		for i, rtID := range args.Peer.RouteTableIDs {
+			route, err := ec2.NewRoute(ctx, fmt.Sprintf("%s-%s-%d", name, args.Peer.Name, i), &ec2.RouteArgs{
+				RouteTableId:           pulumi.String(rtID),
+				DestinationCidrBlock:   pulumi.String(args.CIDR),
+				VpcPeeringConnectionId: peering.ID(),
+			}, parent)
+			if err != nil {
+				return nil, err
+			}
+			ready = append(ready, route.ID())
+		}
+		n.PeeringConnectionID = pulumi.All(ready...).ApplyT(func(v []any) string { return string(v[0].(pulumi.ID)) }).(pulumi.StringOutput)
 	}
 	if err := associate(ctx, name+"-private", subnets["private"], args.AvailabilityZones, func(i int) *ec2.RouteTable { return privateRTs[i] }, parent); err != nil {
 		return nil, err
@@ -240,6 +302,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		"publicSubnetIds":         n.PublicSubnetIDs,
 		"privateSubnetIds":        n.PrivateSubnetIDs,
 		"databaseSubnetIds":       n.DatabaseSubnetIDs,
+		"peeringConnectionId":     n.PeeringConnectionID,
 		"publicRouteTableId":      n.PublicRouteTableID,
 		"privateRouteTableIds":    n.PrivateRouteTableIDs,
 		"databaseRouteTableId":    n.DatabaseRouteTableID,
@@ -258,6 +321,15 @@ func (a Args) check() error {
 		return fmt.Errorf("need one subnet CIDR per AZ and tier (%d AZs)", n)
 	case a.ClusterName == "":
 		return fmt.Errorf("ClusterName is required for subnet discovery tags")
+	case a.Peer != nil && (a.Peer.Name == "" || a.Peer.VpcID == "" || a.Peer.CIDR == "" || len(a.Peer.RouteTableIDs) == 0):
+		return fmt.Errorf("a peer needs a name, a VPC id, a CIDR and at least one route table")
+	}
+	if a.Peer != nil {
+		peer, err1 := netip.ParsePrefix(a.Peer.CIDR)
+		own, err2 := netip.ParsePrefix(a.CIDR)
+		if err1 != nil || err2 != nil || peer.Overlaps(own) {
+			return fmt.Errorf("peer CIDR %q must be a network that does not overlap %q", a.Peer.CIDR, a.CIDR)
+		}
 	}
 	return nil
 }

@@ -1,0 +1,381 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/cinegit/infrastructure/pkg/config"
+	"github.com/cinegit/infrastructure/pkg/harness"
+)
+
+// The delivery's shape, read from the files GitHub and CodeBuild run: which job runs where,
+// with which credentials, and with which tool versions.
+
+type workflowStep struct {
+	Name string            `yaml:"name"`
+	Uses string            `yaml:"uses"`
+	Run  string            `yaml:"run"`
+	With map[string]string `yaml:"with"`
+	Env  map[string]string `yaml:"env"`
+}
+
+type workflowJob struct {
+	RunsOn      any               `yaml:"runs-on"`
+	Environment any               `yaml:"environment"`
+	Permissions map[string]string `yaml:"permissions"`
+	Steps       []workflowStep    `yaml:"steps"`
+}
+
+type workflow struct {
+	On   map[string]any    `yaml:"on"`
+	Env  map[string]string `yaml:"env"`
+	Jobs map[string]workflowJob
+}
+
+type compositeAction struct {
+	Runs struct {
+		Using string         `yaml:"using"`
+		Steps []workflowStep `yaml:"steps"`
+	} `yaml:"runs"`
+}
+
+func readWorkflows(t *testing.T) map[string]workflow {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(".github", "workflows", "*.yml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no workflows: %v", err)
+	}
+	out := map[string]workflow{}
+	for _, f := range files {
+		var wf workflow
+		readYAMLFile(t, f, &wf)
+		out[filepath.Base(f)] = wf
+	}
+	return out
+}
+
+func readActions(t *testing.T) map[string]compositeAction {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(".github", "actions", "*", "action.yml"))
+	out := map[string]compositeAction{}
+	for _, f := range files {
+		var a compositeAction
+		readYAMLFile(t, f, &a)
+		out["./"+filepath.ToSlash(filepath.Dir(f))] = a
+	}
+	return out
+}
+
+func readYAMLFile(t *testing.T, path string, into any) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(b, into); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+}
+
+const (
+	runInVPC        = "./.github/actions/run-in-vpc"
+	configureAWS    = "aws-actions/configure-aws-credentials@"
+	previewLauncher = "${{ vars.PULUMI_PREVIEW_ROLE_ARN }}"
+	deployLauncher  = "${{ vars.PULUMI_DEPLOY_ROLE_ARN }}"
+)
+
+var (
+	// A pulumi command that acts on a stack (and so may reach its Kubernetes API), in command
+	// position: at a line's start or after ;, &&, || or $( (not inside a message).
+	pulumiStackCommand = regexp.MustCompile(`(?m)(^|[;&|(])\s*pulumi\s+(preview|up|update|destroy|refresh|import|state|stack\s+export)\b`)
+	// Anything that would talk to a cluster from where the job runs.
+	clusterAccess = regexp.MustCompile(`(?i)kubeconfig|kubectl|setup-kubectl|update-kubeconfig|\bhelm\s`)
+	pinnedAction  = regexp.MustCompile(`^[A-Za-z0-9_.-]+/[A-Za-z0-9_./-]+@[0-9a-f]{40}$`)
+)
+
+// TestWorkflowJobsRunWhereTheyMust is the table of which job runs what, where. GitHub-hosted
+// runners cannot reach the stacks' private EKS endpoints: every pulumi command against a stack
+// goes through the deploy runner (CodeBuild in the runner VPC), started by a launcher role;
+// jobs that need no cloud (tests, offline plans) run without credentials.
+func TestWorkflowJobsRunWhereTheyMust(t *testing.T) {
+	type where struct {
+		role    string // launcher role assumed; "" for no cloud access
+		runner  string // deploy runner started: "preview" or "deploy"
+		command string // pulumi command the runner runs
+	}
+	want := map[string]where{
+		"ci.yml/lint":         {},
+		"ci.yml/test":         {},
+		"ci.yml/plan":         {},
+		"deploy.yml/checks":   {},
+		"deploy.yml/dev":      {deployLauncher, "deploy", "up"},
+		"deploy.yml/staging":  {deployLauncher, "deploy", "up"},
+		"deploy.yml/prod":     {deployLauncher, "deploy", "up"},
+		"destroy.yml/destroy": {deployLauncher, "deploy", "destroy"},
+		"drift.yml/drift":     {previewLauncher, "preview", "drift"},
+		"preview.yml/preview": {previewLauncher, "preview", "preview"},
+	}
+	actions := readActions(t)
+	seen := map[string]bool{}
+	for name, wf := range readWorkflows(t) {
+		for jobName, job := range wf.Jobs {
+			id := name + "/" + jobName
+			seen[id] = true
+			w, known := want[id]
+			if !known {
+				// A job another change adds is fine as long as it touches no cloud.
+				w = where{}
+			}
+			t.Run(id, func(t *testing.T) {
+				// GitHub-hosted runners only: nothing depends on a machine someone must keep.
+				if label, ok := job.RunsOn.(string); !ok || !strings.HasPrefix(label, "ubuntu-") {
+					t.Errorf("runs on %v, want a GitHub-hosted ubuntu runner", job.RunsOn)
+				}
+				got := where{}
+				credentialsAt, launchAt := -1, -1
+				for i, st := range job.Steps {
+					text := st.Run + " " + st.Uses + " " + fmt.Sprint(st.With)
+					if pulumiStackCommand.MatchString(st.Run) || strings.HasPrefix(st.Uses, "pulumi/actions@") {
+						t.Errorf("step %d (%s) runs pulumi on the GitHub-hosted runner: use %s", i, st.Name, runInVPC)
+					}
+					if clusterAccess.MatchString(text) {
+						t.Errorf("step %d (%s) reaches for a cluster from a GitHub-hosted runner", i, st.Name)
+					}
+					if a, ok := actions[st.Uses]; ok && st.Uses != runInVPC {
+						for _, inner := range a.Runs.Steps {
+							if pulumiStackCommand.MatchString(inner.Run) || clusterAccess.MatchString(inner.Run+" "+inner.Uses) {
+								t.Errorf("step %d uses %s, which runs pulumi or kubectl on the GitHub-hosted runner", i, st.Uses)
+							}
+						}
+					}
+					switch {
+					case strings.HasPrefix(st.Uses, configureAWS):
+						got.role, credentialsAt = st.With["role-to-assume"], i
+					case st.Uses == runInVPC:
+						got.runner, got.command, launchAt = st.With["runner"], st.With["command"], i
+					}
+				}
+				if got != w {
+					t.Errorf("job does %+v, want %+v", got, w)
+				}
+				if launchAt >= 0 && credentialsAt > launchAt {
+					t.Errorf("the runner is started before the launcher role is assumed")
+				}
+				// An OIDC token only where a role is assumed.
+				if wantToken := got.role != ""; (job.Permissions["id-token"] == "write") != wantToken {
+					t.Errorf("id-token permission %q with role %q", job.Permissions["id-token"], got.role)
+				}
+				// The deploy launcher only in a deploy environment (its trust names them); the
+				// preview launcher never in one.
+				if got.role == deployLauncher && job.Environment == nil {
+					t.Errorf("the deploy launcher outside a GitHub environment")
+				}
+				if got.role == previewLauncher && job.Environment != nil {
+					t.Errorf("the preview launcher in environment %v", job.Environment)
+				}
+			})
+		}
+	}
+	for id := range want {
+		if !seen[id] {
+			t.Errorf("no job %s", id)
+		}
+	}
+}
+
+// TestPreviewSkipsForks: a pull request from a fork has no OIDC token to assume anything.
+func TestPreviewSkipsForks(t *testing.T) {
+	var wf struct {
+		Jobs map[string]struct {
+			If string `yaml:"if"`
+		} `yaml:"jobs"`
+	}
+	readYAMLFile(t, filepath.Join(".github", "workflows", "preview.yml"), &wf)
+	if got := wf.Jobs["preview"].If; got != "github.event.pull_request.head.repo.full_name == github.repository" {
+		t.Errorf("preview runs for %q", got)
+	}
+}
+
+// TestActionsArePinnedToCommits: every action from outside the repository is pinned to a full
+// commit SHA (a tag can be moved), in workflows and in composite actions.
+func TestActionsArePinnedToCommits(t *testing.T) {
+	check := func(where, uses string) {
+		if uses == "" || strings.HasPrefix(uses, "./") {
+			return
+		}
+		if !pinnedAction.MatchString(uses) {
+			t.Errorf("%s uses %s, not pinned to a commit SHA", where, uses)
+		}
+	}
+	for name, wf := range readWorkflows(t) {
+		for jobName, job := range wf.Jobs {
+			for _, st := range job.Steps {
+				check(name+"/"+jobName, st.Uses)
+			}
+		}
+	}
+	for name, a := range readActions(t) {
+		for _, st := range a.Runs.Steps {
+			check(name, st.Uses)
+		}
+	}
+}
+
+// TestRunnerBuildRunsThePinnedTools: the deploy runner's buildspec installs the tools and runs
+// the one script that dispatches the pulumi commands the launcher asks for.
+func TestRunnerBuildRunsThePinnedTools(t *testing.T) {
+	var spec struct {
+		Version any `yaml:"version"`
+		Env     struct {
+			Variables map[string]string `yaml:"variables"`
+		} `yaml:"env"`
+		Phases map[string]struct {
+			Commands []string `yaml:"commands"`
+		} `yaml:"phases"`
+	}
+	readYAMLFile(t, filepath.Join(".ci", "buildspec.yml"), &spec)
+	if fmt.Sprint(spec.Version) != "0.2" {
+		t.Errorf("buildspec version %v", spec.Version)
+	}
+	for _, k := range []string{"PULUMI_VERSION", "KUBECTL_VERSION", "POLICY_OPA_VERSION", "PULUMI_BACKEND_URL"} {
+		if spec.Env.Variables[k] == "" {
+			t.Errorf("buildspec does not pin %s", k)
+		}
+	}
+	// The CLI matches the SDK the program is built with.
+	mod, err := os.ReadFile("go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(mod), "github.com/pulumi/pulumi/sdk/v3 v"+spec.Env.Variables["PULUMI_VERSION"]+"\n") {
+		t.Errorf("PULUMI_VERSION %s is not go.mod's pulumi/sdk/v3", spec.Env.Variables["PULUMI_VERSION"])
+	}
+	if got := spec.Phases["build"].Commands; len(got) != 1 || got[0] != "bash .ci/runner-pulumi.sh" {
+		t.Errorf("build phase %v", got)
+	}
+	for _, script := range []string{".ci/runner-install.sh", ".ci/runner-pulumi.sh", ".github/actions/run-in-vpc/run.sh"} {
+		if fi, err := os.Stat(script); err != nil || fi.Mode()&0o111 == 0 {
+			t.Errorf("%s is missing or not executable", script)
+		}
+	}
+	// The destroy command empties the cluster's load balancers first (scripts/pre-destroy.sh),
+	// then destroys.
+	b, err := os.ReadFile(filepath.Join(".ci", "runner-pulumi.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pre, destroy := strings.Index(string(b), `bash scripts/pre-destroy.sh "$PULUMI_STACK"`), strings.Index(string(b), "pulumi destroy")
+	if pre < 0 || destroy < pre {
+		t.Errorf("runner-pulumi.sh does not run scripts/pre-destroy.sh before pulumi destroy")
+	}
+}
+
+// kubectlPins are every kubectl version pinned where CI runs: the buildspec's, the workflows'
+// and the composite actions' KUBECTL_VERSION or kubectl-version.
+func kubectlPins(t *testing.T) map[string]string {
+	t.Helper()
+	pins := map[string]string{}
+	key := regexp.MustCompile(`(?m)^\s*(?:KUBECTL_VERSION|kubectl-version|version-kubectl)\s*:\s*["']?(v?[0-9][^"'\s#]*)`)
+	var files []string
+	for _, glob := range []string{".ci/*.yml", ".github/workflows/*.yml", ".github/actions/*/action.yml"} {
+		m, _ := filepath.Glob(glob)
+		files = append(files, m...)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, m := range key.FindAllStringSubmatch(string(b), -1) {
+			pins[fmt.Sprintf("%s#%d", f, i)] = m[1]
+		}
+	}
+	return pins
+}
+
+// minorSkew is how many minor versions kubectl is from the cluster ("v1.36.4" vs "1.36").
+func minorSkew(kubectl, cluster string) (int, error) {
+	minor := func(v string) (int, error) {
+		parts := strings.Split(strings.TrimPrefix(v, "v"), ".")
+		if len(parts) < 2 || parts[0] != "1" {
+			return 0, fmt.Errorf("%q is not a Kubernetes 1.x version", v)
+		}
+		return strconv.Atoi(parts[1])
+	}
+	k, err := minor(kubectl)
+	if err != nil {
+		return 0, err
+	}
+	c, err := minor(cluster)
+	if err != nil {
+		return 0, err
+	}
+	if k > c {
+		return k - c, nil
+	}
+	return c - k, nil
+}
+
+func TestMinorSkew(t *testing.T) {
+	tests := []struct {
+		kubectl, cluster string
+		want             int
+	}{
+		{"v1.36.4", "1.36", 0},
+		{"v1.35.9", "1.36", 1},
+		{"v1.37.0", "1.36", 1},
+		{"v1.34.4", "1.36", 2},
+	}
+	for _, tt := range tests {
+		if got, err := minorSkew(tt.kubectl, tt.cluster); err != nil || got != tt.want {
+			t.Errorf("minorSkew(%s, %s) = %d, %v; want %d", tt.kubectl, tt.cluster, got, err, tt.want)
+		}
+	}
+	if _, err := minorSkew("latest", "1.36"); err == nil {
+		t.Error("an unpinned kubectl is accepted")
+	}
+}
+
+// TestKubectlWithinOneMinorOfEveryCluster: Kubernetes supports kubectl within one minor version
+// (older or newer) of kube-apiserver (kubernetes.io/releases/version-skew-policy, "kubectl").
+// Every kubectl pinned where CI runs is checked against every stack's cluster.version.
+func TestKubectlWithinOneMinorOfEveryCluster(t *testing.T) {
+	pins := kubectlPins(t)
+	if len(pins) == 0 {
+		t.Fatal("no kubectl version is pinned (.ci/buildspec.yml's KUBECTL_VERSION)")
+	}
+	where := make([]string, 0, len(pins))
+	for w := range pins {
+		where = append(where, w)
+	}
+	sort.Strings(where)
+	for _, stack := range []string{"dev", "staging", "prod"} {
+		_, raw, err := harness.LoadConfig(harness.Options{Dir: ".", Stack: stack})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := config.Parse(stack, raw)
+		if err != nil {
+			t.Fatalf("%s: %v", stack, err)
+		}
+		for _, w := range where {
+			skew, err := minorSkew(pins[w], cfg.Cluster.Version)
+			if err != nil {
+				t.Errorf("%s: %v", w, err)
+				continue
+			}
+			if skew > 1 {
+				t.Errorf("%s pins kubectl %s, %d minor versions from %s's Kubernetes %s (at most 1 is supported)",
+					w, pins[w], skew, stack, cfg.Cluster.Version)
+			}
+		}
+	}
+}
