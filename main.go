@@ -350,6 +350,7 @@ func program(ctx *pulumi.Context) error {
 		OidcIssuer:         eks.OidcIssuer,
 		ClusterName:        eks.ClusterName,
 		StorageClass:       cluster.DefaultStorageClass,
+		StorageReady:       eks.Ready.Storage,
 		Namespace:          obsCfg.Namespace,
 		Prometheus: observability.Prometheus{
 			ChartVersion: obsCfg.Prometheus.ChartVersion, Retention: obsCfg.Prometheus.Retention,

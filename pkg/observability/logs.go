@@ -72,6 +72,7 @@ func (b *builder) logs() error {
 		return err
 	}
 
+	// Every Loki target keeps its write-ahead log or index cache on a volume.
 	loki, err := kube.NewRelease(b.ctx, b.name+"-loki", kube.ReleaseArgs{
 		Name:      LokiRelease,
 		Chart:     "loki",
@@ -79,7 +80,7 @@ func (b *builder) logs() error {
 		Repo:      GrafanaRepo,
 		Namespace: b.ns,
 		Values:    b.lokiValues(logs.Name, role.Arn),
-	}, b.k8s...)
+	}, append(b.k8s, pulumi.DependsOn(b.args.StorageReady))...)
 	if err != nil {
 		return err
 	}

@@ -75,6 +75,7 @@ func (b *builder) metrics() error {
 		amRoleArn = amRole.Arn
 	}
 	// Grafana cannot start without its admin Secret: the release waits for the ExternalSecret.
+	// Prometheus, Alertmanager and Grafana mount volumes: it waits for the storage too.
 	stack, err := kube.NewRelease(b.ctx, b.name+"-stack", kube.ReleaseArgs{
 		Name:      StackRelease,
 		Chart:     "kube-prometheus-stack",
@@ -82,7 +83,7 @@ func (b *builder) metrics() error {
 		Repo:      PrometheusCommunityRepo,
 		Namespace: b.ns,
 		Values:    b.stackValues(grafanaRole.Arn, amRoleArn),
-	}, append(b.k8s, pulumi.DependsOn([]pulumi.Resource{adminSecret}))...)
+	}, append(b.k8s, pulumi.DependsOn(append([]pulumi.Resource{adminSecret}, b.args.StorageReady...)))...)
 	if err != nil {
 		return err
 	}
