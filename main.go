@@ -394,6 +394,8 @@ func program(ctx *pulumi.Context) error {
 		ChartVersion:             gitopsCfg.ChartVersion,
 		Namespace:                gitopsCfg.Namespace,
 		HA:                       gitopsCfg.IsHA(),
+		ControllerResources:      resources(gitopsCfg.ControllerResources),
+		RepoServerResources:      resources(gitopsCfg.RepoServerResources),
 		RepoURL:                  gitopsCfg.RepoURL,
 		Revision:                 gitopsCfg.Revision,
 		Path:                     gitopsCfg.Path,
