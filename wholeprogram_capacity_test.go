@@ -36,16 +36,17 @@ var instanceTypes = map[string]instanceType{
 }
 
 // vmMemoryOverhead is the share of an instance's memory the kernel and firmware keep from the
-// kubelet's capacity: Karpenter's documented default for EC2 (VM_MEMORY_OVERHEAD_PERCENT 0.075,
-// https://karpenter.sh/docs/reference/settings/), a conservative figure (an m7i.large reports
-// about 7.6 of its 8 GiB).
+// kubelet's capacity: Karpenter's default estimate for EC2 (vmMemoryOverheadPercent 0.075,
+// https://karpenter.sh/docs/reference/settings/; see aws/karpenter-provider-aws#5161 on why it
+// is a heuristic), which is conservative for these types.
 const vmMemoryOverhead = 0.075
 
 // allocatable is what the scheduler may place on one node of an EKS AL2023 node group, by the
 // rules of the EKS AMIs (amazon-eks-ami nodeadm, the same as its AL2 bootstrap.sh; see
 // https://github.com/awslabs/amazon-eks-ami/pull/367 and eksctl's pkg/nodebootstrap/reserved.go):
-//   - max pods without prefix delegation: ENIs * (IPv4 per ENI - 1) + 2
-//     (https://docs.aws.amazon.com/eks/latest/userguide/choosing-instance-type.html#determine-max-pods);
+//   - max pods without prefix delegation: ENIs * (IPv4 per ENI - 1) + 2, as generated into the
+//     AMI's eni-max-pods.txt (https://github.com/awslabs/amazon-eks-ami/blob/main/nodeadm/internal/kubelet/eni-max-pods.txt:
+//     m7i.large and m7g.large 29, the xlarge types 58);
 //   - kube-reserved memory: 11 MiB per pod + 255 MiB;
 //   - kube-reserved CPU: 6% of the first core, 1% of the second, 0.5% of the third and fourth,
 //     0.25% of the rest;
@@ -79,11 +80,10 @@ const headroom = 0.10
 
 // kubeSystemPod is a pod EKS runs in kube-system, with the requests of its add-on's defaults.
 type kubeSystemPod struct {
-	name              string
-	perNode           bool
-	replicas          int
-	cpuMilli, memMi   float64
-	containers, where string
+	name            string
+	perNode         bool
+	replicas        int
+	cpuMilli, memMi float64
 }
 
 // kubeSystem are the add-ons' pods (per node: DaemonSets). Sources: CoreDNS, the Kubernetes

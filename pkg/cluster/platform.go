@@ -34,8 +34,10 @@ const (
 // empty by default). One replica watching a handful of node groups needs little; its memory
 // grows with the cluster's pods and nodes, which the limit leaves room for.
 const (
-	AutoscalerCPURequest, AutoscalerMemoryRequest = "50m", "256Mi"
-	AutoscalerCPULimit, AutoscalerMemoryLimit     = "500m", "600Mi"
+	AutoscalerCPURequest    = "50m"
+	AutoscalerMemoryRequest = "256Mi"
+	AutoscalerCPULimit      = "500m"
+	AutoscalerMemoryLimit   = "600Mi"
 )
 
 // platform builds everything that runs on or next to the control plane: node groups, add-ons,

@@ -752,3 +752,17 @@ func TestVolumeReleasesWaitForStorage(t *testing.T) {
 		})
 	}
 }
+
+// TestMemcachedSizing: a cache's memory request and limit follow the loki chart's own rule,
+// round(allocatedMemory * 1.2) Mi, and 0 turns the cache off.
+func TestMemcachedSizing(t *testing.T) {
+	for mb, want := range map[int]string{256: "307Mi", 512: "614Mi", 1024: "1229Mi", 4096: "4915Mi"} {
+		c := memcached(mb)
+		if !c.Enabled || c.Replicas != 1 || c.Resources.Requests.Memory != want || c.Resources.Limits.Memory != want || c.Resources.Requests.CPU == "" {
+			t.Errorf("%d MB: %+v, want %s", mb, c, want)
+		}
+	}
+	if memcached(0).Enabled {
+		t.Error("a 0 MB cache is enabled")
+	}
+}
