@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"strconv"
@@ -371,10 +372,10 @@ func capacity(t *testing.T, r *harness.Result) capacityReport {
 // kube-system fit the general node group at its minimum size with headroom to spare, so that
 // the first `pulumi up` does not wait on the autoscaler.
 func TestPlatformFitsTheMinimumGeneralNodeGroup(t *testing.T) {
-	for _, stack := range stacks {
-		t.Run(stack, func(t *testing.T) {
-			c := capacity(t, run(t, stack, false))
-			t.Logf("%s: %s", stack, c)
+	forEachRun(t, func(t *testing.T, r *harness.Result) {
+		{
+			c := capacity(t, r)
+			t.Logf("%s: %s", r.Stack, c)
 			if free := c.allocCPU - c.systemCPU - c.platformCPU; free < headroom*c.allocCPU {
 				t.Errorf("CPU: %.0fm requested of %.0fm allocatable leaves %.0fm, want at least %.0f%%", c.systemCPU+c.platformCPU, c.allocCPU, free, 100*headroom)
 			}
@@ -387,8 +388,8 @@ func TestPlatformFitsTheMinimumGeneralNodeGroup(t *testing.T) {
 			if c.largestPodCPU > c.nodeCPU || c.largestPodMB > c.nodeMem {
 				t.Errorf("the largest pod (%.0fm, %.0fMi) does not fit one node (%.0fm, %.0fMi after its DaemonSets)", c.largestPodCPU, c.largestPodMB, c.nodeCPU, c.nodeMem)
 			}
-		})
-	}
+		}
+	})
 }
 
 // TestAllocatableMatchesTheEKSFormula pins the allocatable model to figures worked out by hand
@@ -409,5 +410,33 @@ func TestAllocatableMatchesTheEKSFormula(t *testing.T) {
 		if math.Abs(cpu-want.cpu) > 0.01 || math.Abs(mem-want.mem) > 0.01 || pods != want.pods {
 			t.Errorf("%s: %v %v %v, want %v", name, cpu, mem, pods, want)
 		}
+	}
+}
+
+// TestCapacityCatchesAnOversizedStack: the fit is computed from the stack's configuration, so a
+// stack file that asks for more than the nodes hold is caught (here dev's Prometheus at a whole
+// vCPU, which leaves under 10% of its one node free).
+func TestCapacityCatchesAnOversizedStack(t *testing.T) {
+	project, raw, err := harness.LoadConfig(harness.Options{Dir: ".", Stack: "dev"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var obs map[string]any
+	if err := json.Unmarshal([]byte(raw["cinegit:observability"]), &obs); err != nil {
+		t.Fatal(err)
+	}
+	obs["prometheus"].(map[string]any)["resources"] = map[string]any{
+		"requests": map[string]any{"cpu": "1", "memory": "1Gi"},
+		"limits":   map[string]any{"cpu": "2", "memory": "2Gi"},
+	}
+	b, _ := json.Marshal(obs)
+	raw["cinegit:observability"] = string(b)
+	r, err := harness.RunRaw(program, project.Name, "dev", raw, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := capacity(t, r)
+	if free := c.allocCPU - c.systemCPU - c.platformCPU; free >= headroom*c.allocCPU {
+		t.Errorf("dev with a 1-vCPU Prometheus still fits: %s", c)
 	}
 }
