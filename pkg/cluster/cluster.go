@@ -116,8 +116,10 @@ type Cluster struct {
 	// Kubeconfig is secret; it authenticates with `aws eks get-token` as the caller.
 	Kubeconfig pulumi.StringOutput `pulumi:"kubeconfig"`
 	// KubernetesProvider talks to this cluster, built from its kubeconfig: the Kubernetes
-	// resources of every other component use it.
+	// resources of every other component use it. It waits for Ready.Nodes.
 	KubernetesProvider *kubernetes.Provider
+	// Ready is what workloads wait for: schedulable nodes and persistent volumes.
+	Ready Readiness
 }
 
 // New creates the cluster.
@@ -194,6 +196,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	c.KmsKeyArn = key.Arn()
 	c.Kubeconfig = p.kubeconfig
 	c.KubernetesProvider = p.k8s
+	c.Ready = p.ready
 	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{
 		"clusterName":         c.ClusterName,
 		"endpoint":            c.Endpoint,

@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
+	awseks "github.com/pulumi/pulumi-aws/sdk/v6/go/aws/eks"
+	storagev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/storage/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/cinegit/infrastructure/pkg/harness"
@@ -703,8 +705,14 @@ func TestAutoscalerRelease(t *testing.T) {
 		if !contains(rel.PropertyDependencies["values"], one(t, r, tRole, "cluster-autoscaler").URN) {
 			t.Error("service account not annotated with the autoscaler's role")
 		}
-		if !contains(rel.Dependencies, one(t, r, tNodeGroup, "cluster-general").URN) {
+		// The release waits for the general nodes through the cluster's provider.
+		if k8s := one(t, r, tK8s, "cluster-k8s"); harness.ProviderURN(rel.Provider) != k8s.URN ||
+			!contains(k8s.Dependencies, one(t, r, tNodeGroup, "cluster-general").URN) {
 			t.Error("release does not wait for the general nodes")
+		}
+		if v("resources.requests.cpu") != AutoscalerCPURequest || v("resources.requests.memory") != AutoscalerMemoryRequest ||
+			v("resources.limits.cpu") != AutoscalerCPULimit || v("resources.limits.memory") != AutoscalerMemoryLimit {
+			t.Errorf("resources %v", v("resources"))
 		}
 		if !r.Preview {
 			if v("autoDiscovery.clusterName") != "cinegit-dev-eks" {
@@ -838,4 +846,39 @@ func TestViewerReadsAndAPIClientsReachThePrivateEndpoint(t *testing.T) {
 			t.Error("security group client rule missing")
 		}
 	})
+}
+
+// TestReadiness: the Kubernetes provider (and so every Kubernetes object of the stack) waits for
+// the general nodes and the add-ons that make them usable, never for the media group, which
+// scales from zero; Ready.Storage is the EBS CSI add-on and the default StorageClass.
+func TestReadiness(t *testing.T) {
+	for _, preview := range []bool{false, true} {
+		t.Run(fmt.Sprintf("preview=%v", preview), func(t *testing.T) {
+			r, c := run(t, preview, nil)
+			want := []string{
+				one(t, r, tNodeGroup, "cluster-general").URN,
+				one(t, r, tAddon, "cluster-vpc-cni").URN,
+				one(t, r, tAddon, "cluster-kube-proxy").URN,
+				one(t, r, tAddon, "cluster-coredns").URN,
+			}
+			deps := one(t, r, tK8s, "cluster-k8s").Dependencies
+			for _, w := range want {
+				if !slices.Contains(deps, w) {
+					t.Errorf("provider does not wait for %s", w)
+				}
+			}
+			if slices.Contains(deps, one(t, r, tNodeGroup, "cluster-media").URN) {
+				t.Error("provider waits for the media group, which scales from zero")
+			}
+			if len(c.Ready.Nodes) != 4 || len(c.Ready.Storage) != 2 {
+				t.Fatalf("readiness %d nodes, %d storage", len(c.Ready.Nodes), len(c.Ready.Storage))
+			}
+			if _, ok := c.Ready.Storage[0].(*awseks.Addon); !ok {
+				t.Errorf("Ready.Storage[0] is %T, want the EBS CSI add-on", c.Ready.Storage[0])
+			}
+			if _, ok := c.Ready.Storage[1].(*storagev1.StorageClass); !ok {
+				t.Errorf("Ready.Storage[1] is %T, want the default StorageClass", c.Ready.Storage[1])
+			}
+		})
+	}
 }

@@ -30,6 +30,16 @@ const (
 	DefaultStorageClass = "gp3"
 )
 
+// The cluster-autoscaler container's requests and limits (the chart's top-level `resources`,
+// empty by default). One replica watching a handful of node groups needs little; its memory
+// grows with the cluster's pods and nodes, which the limit leaves room for.
+const (
+	AutoscalerCPURequest    = "50m"
+	AutoscalerMemoryRequest = "256Mi"
+	AutoscalerCPULimit      = "500m"
+	AutoscalerMemoryLimit   = "600Mi"
+)
+
 // platform builds everything that runs on or next to the control plane: node groups, add-ons,
 // IRSA roles, the Kubernetes provider, storage classes and the autoscaler.
 type platform struct {
@@ -49,6 +59,20 @@ type platform struct {
 
 	kubeconfig pulumi.StringOutput
 	k8s        *kubernetes.Provider
+	ready      Readiness
+}
+
+// Readiness is what Kubernetes workloads on the cluster wait for. Components do not import
+// each other: main.go hands these resources to the platform components' Args.
+type Readiness struct {
+	// Nodes are the general node group and the add-ons that make its nodes usable: vpc-cni
+	// (a node is NotReady until the CNI runs), kube-proxy (Service virtual IPs, the API
+	// server's included) and CoreDNS (name resolution). Every Kubernetes object of the stack
+	// waits for them through the Kubernetes provider.
+	Nodes []pulumi.Resource
+	// Storage is the EBS CSI add-on and the default StorageClass: a PersistentVolumeClaim
+	// stays Pending without either, and a Helm release whose pods mount one times out.
+	Storage []pulumi.Resource
 }
 
 func (p *platform) build() error {
@@ -63,7 +87,8 @@ func (p *platform) build() error {
 	if err != nil {
 		return err
 	}
-	if _, err := p.addon("kube-proxy", "kube-proxy", p.args.Addons.KubeProxy, nil); err != nil {
+	kubeProxy, err := p.addon("kube-proxy", "kube-proxy", p.args.Addons.KubeProxy, nil)
+	if err != nil {
 		return err
 	}
 
@@ -92,24 +117,30 @@ func (p *platform) build() error {
 	// provider fails, until a node can run them. They wait for the general group (the media
 	// group's taint keeps them off it anyway).
 	afterNodes := pulumi.DependsOn([]pulumi.Resource{general})
-	if _, err := p.addon("coredns", "coredns", p.args.Addons.CoreDNS, nil, afterNodes); err != nil {
+	coreDNS, err := p.addon("coredns", "coredns", p.args.Addons.CoreDNS, nil, afterNodes)
+	if err != nil {
 		return err
 	}
 	ebsRole, err := p.irsaRole("ebs-csi", EbsCsiServiceAccount, p.ebsKeyPolicy(), []string{p.awsPolicy("service-role/AmazonEBSCSIDriverPolicy")})
 	if err != nil {
 		return err
 	}
-	if _, err := p.addon("ebs-csi", "aws-ebs-csi-driver", p.args.Addons.EbsCsiDriver, ebsRole.Arn, afterNodes); err != nil {
+	ebsCsi, err := p.addon("ebs-csi", "aws-ebs-csi-driver", p.args.Addons.EbsCsiDriver, ebsRole.Arn, afterNodes)
+	if err != nil {
 		return err
 	}
 
-	// Kubernetes: a provider built from this cluster's kubeconfig, never from $KUBECONFIG.
+	// Kubernetes: a provider built from this cluster's kubeconfig, never from $KUBECONFIG,
+	// that waits for schedulable nodes.
+	p.ready.Nodes = []pulumi.Resource{general, vpcCni, kubeProxy, coreDNS}
 	if err := p.kubernetesProvider(); err != nil {
 		return err
 	}
-	if err := p.storageClasses(); err != nil {
+	gp3, err := p.storageClasses()
+	if err != nil {
 		return err
 	}
+	p.ready.Storage = []pulumi.Resource{ebsCsi, gp3}
 	return p.autoscaler(general, media)
 }
 
@@ -176,10 +207,22 @@ func (p *platform) kubernetesProvider() error {
 		}
 		providerKubeconfig = pulumi.ToSecret(pulumi.All(inputs...).ApplyT(func(v []any) string { return v[0].(string) })).(pulumi.StringOutput)
 	}
+	// Every Helm release of the stack waits for its workloads: the platform components' install
+	// atomically (Helm waits until Deployments and StatefulSets have ready pods and rolls back
+	// after the timeout: "--atomic ... the --wait flag will be set automatically",
+	// https://helm.sh/docs/helm/helm_install/), and Pulumi's Release awaits its resources unless
+	// skipAwait is set (https://www.pulumi.com/registry/packages/kubernetes/api-docs/helm/v3/release/).
+	// A pod is only scheduled to a Ready node, and a node is Ready once its CNI runs
+	// (https://docs.aws.amazon.com/eks/latest/userguide/managing-vpc-cni.html); an EKS node group
+	// becomes ACTIVE when its nodes have joined. So the provider, which every Kubernetes object
+	// of the stack uses, waits for the node group and the add-ons that make its nodes usable:
+	// one edge where all of them meet. Objects that run no pod (namespaces, ConfigMaps, the
+	// StorageClass) wait too, but they take seconds while the node group boots for minutes, so
+	// the critical path (control plane, nodes, releases) is unchanged.
 	k8s, err := kubernetes.NewProvider(p.ctx, p.name+"-k8s", &kubernetes.ProviderArgs{
 		Kubeconfig:            providerKubeconfig,
 		EnableServerSideApply: pulumi.Bool(true),
-	}, p.parent)
+	}, p.parent, pulumi.DependsOn(p.ready.Nodes))
 	p.k8s = k8s
 	return err
 }
@@ -187,9 +230,9 @@ func (p *platform) kubernetesProvider() error {
 // storageClasses make an encrypted gp3 class (on the cluster's key) the default, and take the
 // default annotation off EKS's legacy gp2 class (which clusters before 1.30 carry). The patch
 // is server-side apply of one annotation; patchForce takes it over from EKS's field manager.
-func (p *platform) storageClasses() error {
+func (p *platform) storageClasses() (*storagev1.StorageClass, error) {
 	k8s := pulumi.Provider(p.k8s)
-	if _, err := storagev1.NewStorageClass(p.ctx, p.name+"-"+DefaultStorageClass, &storagev1.StorageClassArgs{
+	gp3, err := storagev1.NewStorageClass(p.ctx, p.name+"-"+DefaultStorageClass, &storagev1.StorageClassArgs{
 		Metadata: &metav1.ObjectMetaArgs{
 			Name:        pulumi.String(DefaultStorageClass),
 			Annotations: pulumi.StringMap{"storageclass.kubernetes.io/is-default-class": pulumi.String("true")},
@@ -205,10 +248,11 @@ func (p *platform) storageClasses() error {
 		// A volume is made in the zone its pod was scheduled to, not in a random one.
 		VolumeBindingMode:    pulumi.String("WaitForFirstConsumer"),
 		AllowVolumeExpansion: pulumi.Bool(true),
-	}, p.parent, k8s); err != nil {
-		return err
+	}, p.parent, k8s)
+	if err != nil {
+		return nil, err
 	}
-	_, err := storagev1.NewStorageClassPatch(p.ctx, p.name+"-gp2-not-default", &storagev1.StorageClassPatchArgs{
+	_, err = storagev1.NewStorageClassPatch(p.ctx, p.name+"-gp2-not-default", &storagev1.StorageClassPatchArgs{
 		Metadata: &metav1.ObjectMetaPatchArgs{
 			Name: pulumi.String("gp2"),
 			Annotations: pulumi.StringMap{
@@ -217,7 +261,7 @@ func (p *platform) storageClasses() error {
 			},
 		},
 	}, p.parent, k8s)
-	return err
+	return gp3, err
 }
 
 // autoscaler installs cluster-autoscaler with an IRSA role that may resize exactly this
@@ -252,10 +296,14 @@ func (p *platform) autoscaler(groups ...*awseks.NodeGroup) error {
 				"expander":                      pulumi.String("least-waste"),
 			},
 			"nodeSelector": pulumi.StringMap{WorkloadLabel: pulumi.String(GeneralWorkload)},
+			"resources": pulumi.Map{
+				"requests": pulumi.StringMap{"cpu": pulumi.String(AutoscalerCPURequest), "memory": pulumi.String(AutoscalerMemoryRequest)},
+				"limits":   pulumi.StringMap{"cpu": pulumi.String(AutoscalerCPULimit), "memory": pulumi.String(AutoscalerMemoryLimit)},
+			},
 		},
-		// The chart's Deployment only becomes ready on a node; the release would time out
-		// while the general group is still being created.
-	}, p.parent, pulumi.Provider(p.k8s), pulumi.DependsOn([]pulumi.Resource{groups[0]}))
+		// The chart's Deployment only becomes ready on a node: the provider waits for the
+		// general group (Readiness.Nodes).
+	}, p.parent, pulumi.Provider(p.k8s))
 	return err
 }
 

@@ -28,6 +28,9 @@ func TestObservabilityAndGitOpsDefaultsFollowTheStack(t *testing.T) {
 	if g.ChartVersion != "10.1.1" || g.Namespace != "argocd" || g.Revision != "main" || g.Path != "clusters/dev" || g.ApplicationNamespace != "cinegit" || g.IsHA() {
 		t.Errorf("dev gitops: %+v", g)
 	}
+	if g.ControllerResources.Requests.CPU != "250m" || g.ControllerResources.Limits.Memory != "2Gi" || g.RepoServerResources.Requests.Memory != "256Mi" {
+		t.Errorf("argo resources: %+v %+v", g.ControllerResources, g.RepoServerResources)
+	}
 	if g.ExternalSecrets.ChartVersion != "2.9.0" || g.ExternalSecrets.Replicas != 1 || g.ExternalSecrets.RefreshInterval != "15m" {
 		t.Errorf("dev external secrets: %+v", g.ExternalSecrets)
 	}
@@ -128,6 +131,8 @@ func TestObservabilityAndGitOpsInvalidConfigurationsNameTheKey(t *testing.T) {
 		{"tiny chunks cache", "dev", obs(`{"loki":{"chunksCacheMemoryMB":64}}`), "cinegit:observability.loki.chunksCacheMemoryMB", "256-65536"},
 		{"force-destroyed logs in prod", "prod", prodWith("cinegit:observability", `{"loki":{"forceDestroy":true}}`), "cinegit:observability.loki.forceDestroy", "false for stack"},
 		// gitops
+		{"controller request above limit", "dev", ops(`{"controllerResources":{"requests":{"cpu":"2"}}}`), "cinegit:gitops.controllerResources.limits.cpu", "at least the request"},
+		{"repo server memory not a quantity", "dev", ops(`{"repoServerResources":{"requests":{"memory":"lots"}}}`), "cinegit:gitops.repoServerResources.requests.memory", "Kubernetes quantity"},
 		{"Argo CD chart range", "dev", ops(`{"chartVersion":"10.x"}`), "cinegit:gitops.chartVersion", "exact chart version"},
 		{"plain http repository", "dev", ops(`{"repoUrl":"http://github.com/cinegit/gitops.git"}`), "cinegit:gitops.repoUrl", "https or ssh"},
 		{"repository with a token", "dev", ops(`{"repoUrl":"https://x:ghp_secret@github.com/cinegit/gitops.git"}`), "cinegit:gitops.repoUrl", "without credentials"},

@@ -38,6 +38,13 @@ type GitOpsConfig struct {
 	// HA runs Argo CD highly available (replicated server, repo server and application set
 	// controller, Redis HA). Default and required true in staging and prod.
 	HA *bool `json:"ha"`
+	// ControllerResources are the application controller's requests and limits; it grows with
+	// the number of applications and resources it watches. Defaults requests 250m/512Mi,
+	// limits 1/2Gi.
+	ControllerResources ResourcesConfig `json:"controllerResources"`
+	// RepoServerResources are each repo server's requests and limits; it renders manifests.
+	// Defaults requests 100m/256Mi, limits 1/1Gi.
+	RepoServerResources ResourcesConfig `json:"repoServerResources"`
 	// SSO signs users in through an OIDC provider and disables the local admin account. Default
 	// none: the admin account stays, its initial password in the argocd-initial-admin-secret.
 	SSO *SSOConfig `json:"sso"`
@@ -100,6 +107,8 @@ func (c *GitOpsConfig) applyDefaults(env Env) {
 		ha := env.Rules.RequireHA
 		c.HA = &ha
 	}
+	c.ControllerResources.defaults("250m", "512Mi", "1", "2Gi")
+	c.RepoServerResources.defaults("100m", "256Mi", "1", "1Gi")
 	defaultRecoveryWindow(&c.SecretRecoveryWindowDays, env)
 	e := &c.ExternalSecrets
 	setString(&e.ChartVersion, "2.9.0")
@@ -138,6 +147,8 @@ func (c *GitOpsConfig) validate(p *problems, env Env) {
 	if env.Rules.RequireHA && !c.IsHA() {
 		p.add(k+"ha", false, "true for stack %q (a single Argo CD server or Redis is a single point of failure for deployments)", env.Stack)
 	}
+	c.ControllerResources.validate(p, k+"controllerResources")
+	c.RepoServerResources.validate(p, k+"repoServerResources")
 	if c.SSO != nil {
 		c.SSO.validate(p, k+"sso.")
 	}

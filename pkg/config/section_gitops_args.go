@@ -43,6 +43,8 @@ func (c *Config) GitOpsArgs(env stackenv.Env, eks *cluster.Cluster, store *secre
 		ChartVersion:             g.ChartVersion,
 		Namespace:                g.Namespace,
 		HA:                       g.IsHA(),
+		ControllerResources:      g.ControllerResources.resources(),
+		RepoServerResources:      g.RepoServerResources.resources(),
 		RepoURL:                  g.RepoURL,
 		Revision:                 g.Revision,
 		Path:                     g.Path,

@@ -27,6 +27,7 @@ func (c *Config) ObservabilityArgs(env stackenv.Env, eks *cluster.Cluster, store
 		OidcIssuer:         eks.OidcIssuer,
 		ClusterName:        eks.ClusterName,
 		StorageClass:       cluster.DefaultStorageClass,
+		StorageReady:       eks.Ready.Storage,
 		Namespace:          o.Namespace,
 		Prometheus: observability.Prometheus{
 			ChartVersion: o.Prometheus.ChartVersion, Retention: o.Prometheus.Retention,

@@ -70,6 +70,10 @@ type Args struct {
 	// HA replicates Argo CD's server, repo server and ApplicationSet controller and runs Redis
 	// HA; otherwise one of each.
 	HA bool
+	// ControllerResources and RepoServerResources size the application controller and each
+	// repo server, the two that grow with the number of applications and manifests.
+	ControllerResources kube.Resources
+	RepoServerResources kube.Resources
 
 	// RepoURL, Revision and Path are the app of apps' source.
 	RepoURL, Revision, Path string
@@ -128,6 +132,8 @@ func (a Args) check() error {
 		return fmt.Errorf("RepoURL %q: https or ssh only", a.RepoURL)
 	case a.SecretStore == nil || a.SecretsKmsKeyArn == nil || a.SecretRefreshInterval == "":
 		return fmt.Errorf("SecretStore, SecretsKmsKeyArn and SecretRefreshInterval are required")
+	case !complete(a.ControllerResources) || !complete(a.RepoServerResources):
+		return fmt.Errorf("ControllerResources and RepoServerResources need requests and limits")
 	case a.SSO != nil && (a.SSO.URL == "" || a.SSO.Issuer == "" || a.SSO.ClientID == "" || len(a.SSO.AdminGroups) == 0):
 		return fmt.Errorf("SSO needs URL, Issuer, ClientID and AdminGroups")
 	}
@@ -364,7 +370,6 @@ func argoValues(args Args) (argoCDValues, error) {
 	if args.HA {
 		replicas = 2
 	}
-	small := kube.NewResources("100m", "128Mi", "500m", "512Mi")
 	component := func(r kube.Resources) argoComponent {
 		return argoComponent{Replicas: replicas, Resources: r, PDB: kube.Enabled{Enabled: args.HA}}
 	}
@@ -396,32 +401,83 @@ func argoValues(args Args) (argoCDValues, error) {
 	}
 	return argoCDValues{
 		Configs:    argoConfigs{CM: cm, RBAC: rbac},
-		Controller: argoComponent{Replicas: 1, Resources: kube.NewResources("250m", "512Mi", "1", "2Gi"), PDB: kube.Enabled{Enabled: false}},
+		Controller: argoComponent{Replicas: 1, Resources: args.ControllerResources, PDB: kube.Enabled{Enabled: false}},
 		Server: argoServer{
-			argoComponent: component(small),
+			argoComponent: component(ServerResources),
 			Service:       kube.ClusterIP,
 		},
-		RepoServer:     component(kube.NewResources("100m", "256Mi", "1", "1Gi")),
-		ApplicationSet: component(small),
+		RepoServer: argoRepoServer{
+			argoComponent: component(args.RepoServerResources),
+			// The init container that copies argocd into the repo server's volume.
+			Copyutil: resourcesOnly{Resources: InitResources},
+		},
+		ApplicationSet: component(ServerResources),
+		Notifications:  resourcesOnly{Resources: SmallResources},
 		// Sign-in goes straight to the OIDC provider; Dex is not needed.
 		Dex: kube.Enabled{Enabled: false},
+		// One Redis without HA; the chart turns it off itself when Redis HA is on.
+		Redis:           argoRedis{Enabled: !args.HA, Resources: SmallResources},
+		RedisSecretInit: resourcesOnly{Resources: HookJobResources},
 		// Soft anti-affinity: the general node group may have fewer nodes than Redis HA has
 		// replicas, and a pending replica would fail the atomic install.
 		RedisHA: redisHA{
-			Enabled: args.HA, HardAntiAffinity: false,
-			HAProxy: haproxy{HardAntiAffinity: false},
+			Enabled: args.HA, HardAntiAffinity: false, Replicas: RedisHAReplicas,
+			Redis:               resourcesOnly{Resources: RedisResources},
+			Sentinel:            resourcesOnly{Resources: SmallResources},
+			SplitBrainDetection: resourcesOnly{Resources: InitResources},
+			Init:                resourcesOnly{Resources: InitResources},
+			HAProxy: haproxy{
+				HardAntiAffinity: false, Replicas: RedisHAReplicas, Resources: SmallResources,
+				Init: resourcesOnly{Resources: InitResources},
+			},
 		},
 	}, nil
 }
 
+// Requests and limits of Argo CD's fixed-size containers. The chart sets none (resources: {}
+// for every component in argo-cd 10.1.1's values.yaml, and in its redis-ha 4.38.0 subchart).
+var (
+	ServerResources  = kube.NewResources("50m", "128Mi", "500m", "512Mi")
+	SmallResources   = kube.NewResources("25m", "64Mi", "200m", "256Mi")
+	RedisResources   = kube.NewResources("50m", "128Mi", "500m", "512Mi")
+	InitResources    = kube.NewResources("10m", "16Mi", "50m", "64Mi")
+	HookJobResources = kube.NewResources("10m", "32Mi", "100m", "64Mi")
+)
+
+// RedisHAReplicas is how many Redis (with Sentinel) and HAProxy pods Redis HA runs: a Sentinel
+// quorum of two needs three.
+const RedisHAReplicas = 3
+
+// complete reports whether requests and limits are all set.
+func complete(r kube.Resources) bool {
+	return r.Requests.CPU != "" && r.Requests.Memory != "" && r.Limits.CPU != "" && r.Limits.Memory != ""
+}
+
 type argoCDValues struct {
-	Configs        argoConfigs   `json:"configs"`
-	Controller     argoComponent `json:"controller"`
-	Server         argoServer    `json:"server"`
-	RepoServer     argoComponent `json:"repoServer"`
-	ApplicationSet argoComponent `json:"applicationSet"`
-	Dex            kube.Enabled  `json:"dex"`
-	RedisHA        redisHA       `json:"redis-ha"`
+	Configs         argoConfigs    `json:"configs"`
+	Controller      argoComponent  `json:"controller"`
+	Server          argoServer     `json:"server"`
+	RepoServer      argoRepoServer `json:"repoServer"`
+	ApplicationSet  argoComponent  `json:"applicationSet"`
+	Notifications   resourcesOnly  `json:"notifications"`
+	Dex             kube.Enabled   `json:"dex"`
+	Redis           argoRedis      `json:"redis"`
+	RedisSecretInit resourcesOnly  `json:"redisSecretInit"`
+	RedisHA         redisHA        `json:"redis-ha"`
+}
+
+type resourcesOnly struct {
+	Resources kube.Resources `json:"resources"`
+}
+
+type argoRepoServer struct {
+	argoComponent
+	Copyutil resourcesOnly `json:"copyutil"`
+}
+
+type argoRedis struct {
+	Enabled   bool           `json:"enabled"`
+	Resources kube.Resources `json:"resources"`
 }
 
 type argoConfigs struct {
@@ -441,13 +497,21 @@ type argoServer struct {
 }
 
 type redisHA struct {
-	Enabled          bool    `json:"enabled"`
-	HardAntiAffinity bool    `json:"hardAntiAffinity"`
-	HAProxy          haproxy `json:"haproxy"`
+	Enabled             bool          `json:"enabled"`
+	HardAntiAffinity    bool          `json:"hardAntiAffinity"`
+	Replicas            int           `json:"replicas"`
+	Redis               resourcesOnly `json:"redis"`
+	Sentinel            resourcesOnly `json:"sentinel"`
+	SplitBrainDetection resourcesOnly `json:"splitBrainDetection"`
+	Init                resourcesOnly `json:"init"`
+	HAProxy             haproxy       `json:"haproxy"`
 }
 
 type haproxy struct {
-	HardAntiAffinity bool `json:"hardAntiAffinity"`
+	HardAntiAffinity bool           `json:"hardAntiAffinity"`
+	Replicas         int            `json:"replicas"`
+	Resources        kube.Resources `json:"resources"`
+	Init             resourcesOnly  `json:"init"`
 }
 
 // oidcConfig is Argo CD's oidc.config (YAML inside argocd-cm).

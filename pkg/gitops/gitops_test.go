@@ -45,6 +45,8 @@ func testArgs() Args {
 		RepoURL:               repo,
 		Revision:              "main",
 		Path:                  "clusters/dev",
+		ControllerResources:   kube.NewResources("100m", "384Mi", "1", "1Gi"),
+		RepoServerResources:   kube.NewResources("50m", "192Mi", "1", "1Gi"),
 		ApplicationNamespace:  pulumi.String("cinegit"),
 		DestinationNamespaces: []string{"media"},
 		SecretStore:           pulumi.String("aws-secrets-manager"),
@@ -279,6 +281,8 @@ func TestBadArgsFail(t *testing.T) {
 		"no secret store":    func(a *Args) { a.SecretStore = nil },
 		"SSO without admins": func(a *Args) { a.SSO = &SSO{URL: "https://a", Issuer: "https://i", ClientID: "c"} },
 		"bad output key":     func(a *Args) { a.Outputs["media bucket"] = pulumi.String("x") },
+		"controller unsized": func(a *Args) { a.ControllerResources = kube.Resources{} },
+		"repo server limits": func(a *Args) { a.RepoServerResources.Limits = kube.Quantities{} },
 	} {
 		if _, err := run(t, false, mutate); err == nil || !strings.Contains(err.Error(), "gitops") {
 			t.Errorf("%s: got %v", name, err)

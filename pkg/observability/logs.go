@@ -72,6 +72,7 @@ func (b *builder) logs() error {
 		return err
 	}
 
+	// Every Loki target keeps its write-ahead log or index cache on a volume.
 	loki, err := kube.NewRelease(b.ctx, b.name+"-loki", kube.ReleaseArgs{
 		Name:      LokiRelease,
 		Chart:     "loki",
@@ -79,7 +80,7 @@ func (b *builder) logs() error {
 		Repo:      GrafanaRepo,
 		Namespace: b.ns,
 		Values:    b.lokiValues(logs.Name, role.Arn),
-	}, b.k8s...)
+	}, append(b.k8s, pulumi.DependsOn(b.args.StorageReady))...)
 	if err != nil {
 		return err
 	}
@@ -147,18 +148,43 @@ func (b *builder) lokiValues(bucketName, roleArn pulumi.StringInput) lokiValues 
 		Gateway: lokiGatewayValues{
 			Enabled:   true,
 			Replicas:  a.Replicas,
-			Resources: kube.NewResources("50m", "64Mi", "200m", "256Mi"),
+			Resources: LokiGatewayResources,
 			Service:   kube.ClusterIP,
 		},
-		// Loki's alerting and recording rules are not used: alerts are Prometheus rules.
-		Ruler:        kube.Enabled{Enabled: false},
-		ChunksCache:  lokiCache{Enabled: a.ChunksCacheMemoryMB > 0, AllocatedMemory: a.ChunksCacheMemoryMB},
-		ResultsCache: lokiCache{Enabled: true, AllocatedMemory: 256},
-		LokiCanary:   kube.Enabled{Enabled: false},
-		Test:         kube.Enabled{Enabled: false},
-		Minio:        kube.Enabled{Enabled: false},
+		// Loki's alerting and recording rules are not used: alerts are Prometheus rules. So
+		// neither the ruler nor the sidecar that loads rule ConfigMaps runs.
+		Ruler:             kube.Enabled{Enabled: false},
+		Sidecar:           lokiSidecar{Rules: kube.Enabled{Enabled: false}},
+		ChunksCache:       memcached(a.ChunksCacheMemoryMB),
+		ResultsCache:      memcached(ResultsCacheMemoryMB),
+		MemcachedExporter: resourcesOnly{Resources: ConfigReloaderResources},
+		LokiCanary:        kube.Enabled{Enabled: false},
+		Test:              kube.Enabled{Enabled: false},
+		Minio:             kube.Enabled{Enabled: false},
 	}
 }
+
+// Loki's fixed sizes: the gateway (nginx) and the results cache.
+var LokiGatewayResources = kube.NewResources("25m", "64Mi", "200m", "256Mi")
+
+// ResultsCacheMemoryMB is the memcached results cache's memory.
+const ResultsCacheMemoryMB = 256
+
+// memcached is one memcached cache of allocatedMB (0 disables it), one replica. Its memory
+// request and limit follow the chart's own rule when resources are left unset,
+// round(allocatedMemory * 1.2) Mi (templates/memcached/_memcached-statefulset.tpl): memcached
+// holds that much plus connection buffers. The chart's CPU request, 500m, is far above what a
+// cache of this size uses; 50m is requested, and the limit allows bursts.
+func memcached(allocatedMB int) lokiCache {
+	memory := fmt.Sprintf("%dMi", (allocatedMB*12+5)/10)
+	return lokiCache{
+		Enabled: allocatedMB > 0, AllocatedMemory: allocatedMB, Replicas: 1,
+		Resources: kube.NewResources("50m", memory, "1", memory),
+	}
+}
+
+// AlloyResources are the collector's, on every node.
+var AlloyResources = kube.NewResources("50m", "128Mi", "500m", "512Mi")
 
 // alloyValues run Alloy as a DaemonSet on every node, media nodes included (it tolerates every
 // taint), tailing the pod logs under /var/log/pods.
@@ -167,8 +193,10 @@ func (b *builder) alloyValues() alloyValues {
 		Alloy: alloyAgent{
 			ConfigMap: alloyConfigMap{Create: true, Content: alloyConfig(b.lokiGateway(), b.args.ClusterName)},
 			Mounts:    alloyMounts{Varlog: true},
-			Resources: kube.NewResources("100m", "128Mi", "500m", "512Mi"),
+			Resources: AlloyResources,
 		},
+		// The configmap-reload sidecar.
+		ConfigReloader: resourcesOnly{Resources: ConfigReloaderResources},
 		Controller: alloyController{
 			Type:              "daemonset",
 			Tolerations:       []toleration{{Operator: "Exists"}},

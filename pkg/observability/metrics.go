@@ -75,6 +75,7 @@ func (b *builder) metrics() error {
 		amRoleArn = amRole.Arn
 	}
 	// Grafana cannot start without its admin Secret: the release waits for the ExternalSecret.
+	// Prometheus, Alertmanager and Grafana mount volumes: it waits for the storage too.
 	stack, err := kube.NewRelease(b.ctx, b.name+"-stack", kube.ReleaseArgs{
 		Name:      StackRelease,
 		Chart:     "kube-prometheus-stack",
@@ -82,7 +83,7 @@ func (b *builder) metrics() error {
 		Repo:      PrometheusCommunityRepo,
 		Namespace: b.ns,
 		Values:    b.stackValues(grafanaRole.Arn, amRoleArn),
-	}, append(b.k8s, pulumi.DependsOn([]pulumi.Resource{adminSecret}))...)
+	}, append(b.k8s, pulumi.DependsOn(append([]pulumi.Resource{adminSecret}, b.args.StorageReady...)))...)
 	if err != nil {
 		return err
 	}
@@ -190,7 +191,7 @@ func (b *builder) stackValues(grafanaRoleArn, alertmanagerRoleArn pulumi.StringI
 		AlertmanagerSpec: alertmanagerSpec{
 			Replicas:  a.Alertmanager.Replicas,
 			Retention: "120h",
-			Resources: kube.NewResources("50m", "128Mi", "200m", "256Mi"),
+			Resources: AlertmanagerResources,
 			Storage:   claim(a.Alertmanager.StorageGiB),
 		},
 	}
@@ -219,13 +220,19 @@ func (b *builder) stackValues(grafanaRoleArn, alertmanagerRoleArn pulumi.StringI
 			},
 		},
 		PrometheusOperator: operatorValues{
-			Resources: kube.NewResources("100m", "128Mi", "500m", "512Mi"),
+			Resources: OperatorResources,
 			Service:   kube.ClusterIP,
+			// The config-reloader sidecar (and init container) the operator adds to every
+			// Prometheus and Alertmanager pod.
+			PrometheusConfigReloader: resourcesOnly{Resources: ConfigReloaderResources},
+			// The pre-install and post-install Jobs that create and patch the admission
+			// webhook's certificate.
+			AdmissionWebhooks: admissionWebhooks{Patch: resourcesOnly{Resources: HookJobResources}},
 		},
-		KubeStateMetrics: resourcesOnly{Resources: kube.NewResources("50m", "128Mi", "200m", "512Mi")},
+		KubeStateMetrics: resourcesOnly{Resources: KubeStateMetricsResources},
 		// node-exporter runs on every node, media nodes included.
 		NodeExporter: nodeExporterValues{
-			Resources:   kube.NewResources("20m", "32Mi", "200m", "128Mi"),
+			Resources:   NodeExporterResources,
 			Tolerations: []toleration{{Operator: "Exists"}},
 		},
 	}
@@ -277,7 +284,12 @@ func (b *builder) grafanaValues(roleArn pulumi.StringInput) grafanaValues {
 		},
 		// A ReadWriteOnce volume cannot be attached to a new pod while the old one runs.
 		DeploymentStrategy: deploymentStrategy{Type: "Recreate"},
-		Resources:          kube.NewResources("100m", "256Mi", "500m", "512Mi"),
+		Resources:          GrafanaResources,
+		// The init container that chowns the volume, and the dashboard and data source
+		// sidecars (both take sidecar.resources).
+		InitChownData: grafanaInitChownData{Enabled: true, Resources: InitResources},
+		// The test pod runs only on `helm test`; nobody runs it.
+		TestFramework: kube.Enabled{Enabled: false},
 		AdditionalDataSources: []grafanaDataSource{
 			{Name: "Loki", Type: "loki", UID: LokiUID, Access: "proxy", URL: b.lokiGateway(), JSONData: map[string]any{"maxLines": 1000}},
 			{Name: "CloudWatch", Type: "cloudwatch", UID: CloudWatchUID, Access: "proxy", JSONData: map[string]any{
@@ -298,5 +310,24 @@ func (b *builder) grafanaValues(roleArn pulumi.StringInput) grafanaValues {
 		FolderAnnotation: DashboardFolderAnnotation,
 	}
 	g.Sidecar.Dashboards.Provider.FoldersFromFilesStructure = true
+	g.Sidecar.Resources = SidecarResources
 	return g
 }
+
+// Requests and limits of every container kube-prometheus-stack creates besides Prometheus
+// (whose are configuration). The chart and its subcharts set none (resources: {} in
+// kube-prometheus-stack 88.5.3's values.yaml and grafana 12.11.1's); without requests the
+// scheduler packs pods onto a node they do not fit at run time. Requests are what these use
+// on a small cluster at rest; limits leave room for bursts.
+var (
+	AlertmanagerResources     = kube.NewResources("25m", "64Mi", "200m", "256Mi")
+	OperatorResources         = kube.NewResources("50m", "128Mi", "500m", "512Mi")
+	ConfigReloaderResources   = kube.NewResources("10m", "32Mi", "100m", "64Mi")
+	KubeStateMetricsResources = kube.NewResources("20m", "64Mi", "200m", "512Mi")
+	NodeExporterResources     = kube.NewResources("20m", "32Mi", "200m", "128Mi")
+	GrafanaResources          = kube.NewResources("100m", "256Mi", "500m", "512Mi")
+	SidecarResources          = kube.NewResources("10m", "64Mi", "100m", "128Mi")
+	// InitResources are init containers' and HookJobResources short-lived hook Jobs'.
+	InitResources    = kube.NewResources("10m", "16Mi", "50m", "64Mi")
+	HookJobResources = kube.NewResources("10m", "32Mi", "100m", "64Mi")
+)

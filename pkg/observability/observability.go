@@ -50,6 +50,10 @@ type Args struct {
 	ClusterName pulumi.StringInput
 	// StorageClass is the encrypted gp3 StorageClass of the persistent volumes.
 	StorageClass string
+	// StorageReady are what a PersistentVolumeClaim needs to bind: the EBS CSI driver and the
+	// StorageClass (the cluster's Ready.Storage). The releases whose pods mount volumes
+	// (kube-prometheus-stack, Loki) wait for them.
+	StorageReady []pulumi.Resource
 	// Namespace holds every observability workload.
 	Namespace string
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	storagev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/storage/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
@@ -713,5 +714,55 @@ func TestBadArgsFail(t *testing.T) {
 		if _, err := run(t, false, mutate); err == nil || !strings.Contains(err.Error(), "observability") {
 			t.Errorf("%s: got %v", name, err)
 		}
+	}
+}
+
+// TestVolumeReleasesWaitForStorage: the releases whose pods claim volumes (Prometheus,
+// Alertmanager and Grafana in kube-prometheus-stack; every Loki target) wait for StorageReady; the
+// log collector, which claims none, does not.
+func TestVolumeReleasesWaitForStorage(t *testing.T) {
+	for _, preview := range []bool{false, true} {
+		t.Run(fmt.Sprintf("preview=%v", preview), func(t *testing.T) {
+			r, err := harness.RunComponent(region, preview, func(ctx *pulumi.Context, p harness.Providers) error {
+				sc, err := storagev1.NewStorageClass(ctx, "gp3", &storagev1.StorageClassArgs{
+					Provisioner: pulumi.String("ebs.csi.aws.com"),
+				}, pulumi.Provider(p.Kubernetes))
+				if err != nil {
+					return err
+				}
+				args := testArgs()
+				args.KubernetesProvider = p.Kubernetes
+				args.StorageReady = []pulumi.Resource{sc}
+				_, err = New(ctx, "observability", args, pulumi.Provider(p.AWS))
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sc := r.Named("kubernetes:storage.k8s.io/v1:StorageClass", "gp3")
+			for name, want := range map[string]bool{"observability-stack": true, "observability-loki": true, "observability-alloy": false} {
+				rel := r.Named(tRelease, name)
+				if rel == nil {
+					t.Fatalf("release %s missing", name)
+				}
+				if got := r.DependsOn(rel, sc); got != want {
+					t.Errorf("release %s waits for the storage: %v, want %v", name, got, want)
+				}
+			}
+		})
+	}
+}
+
+// TestMemcachedSizing: a cache's memory request and limit follow the loki chart's own rule,
+// round(allocatedMemory * 1.2) Mi, and 0 turns the cache off.
+func TestMemcachedSizing(t *testing.T) {
+	for mb, want := range map[int]string{256: "307Mi", 512: "614Mi", 1024: "1229Mi", 4096: "4915Mi"} {
+		c := memcached(mb)
+		if !c.Enabled || c.Replicas != 1 || c.Resources.Requests.Memory != want || c.Resources.Limits.Memory != want || c.Resources.Requests.CPU == "" {
+			t.Errorf("%d MB: %+v, want %s", mb, c, want)
+		}
+	}
+	if memcached(0).Enabled {
+		t.Error("a 0 MB cache is enabled")
 	}
 }

@@ -64,8 +64,14 @@ type nodeExporterValues struct {
 }
 
 type operatorValues struct {
-	Resources kube.Resources `json:"resources"`
-	Service   kube.Service   `json:"service"`
+	Resources                kube.Resources    `json:"resources"`
+	Service                  kube.Service      `json:"service"`
+	PrometheusConfigReloader resourcesOnly     `json:"prometheusConfigReloader"`
+	AdmissionWebhooks        admissionWebhooks `json:"admissionWebhooks"`
+}
+
+type admissionWebhooks struct {
+	Patch resourcesOnly `json:"patch"`
 }
 
 type alertmanagerValues struct {
@@ -142,18 +148,20 @@ type prometheusSpec struct {
 }
 
 type grafanaValues struct {
-	Enabled                  bool                `json:"enabled"`
-	DefaultDashboardsEnabled bool                `json:"defaultDashboardsEnabled"`
-	Replicas                 int                 `json:"replicas"`
-	Admin                    grafanaAdmin        `json:"admin"`
-	ServiceAccount           kube.ServiceAccount `json:"serviceAccount"`
-	Service                  kube.Service        `json:"service"`
-	Persistence              grafanaPersistence  `json:"persistence"`
-	DeploymentStrategy       deploymentStrategy  `json:"deploymentStrategy"`
-	Resources                kube.Resources      `json:"resources"`
-	Sidecar                  grafanaSidecar      `json:"sidecar"`
-	AdditionalDataSources    []grafanaDataSource `json:"additionalDataSources"`
-	GrafanaIni               grafanaIni          `json:"grafana.ini"`
+	Enabled                  bool                 `json:"enabled"`
+	DefaultDashboardsEnabled bool                 `json:"defaultDashboardsEnabled"`
+	Replicas                 int                  `json:"replicas"`
+	Admin                    grafanaAdmin         `json:"admin"`
+	ServiceAccount           kube.ServiceAccount  `json:"serviceAccount"`
+	Service                  kube.Service         `json:"service"`
+	Persistence              grafanaPersistence   `json:"persistence"`
+	DeploymentStrategy       deploymentStrategy   `json:"deploymentStrategy"`
+	Resources                kube.Resources       `json:"resources"`
+	InitChownData            grafanaInitChownData `json:"initChownData"`
+	TestFramework            kube.Enabled         `json:"testFramework"`
+	Sidecar                  grafanaSidecar       `json:"sidecar"`
+	AdditionalDataSources    []grafanaDataSource  `json:"additionalDataSources"`
+	GrafanaIni               grafanaIni           `json:"grafana.ini"`
 }
 
 // grafanaAdmin names the Secret holding the admin credential; the password is never a value.
@@ -175,7 +183,13 @@ type deploymentStrategy struct {
 	Type string `json:"type"`
 }
 
+type grafanaInitChownData struct {
+	Enabled   bool           `json:"enabled"`
+	Resources kube.Resources `json:"resources"`
+}
+
 type grafanaSidecar struct {
+	Resources  kube.Resources           `json:"resources"`
 	Dashboards grafanaSidecarDashboards `json:"dashboards"`
 }
 
@@ -233,9 +247,13 @@ type lokiValues struct {
 	Ruler          kube.Enabled        `json:"ruler"`
 	ChunksCache    lokiCache           `json:"chunksCache"`
 	ResultsCache   lokiCache           `json:"resultsCache"`
-	LokiCanary     kube.Enabled        `json:"lokiCanary"`
-	Test           kube.Enabled        `json:"test"`
-	Minio          kube.Enabled        `json:"minio"`
+	// The memcached exporter sidecar of each cache pod.
+	MemcachedExporter resourcesOnly `json:"memcachedExporter"`
+	// The rules sidecar (loki-sc-rules) of the backend and single-binary pods.
+	Sidecar    lokiSidecar  `json:"sidecar"`
+	LokiCanary kube.Enabled `json:"lokiCanary"`
+	Test       kube.Enabled `json:"test"`
+	Minio      kube.Enabled `json:"minio"`
 }
 
 type lokiConfig struct {
@@ -313,16 +331,23 @@ type lokiGatewayValues struct {
 }
 
 type lokiCache struct {
-	Enabled         bool `json:"enabled"`
-	AllocatedMemory int  `json:"allocatedMemory,omitempty"`
+	Enabled         bool           `json:"enabled"`
+	AllocatedMemory int            `json:"allocatedMemory,omitempty"`
+	Replicas        int            `json:"replicas"`
+	Resources       kube.Resources `json:"resources"`
+}
+
+type lokiSidecar struct {
+	Rules kube.Enabled `json:"rules"`
 }
 
 // alloy.
 
 type alloyValues struct {
-	Alloy      alloyAgent      `json:"alloy"`
-	Controller alloyController `json:"controller"`
-	Service    kube.Service    `json:"service"`
+	Alloy          alloyAgent      `json:"alloy"`
+	ConfigReloader resourcesOnly   `json:"configReloader"`
+	Controller     alloyController `json:"controller"`
+	Service        kube.Service    `json:"service"`
 }
 
 type alloyAgent struct {

@@ -311,28 +311,36 @@ func ReadPolicy(env stackenv.Env, platformKeyArn pulumi.StringInput, secrets []A
 	return iampolicy.Document(stmts...)
 }
 
-// operatorValues are the chart's values.
+// operatorValues are the chart's values. Every container of the chart's three Deployments
+// (resources, webhook.resources, certController.resources in the chart's values.yaml) gets
+// requests and limits: the chart sets none. The controller holds the informers of every
+// ExternalSecret; the webhook and the certificate controller are mostly idle.
 func operatorValues(args Args, roleArn pulumi.StringInput) esoValues {
-	small := kube.NewResources("50m", "128Mi", "500m", "512Mi")
 	return esoValues{
 		InstallCRDs:         true,
 		ReplicaCount:        args.Replicas,
 		LeaderElect:         args.Replicas > 1,
 		ServiceAccount:      kube.IRSAServiceAccount(ServiceAccount, roleArn),
-		Resources:           small,
+		Resources:           ControllerResources,
 		PodDisruptionBudget: esoPDB{Enabled: args.Replicas > 1, MinAvailable: 1},
 		Webhook: esoComponent{
 			ReplicaCount:        args.Replicas,
-			Resources:           small,
+			Resources:           WebhookResources,
 			PodDisruptionBudget: esoPDB{Enabled: args.Replicas > 1, MinAvailable: 1},
 		},
 		CertController: esoComponent{
 			ReplicaCount:        args.Replicas,
-			Resources:           small,
+			Resources:           WebhookResources,
 			PodDisruptionBudget: esoPDB{Enabled: args.Replicas > 1, MinAvailable: 1},
 		},
 	}
 }
+
+// Requests and limits of the operator's containers.
+var (
+	ControllerResources = kube.NewResources("50m", "128Mi", "500m", "512Mi")
+	WebhookResources    = kube.NewResources("25m", "64Mi", "200m", "256Mi")
+)
 
 // esoValues are the external-secrets chart's values this stack sets.
 type esoValues struct {
