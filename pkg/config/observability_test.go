@@ -150,7 +150,7 @@ func TestObservabilityAndGitOpsInvalidConfigurationsNameTheKey(t *testing.T) {
 		{"secrets operator sharing Argo CD's namespace", "dev", ops(`{"externalSecrets":{"namespace":"argocd"}}`), "cinegit:gitops.externalSecrets.namespace", "namespace of its own"},
 		{"secrets operator chart range", "dev", ops(`{"externalSecrets":{"chartVersion":"2.x"}}`), "cinegit:gitops.externalSecrets.chartVersion", "exact chart version"},
 		{"gitops secret window Secrets Manager refuses", "dev", ops(`{"secretRecoveryWindowDays":31}`), "cinegit:gitops.secretRecoveryWindowDays", "7 to 30"},
-		{"gitops secrets deleted at once in staging", "staging", with("cinegit:network", threeAZs, "cinegit:gitops", `{"secretRecoveryWindowDays":0}`), "cinegit:gitops.secretRecoveryWindowDays", "for stack \"staging\""},
+		{"gitops secrets deleted at once in prod", "prod", prodWith("cinegit:gitops", `{"secretRecoveryWindowDays":0}`), "cinegit:gitops.secretRecoveryWindowDays", "for stack \"prod\""},
 		{"single secrets operator in prod", "prod", prodWith("cinegit:gitops", `{"externalSecrets":{"replicas":1}}`), "cinegit:gitops.externalSecrets.replicas", "at least 2"},
 		{"refresh interval in days", "dev", ops(`{"externalSecrets":{"refreshInterval":"1d"}}`), "cinegit:gitops.externalSecrets.refreshInterval", "1m to 24h"},
 		{"refresh every second", "dev", ops(`{"externalSecrets":{"refreshInterval":"1s"}}`), "cinegit:gitops.externalSecrets.refreshInterval", "1m to 24h"},

@@ -16,13 +16,19 @@ type StackRules struct {
 	RequirePulumiProtect bool
 	// MinBackupRetentionDays is the least automated backup retention for databases.
 	MinBackupRetentionDays int
+	// RequireSecretRecovery demands a 7-30 day recovery window on the secrets the stack
+	// deletes. Only where the stack is never destroyed: a secret waiting out its window keeps
+	// its name, so a stack destroyed and created again within it cannot create its secrets
+	// (Secrets Manager, DeleteSecret: "You can't create a new secret with the same name while
+	// it is scheduled for deletion").
+	RequireSecretRecovery bool
 }
 
 // RulesFor returns the rules for a stack name.
 func RulesFor(stack string) StackRules {
 	switch stack {
 	case "prod":
-		return StackRules{MinAZs: 3, RequireHA: true, RequireProtection: true, RequirePulumiProtect: true, MinBackupRetentionDays: 14}
+		return StackRules{MinAZs: 3, RequireHA: true, RequireProtection: true, RequirePulumiProtect: true, MinBackupRetentionDays: 14, RequireSecretRecovery: true}
 	case "staging":
 		return StackRules{MinAZs: 2, RequireHA: true, RequireProtection: true, MinBackupRetentionDays: 1}
 	default:
