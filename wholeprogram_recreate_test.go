@@ -134,3 +134,24 @@ func allowedActions(t *testing.T, doc string) []string {
 	}
 	return out
 }
+
+// TestKMSAliasesGoBeforeTheirKeys: a key scheduled for deletion waits 7-30 days, but its alias
+// is a resource of its own that depends on the key, so destroy deletes the alias at once
+// (DeleteAlias) and the recreated stack's new key takes the same alias name.
+func TestKMSAliasesGoBeforeTheirKeys(t *testing.T) {
+	forEachRun(t, func(t *testing.T, r *harness.Result) {
+		aliases := r.ByType("aws:kms/alias:Alias")
+		if len(aliases) == 0 {
+			t.Fatal("no KMS aliases")
+		}
+		for _, a := range aliases {
+			onKey := false
+			for _, k := range r.ByType("aws:kms/key:Key") {
+				onKey = onKey || r.DependsOn(a, k)
+			}
+			if !onKey || !strings.HasPrefix(a.InputString("name"), "alias/cinegit-"+r.Stack+"-") {
+				t.Errorf("alias %s (%s) does not depend on a key of this stack", a.Name, a.InputString("name"))
+			}
+		}
+	})
+}

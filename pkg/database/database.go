@@ -155,7 +155,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 
 	// RDS creates /aws/rds/instance/<id>/<log> itself, with no retention and no key, unless the
 	// group already exists. Nothing the instance takes refers to these groups, so DependsOn
-	// is what makes them exist first.
+	// is what makes them exist first, and what makes destroy delete the instance before them.
+	// A last batch delivered after that recreates a group; scripts/post-destroy.sh deletes it
+	// before the stack is created again (README.md, "Destroying a stack").
 	var before []pulumi.Resource
 	for _, log := range LogExports {
 		g, err := cloudwatch.NewLogGroup(ctx, name+"-"+log, &cloudwatch.LogGroupArgs{
