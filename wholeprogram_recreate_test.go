@@ -12,11 +12,12 @@ import (
 // created again under the same names, so nothing they create may leave a name taken behind.
 
 // TestSecretsOfRecreatedStacksAreDeletedAtOnce: a secret scheduled for deletion keeps its name
-// until its recovery window ends ("You can't create a new secret with the same name while it
-// is scheduled for deletion", Secrets Manager API reference, DeleteSecret), so dev's and
-// staging's secrets are deleted without recovery (recoveryWindowInDays 0 is the provider's
-// ForceDeleteWithoutRecovery: pulumi-aws/Terraform aws_secretsmanager_secret,
-// recovery_window_in_days "can be 0 to force deletion without recovery"). prod keeps 7-30.
+// until its recovery window ends (CreateSecret then fails: "You can't create this secret
+// because a secret with this name is already scheduled for deletion"; Secrets Manager API
+// reference, DeleteSecret), so dev's and staging's secrets are deleted without recovery
+// (recoveryWindowInDays 0 is ForceDeleteWithoutRecovery: Terraform/pulumi-aws
+// aws_secretsmanager_secret, recovery_window_in_days "can be 0 to force deletion without
+// recovery"). prod keeps 7-30.
 func TestSecretsOfRecreatedStacksAreDeletedAtOnce(t *testing.T) {
 	forEachRun(t, func(t *testing.T, r *harness.Result) {
 		secrets := r.ByType("aws:secretsmanager/secret:Secret")

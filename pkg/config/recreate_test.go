@@ -6,9 +6,10 @@ import (
 )
 
 // TestSecretWindowsLetStagingBeRecreated: a secret waiting out its recovery window keeps its
-// name ("You can't create a new secret with the same name while it is scheduled for
-// deletion", Secrets Manager API reference, DeleteSecret), so staging, which is destroyed and
-// created again, may delete its secrets at once; prod, which is never destroyed, keeps 7-30.
+// name (CreateSecret: "You can't create this secret because a secret with this name is
+// already scheduled for deletion"; Secrets Manager API reference, DeleteSecret), so staging,
+// which is destroyed and created again, may delete its secrets at once; prod, which is never
+// destroyed, keeps 7-30.
 func TestSecretWindowsLetStagingBeRecreated(t *testing.T) {
 	windows := map[string]string{
 		"cinegit:cache":         `{"authSecretRecoveryWindowDays":0}`,

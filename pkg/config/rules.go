@@ -19,8 +19,9 @@ type StackRules struct {
 	// RequireSecretRecovery demands a 7-30 day recovery window on the secrets the stack
 	// deletes. Only where the stack is never destroyed: a secret waiting out its window keeps
 	// its name, so a stack destroyed and created again within it cannot create its secrets
-	// (Secrets Manager, DeleteSecret: "You can't create a new secret with the same name while
-	// it is scheduled for deletion").
+	// (CreateSecret fails with "You can't create this secret because a secret with this name
+	// is already scheduled for deletion"; Secrets Manager API reference, DeleteSecret:
+	// RecoveryWindowInDays 7-30 or ForceDeleteWithoutRecovery).
 	RequireSecretRecovery bool
 }
 
