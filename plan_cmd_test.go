@@ -18,6 +18,10 @@ func TestPlanCommand(t *testing.T) {
 	if err := os.WriteFile(badConfig, []byte("config:\n  aws:region: us-east-1\n  cinegit:network:\n    cidr: 10.0.0.0/8\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	typoConfig := filepath.Join(dir, "typo.yaml")
+	if err := os.WriteFile(typoConfig, []byte("config:\n  aws:region: us-east-1\n  cinegit:databse:\n    instanceClass: db.t4g.small\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name     string
 		args     []string
@@ -31,6 +35,7 @@ func TestPlanCommand(t *testing.T) {
 		{"unknown flag", []string{"--stack", "dev", "--colour"}, plan.ExitUsage, "", false, "", "flag provided but not defined"},
 		{"bad format", []string{"--stack", "dev", "--format", "yaml"}, plan.ExitUsage, "", false, "", "allowed values are text and json"},
 		{"unknown stack file", []string{"--stack", "qa"}, plan.ExitUsage, "", false, "", "Pulumi.qa.yaml"},
+		{"misspelled section names it and the nearest key", []string{"--stack", "dev", "--config-file", typoConfig}, plan.ExitUsage, "", false, "", "did you mean cinegit:database?"},
 		{"bad config names the key and writes nothing", []string{"--stack", "dev", "--config-file", badConfig, "--out", filepath.Join(dir, "bad.json")}, plan.ExitUsage, filepath.Join(dir, "bad.json"), false, "", "cinegit:network.cidr"},
 		{"dev plan in text", []string{"--stack", "dev", "--out", filepath.Join(dir, "dev.json")}, plan.ExitClean, filepath.Join(dir, "dev.json"), true, "no mandatory policy is violated", ""},
 		{"prod preview in json", []string{"--stack", "prod", "--preview", "--format", "json"}, plan.ExitClean, "", false, `"mandatory": null`, ""},

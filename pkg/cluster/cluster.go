@@ -140,8 +140,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 	// EKS creates /aws/eks/<name>/cluster without expiry or key unless it already exists:
 	// create it first, and make the cluster wait for it (below). On destroy the cluster goes
-	// first; should EKS still deliver a last batch after the group is gone, it recreates the
-	// group, and the next cluster of the same name must import or delete it.
+	// first; should EKS still deliver a last batch after the group is gone, its service-linked
+	// role recreates the group (terraform-aws-eks issues 920, 2763), and scripts/post-destroy.sh
+	// deletes it before the stack is created again (README.md, "Destroying a stack").
 	logGroup, err := cloudwatch.NewLogGroup(ctx, name+"-control-plane", &cloudwatch.LogGroupArgs{
 		Name:            pulumi.String("/aws/eks/" + args.Name + "/cluster"),
 		RetentionInDays: pulumi.Int(args.LogRetentionDays),

@@ -164,7 +164,7 @@ func TestInvalidCDNConfigurationsNameTheKey(t *testing.T) {
 		{"http allowed origin", "dev", map[string]any{"allowedOrigins": []string{"http://app.cinegit.io"}}, "cinegit:cdn.allowedOrigins[0]", "https origin"},
 		{"log retention CloudWatch lacks", "dev", map[string]any{"logRetentionDays": 45}, "cinegit:cdn.logRetentionDays", "retention values"},
 		{"recovery window out of range", "dev", map[string]any{"signingKeyRecoveryWindowDays": 3}, "cinegit:cdn.signingKeyRecoveryWindowDays", "0 or 7 to 30"},
-		{"immediate secret deletion in staging", "staging", map[string]any{"signingKeyRecoveryWindowDays": 0}, "cinegit:cdn.signingKeyRecoveryWindowDays", "must be recoverable"},
+		{"immediate secret deletion in prod", "prod", map[string]any{"signingKeyRecoveryWindowDays": 0}, "cinegit:cdn.signingKeyRecoveryWindowDays", "must be recoverable"},
 		{"unknown field", "dev", map[string]any{"priceTier": "PriceClass_All"}, "cinegit:cdn.priceTier", "unknown field"},
 	}
 	for _, tt := range tests {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"sort"
 	"strings"
 
@@ -97,22 +98,37 @@ func FromContext(ctx *pulumi.Context) (*Config, error) {
 			raw[k] = v
 		}
 	}
-	// Under the real engine the whole stack configuration is also in PULUMI_CONFIG; reading it
-	// lets a misspelled key fail instead of being silently ignored. (The offline harness checks the
-	// stack file itself.)
+	// ctx.GetConfig answers only for keys asked by name, so a misspelled section would be
+	// silently ignored. Under the real engine the whole stack configuration is also in
+	// PULUMI_CONFIG, which Parse then checks key by key. (Offline, `plan` checks the stack
+	// file's keys itself: see pkg/plan.)
 	if !ctx.RunningWithMocks() {
-		if env := os.Getenv(pulumi.EnvConfig); env != "" {
-			all := map[string]string{}
-			if err := json.Unmarshal([]byte(env), &all); err == nil {
-				for k, v := range all {
-					if _, ok := raw[k]; !ok {
-						raw[k] = v
-					}
-				}
-			}
+		if err := mergeEngineConfig(raw, os.Getenv(pulumi.EnvConfig)); err != nil {
+			return nil, err
 		}
 	}
 	return Parse(ctx.Stack(), raw)
+}
+
+// mergeEngineConfig adds every key of the engine's configuration that raw lacks. The Go
+// language host (pulumi-language-go, constructEnv/constructConfig) sets PULUMI_CONFIG to the
+// JSON object of the RunRequest's config: fully qualified keys ("cinegit:database") to string
+// values, objects as JSON text; the SDK's getEnvInfo (sdk/go/pulumi/run.go) reads the same
+// variable into RunInfo.Config.
+func mergeEngineConfig(raw map[string]string, env string) error {
+	if env == "" {
+		return nil
+	}
+	all := map[string]string{}
+	if err := json.Unmarshal([]byte(env), &all); err != nil {
+		return fmt.Errorf("config: %s is not a JSON object of strings: %w", pulumi.EnvConfig, err)
+	}
+	for k, v := range all {
+		if _, ok := raw[k]; !ok {
+			raw[k] = v
+		}
+	}
+	return nil
 }
 
 // Parse decodes raw Pulumi configuration (fully qualified keys; objects as JSON text), applies
@@ -134,7 +150,8 @@ func Parse(stack string, raw map[string]string) (*Config, error) {
 		}
 		target, known := secs[name]
 		if !known {
-			p.add(name, raw[k], "unknown key; known keys are %s", strings.Join(sectionNames(secs), ", "))
+			names := sectionNames(secs)
+			p.add(name, raw[k], "unknown key; did you mean %s:%s? (known keys: %s)", Project, nearest(name, names), strings.Join(names, ", "))
 			continue
 		}
 		decode(p, name, raw[k], target)
@@ -181,6 +198,14 @@ func decode(p *problems, name, value string, target any) {
 		if strings.TrimSpace(value) == "" {
 			return
 		}
+	}
+	// Unknown fields and map values of the wrong kind first, by full path, with a suggestion.
+	var generic any
+	gen := json.NewDecoder(bytes.NewReader([]byte(text)))
+	gen.UseNumber()
+	if gen.Decode(&generic) == nil && checkShape(p, name, generic, reflect.TypeOf(target)) > 0 {
+		_ = json.Unmarshal([]byte(text), target) // best effort, so that the other checks still run
+		return
 	}
 	dec := json.NewDecoder(bytes.NewReader([]byte(text)))
 	dec.DisallowUnknownFields()

@@ -101,7 +101,7 @@ func TestObservabilityAndGitOpsInvalidConfigurationsNameTheKey(t *testing.T) {
 		key     string
 		allowed string
 	}{
-		// observability (unknown nested fields are reported under the section: the shared decoder names the field only)
+		// observability
 		{"system namespace", "dev", obs(`{"namespace":"kube-system"}`), "cinegit:observability.namespace", "not the system namespace"},
 		{"namespace with capitals", "dev", obs(`{"namespace":"Monitoring"}`), "cinegit:observability.namespace", "namespace name"},
 		{"chart version range", "dev", obs(`{"prometheus":{"chartVersion":"^88.0.0"}}`), "cinegit:observability.prometheus.chartVersion", "exact chart version"},
@@ -118,8 +118,8 @@ func TestObservabilityAndGitOpsInvalidConfigurationsNameTheKey(t *testing.T) {
 		{"single Alertmanager in staging", "staging", with("cinegit:network", threeAZs, "cinegit:observability", `{"alertmanager":{"replicas":1}}`), "cinegit:observability.alertmanager.replicas", "at least 2"},
 		{"unknown receiver", "dev", obs(`{"alertmanager":{"receiver":"pagerduty"}}`), "cinegit:observability.alertmanager.receiver", `"none" or "sns"`},
 		{"prod without a receiver", "prod", prodWith("cinegit:observability", `{"alertmanager":{"receiver":"none"}}`), "cinegit:observability.alertmanager.receiver", "must reach on-call"},
-		{"receiver credentials in config", "dev", obs(`{"alertmanager":{"slackWebhookUrl":"https://hooks.slack.com/x"}}`), "cinegit:observability.slackWebhookUrl", "unknown field"},
-		{"Grafana admin password in config", "dev", obs(`{"grafana":{"adminPassword":"hunter2"}}`), "cinegit:observability.adminPassword", "unknown field"},
+		{"receiver credentials in config", "dev", obs(`{"alertmanager":{"slackWebhookUrl":"https://hooks.slack.com/x"}}`), "cinegit:observability.alertmanager.slackWebhookUrl", "unknown field"},
+		{"Grafana admin password in config", "dev", obs(`{"grafana":{"adminPassword":"hunter2"}}`), "cinegit:observability.grafana.adminPassword", "unknown field"},
 		{"admin secret window Secrets Manager refuses", "dev", obs(`{"grafana":{"adminSecretRecoveryWindowDays":5}}`), "cinegit:observability.grafana.adminSecretRecoveryWindowDays", "7 to 30"},
 		{"admin secret deleted at once in prod", "prod", prodWith("cinegit:observability", `{"grafana":{"adminSecretRecoveryWindowDays":0}}`), "cinegit:observability.grafana.adminSecretRecoveryWindowDays", "for stack \"prod\""},
 		{"unknown Loki mode", "dev", obs(`{"loki":{"deploymentMode":"Distributed"}}`), "cinegit:observability.loki.deploymentMode", "SimpleScalable"},
@@ -151,11 +151,11 @@ func TestObservabilityAndGitOpsInvalidConfigurationsNameTheKey(t *testing.T) {
 		{"SSO without a client", "dev", ops(`{"sso":{"url":"https://argocd.dev","issuer":"https://idp","adminGroups":["platform"]}}`), "cinegit:gitops.sso.clientId", "client's id"},
 		{"SSO without admins", "dev", ops(`{"sso":{"url":"https://argocd.dev","issuer":"https://idp","clientId":"argocd"}}`), "cinegit:gitops.sso.adminGroups", "at least one group"},
 		{"SSO group breaking the RBAC CSV", "dev", ops(`{"sso":{"url":"https://argocd.dev","issuer":"https://idp","clientId":"argocd","adminGroups":["a,b"]}}`), "cinegit:gitops.sso.adminGroups[0]", "without commas"},
-		{"client secret in config", "dev", ops(`{"sso":{"clientSecret":"s3cr3t"}}`), "cinegit:gitops.clientSecret", "unknown field"},
+		{"client secret in config", "dev", ops(`{"sso":{"clientSecret":"s3cr3t"}}`), "cinegit:gitops.sso.clientSecret", "unknown field"},
 		{"secrets operator sharing Argo CD's namespace", "dev", ops(`{"externalSecrets":{"namespace":"argocd"}}`), "cinegit:gitops.externalSecrets.namespace", "namespace of its own"},
 		{"secrets operator chart range", "dev", ops(`{"externalSecrets":{"chartVersion":"2.x"}}`), "cinegit:gitops.externalSecrets.chartVersion", "exact chart version"},
 		{"gitops secret window Secrets Manager refuses", "dev", ops(`{"secretRecoveryWindowDays":31}`), "cinegit:gitops.secretRecoveryWindowDays", "7 to 30"},
-		{"gitops secrets deleted at once in staging", "staging", with("cinegit:network", threeAZs, "cinegit:gitops", `{"secretRecoveryWindowDays":0}`), "cinegit:gitops.secretRecoveryWindowDays", "for stack \"staging\""},
+		{"gitops secrets deleted at once in prod", "prod", prodWith("cinegit:gitops", `{"secretRecoveryWindowDays":0}`), "cinegit:gitops.secretRecoveryWindowDays", "for stack \"prod\""},
 		{"single secrets operator in prod", "prod", prodWith("cinegit:gitops", `{"externalSecrets":{"replicas":1}}`), "cinegit:gitops.externalSecrets.replicas", "at least 2"},
 		{"refresh interval in days", "dev", ops(`{"externalSecrets":{"refreshInterval":"1d"}}`), "cinegit:gitops.externalSecrets.refreshInterval", "1m to 24h"},
 		{"refresh every second", "dev", ops(`{"externalSecrets":{"refreshInterval":"1s"}}`), "cinegit:gitops.externalSecrets.refreshInterval", "1m to 24h"},

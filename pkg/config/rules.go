@@ -19,13 +19,20 @@ type StackRules struct {
 	// RequirePrivateEndpoint keeps the EKS API endpoint private: CI reaches it from the deploy
 	// runner VPC, people through a network joined to the VPC.
 	RequirePrivateEndpoint bool
+	// RequireSecretRecovery demands a 7-30 day recovery window on the secrets the stack
+	// deletes. Only where the stack is never destroyed: a secret waiting out its window keeps
+	// its name, so a stack destroyed and created again within it cannot create its secrets
+	// (CreateSecret fails with "You can't create this secret because a secret with this name
+	// is already scheduled for deletion"; Secrets Manager API reference, DeleteSecret:
+	// RecoveryWindowInDays 7-30 or ForceDeleteWithoutRecovery).
+	RequireSecretRecovery bool
 }
 
 // RulesFor returns the rules for a stack name.
 func RulesFor(stack string) StackRules {
 	switch stack {
 	case "prod":
-		return StackRules{MinAZs: 3, RequireHA: true, RequireProtection: true, RequirePulumiProtect: true, MinBackupRetentionDays: 14, RequirePrivateEndpoint: true}
+		return StackRules{MinAZs: 3, RequireHA: true, RequireProtection: true, RequirePulumiProtect: true, MinBackupRetentionDays: 14, RequirePrivateEndpoint: true, RequireSecretRecovery: true}
 	case "staging":
 		return StackRules{MinAZs: 2, RequireHA: true, RequireProtection: true, MinBackupRetentionDays: 1, RequirePrivateEndpoint: true}
 	default:

@@ -34,9 +34,8 @@ type CacheConfig struct {
 	// (sessions, previews) are evicted.
 	MaxmemoryPolicy string `json:"maxmemoryPolicy"`
 	// AuthSecretRecoveryWindowDays is how long a deleted AUTH token secret can be restored:
-	// 0 (deleted at once, so a destroyed dev stack can be recreated under the same name) or
-	// 7-30; staging and prod need 7-30. Default 30 in staging and prod, 0 elsewhere. Always
-	// set after Parse.
+	// 0 (deleted at once, so a destroyed stack can be recreated under the same name) or 7-30;
+	// prod needs 7-30. Default 30 in staging and prod, 0 elsewhere. Always set after Parse.
 	AuthSecretRecoveryWindowDays *int `json:"authSecretRecoveryWindowDays"`
 }
 
@@ -111,7 +110,7 @@ func (c *CacheConfig) validate(p *problems, env Env) {
 	switch w := *c.AuthSecretRecoveryWindowDays; {
 	case w != 0 && (w < 7 || w > 30):
 		p.add("cache.authSecretRecoveryWindowDays", w, "0 (delete at once) or 7 to 30 days (Secrets Manager limits)")
-	case env.Rules.RequireProtection && w == 0:
+	case env.Rules.RequireSecretRecovery && w == 0:
 		p.add("cache.authSecretRecoveryWindowDays", w, "7 to 30 days for stack %q (a deleted secret stays restorable)", env.Stack)
 	}
 }

@@ -44,7 +44,8 @@ type CDNConfig struct {
 	// LogRetentionDays keeps the CDN access logs and WAF logs (a CloudWatch value; default 30).
 	LogRetentionDays int `json:"logRetentionDays"`
 	// SigningKeyRecoveryWindowDays is the signing-key secret's deletion window: 0 (immediate,
-	// for ephemeral stacks) or 7-30 (default 30; at least 7 in staging and prod).
+	// so a destroyed stack can be recreated under the same name) or 7-30 (default 30; at least
+	// 7 in prod).
 	SigningKeyRecoveryWindowDays *int `json:"signingKeyRecoveryWindowDays"`
 }
 
@@ -156,7 +157,7 @@ func (c *CDNConfig) validate(p *problems, env Env) {
 	switch w := *c.SigningKeyRecoveryWindowDays; {
 	case w != 0 && (w < 7 || w > 30):
 		p.add("cdn.signingKeyRecoveryWindowDays", w, "0 or 7 to 30 days (Secrets Manager's recovery windows)")
-	case w == 0 && env.Rules.RequireProtection:
+	case w == 0 && env.Rules.RequireSecretRecovery:
 		p.add("cdn.signingKeyRecoveryWindowDays", w, "7 to 30 days for stack %q: a deleted signing key must be recoverable", env.Stack)
 	}
 }

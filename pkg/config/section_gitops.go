@@ -49,8 +49,9 @@ type GitOpsConfig struct {
 	// none: the admin account stays, its initial password in the argocd-initial-admin-secret.
 	SSO *SSOConfig `json:"sso"`
 	// SecretRecoveryWindowDays is how long the deleted SSO and repository credential secrets
-	// can be restored: 0 (at once) or 7-30; staging and prod need 7-30. Default 30 in staging
-	// and prod, 0 elsewhere. Always set after Parse.
+	// can be restored: 0 (at once, so a destroyed stack can be recreated under the same name)
+	// or 7-30; prod needs 7-30. Default 30 in staging and prod, 0 elsewhere. Always set after
+	// Parse.
 	SecretRecoveryWindowDays *int `json:"secretRecoveryWindowDays"`
 	// ExternalSecrets pins and sizes the External Secrets Operator.
 	ExternalSecrets ExternalSecretsConfig `json:"externalSecrets"`

@@ -59,8 +59,8 @@ type GrafanaConfig struct {
 	// StorageGiB is Grafana's volume (its SQLite database: users, preferences), 1-100. Default 10.
 	StorageGiB int `json:"storageGiB"`
 	// AdminSecretRecoveryWindowDays is how long the deleted admin credential's secret can be
-	// restored: 0 (at once, so a destroyed dev stack can be recreated) or 7-30; staging and prod
-	// need 7-30. Default 30 in staging and prod, 0 elsewhere. Always set after Parse.
+	// restored: 0 (at once, so a destroyed stack can be recreated under the same name) or 7-30;
+	// prod needs 7-30. Default 30 in staging and prod, 0 elsewhere. Always set after Parse.
 	AdminSecretRecoveryWindowDays *int `json:"adminSecretRecoveryWindowDays"`
 }
 
@@ -370,7 +370,7 @@ func validateRecoveryWindow(p *problems, key string, days int, env Env) {
 	switch {
 	case days != 0 && (days < 7 || days > 30):
 		p.add(key, days, "0 (delete at once) or 7 to 30 days")
-	case env.Rules.RequireProtection && days < 7:
+	case env.Rules.RequireSecretRecovery && days < 7:
 		p.add(key, days, "7 to 30 days for stack %q (a deleted credential must be restorable)", env.Stack)
 	}
 }

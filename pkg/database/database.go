@@ -11,6 +11,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/rds"
+	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/cinegit/infrastructure/pkg/iampolicy"
@@ -154,7 +155,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 
 	// RDS creates /aws/rds/instance/<id>/<log> itself, with no retention and no key, unless the
 	// group already exists. Nothing the instance takes refers to these groups, so DependsOn
-	// is what makes them exist first.
+	// is what makes them exist first, and what makes destroy delete the instance before them.
+	// A last batch delivered after that recreates a group; scripts/post-destroy.sh deletes it
+	// before the stack is created again (README.md, "Destroying a stack").
 	var before []pulumi.Resource
 	for _, log := range LogExports {
 		g, err := cloudwatch.NewLogGroup(ctx, name+"-"+log, &cloudwatch.LogGroupArgs{
@@ -227,9 +230,11 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		Tags: t.Named(identifier).Map(),
 	}
 	if args.FinalSnapshot {
-		// Fixed, so that a destroy is repeatable by reading the code; RDS refuses to overwrite
-		// an existing snapshot, which is the point.
-		instanceArgs.FinalSnapshotIdentifier = pulumi.String(env.Naming.NameMax(255, "postgres", "final"))
+		id, err := finalSnapshotIdentifier(ctx, name, env.Naming.NameMax(FinalSnapshotPrefixMax, "postgres", "final"), identifier, parent)
+		if err != nil {
+			return nil, err
+		}
+		instanceArgs.FinalSnapshotIdentifier = id
 	}
 	instance, err := rds.NewInstance(ctx, name, instanceArgs, parent, pulumi.Protect(args.Protect), pulumi.DependsOn(before))
 	if err != nil {
@@ -329,4 +334,28 @@ func sidPart(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// FinalSnapshotPrefixMax leaves room in RDS's 255 characters for "-" and the 8 hex digits of
+// the per-creation suffix.
+const FinalSnapshotPrefixMax = 255 - 9
+
+// finalSnapshotIdentifier names the snapshot RDS takes when the instance is deleted:
+// "<prefix>-<8 hex digits>", the digits drawn once when the stack creates the instance. A
+// fixed name would make the second destroy of a recreated stack fail, since RDS refuses a
+// snapshot identifier that is already taken (DBSnapshotAlreadyExists), and the first one's
+// snapshot is kept on purpose. The suffix changes only with the instance identifier (keepers),
+// so updates never touch it. The result obeys RDS's rules for DB snapshot identifiers (RDS API
+// reference, DeleteDBInstance FinalDBSnapshotIdentifier and CreateDBSnapshot: 1-255 letters,
+// digits or hyphens, first a letter, no trailing or consecutive hyphens): the prefix is a
+// naming.Namer name, the suffix lowercase hex.
+func finalSnapshotIdentifier(ctx *pulumi.Context, name, prefix, identifier string, opts ...pulumi.ResourceOption) (pulumi.StringOutput, error) {
+	suffix, err := random.NewRandomId(ctx, name+"-final-snapshot", &random.RandomIdArgs{
+		ByteLength: pulumi.Int(4),
+		Keepers:    pulumi.StringMap{"identifier": pulumi.String(identifier)},
+	}, opts...)
+	if err != nil {
+		return pulumi.StringOutput{}, err
+	}
+	return pulumi.Sprintf("%s-%s", prefix, suffix.Hex), nil
 }

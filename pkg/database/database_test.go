@@ -2,6 +2,7 @@ package database
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -227,7 +228,7 @@ func TestDevIsEphemeralAndProdIsProtected(t *testing.T) {
 	r := runDatabase(t, "prod", prodArgs(), nodeSG(), false)
 	prod := only(t, r, instanceType)
 	for path, want := range map[string]any{
-		"skipFinalSnapshot": false, "finalSnapshotIdentifier": "cinegit-prod-postgres-final",
+		"skipFinalSnapshot":  false,
 		"deletionProtection": true, "multiAz": true, "backupRetentionPeriod": float64(30),
 		"copyTagsToSnapshot": true, "deleteAutomatedBackups": false,
 		"backupWindow": "03:00-04:00", "maintenanceWindow": "sun:05:00-sun:06:00",
@@ -292,5 +293,34 @@ func TestArgsAreChecked(t *testing.T) {
 	}
 	if _, err := harness.RunRaw(program, "cinegit", "dev", map[string]string{"aws:region": "us-east-1"}, false); err == nil || !strings.Contains(err.Error(), "MaxAllocatedStorage") {
 		t.Fatalf("want a MaxAllocatedStorage error, got %v", err)
+	}
+}
+
+// TestFinalSnapshotIdentifierIsUniquePerCreation: a fixed final snapshot identifier makes the
+// second destroy of a recreated stack fail (RDS refuses an identifier that is taken), so the
+// identifier carries a suffix drawn once per creation of the instance, and keeps to RDS's
+// rules for DB snapshot identifiers (RDS API reference, CreateDBSnapshot DBSnapshotIdentifier:
+// 1-255 letters, digits or hyphens, first a letter, no trailing or consecutive hyphens).
+func TestFinalSnapshotIdentifierIsUniquePerCreation(t *testing.T) {
+	valid := regexp.MustCompile(`^[A-Za-z](-?[A-Za-z0-9])*$`)
+	r := runDatabase(t, "prod", prodArgs(), nodeSG(), false)
+	instance := only(t, r, instanceType)
+	suffix := only(t, r, "random:index/randomId:RandomId")
+	id, _ := instance.Input("finalSnapshotIdentifier").(string)
+	if !strings.HasPrefix(id, "cinegit-prod-postgres-final-") || id == "cinegit-prod-postgres-final" || len(id) > 255 || !valid.MatchString(id) {
+		t.Errorf("finalSnapshotIdentifier %q: want cinegit-prod-postgres-final-<suffix>, a valid RDS snapshot identifier", id)
+	}
+	if hexSuffix := strings.TrimPrefix(id, "cinegit-prod-postgres-final-"); hexSuffix != suffix.Outputs["hex"].StringValue() || len(hexSuffix) != 8 {
+		t.Errorf("suffix %q, want the RandomId's 8 hex digits %v", hexSuffix, suffix.Outputs["hex"])
+	}
+	if !slices.Contains(instance.PropertyDependencies["finalSnapshotIdentifier"], suffix.URN) {
+		t.Error("finalSnapshotIdentifier does not come from the RandomId")
+	}
+	if keepers, _ := suffix.Input("keepers").(map[string]any); keepers["identifier"] != "cinegit-prod-postgres" {
+		t.Errorf("RandomId keepers %v: want the instance identifier, so the suffix changes with it and nothing else", suffix.Input("keepers"))
+	}
+	// Dev skips the final snapshot: nothing to name.
+	if n := len(runDatabase(t, "dev", devArgs(), nodeSG(), false).ByType("random:index/randomId:RandomId")); n != 0 {
+		t.Errorf("dev registers %d RandomIds without a final snapshot", n)
 	}
 }

@@ -1,6 +1,8 @@
 package harness
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -28,6 +30,15 @@ var computed = map[string]outputFunc{
 			pw += "x"
 		}
 		out["result"] = resource.MakeSecret(resource.NewProperty(pw[:n]))
+	},
+	"random:index/randomId:RandomId": func(m *Mocks, name, phys string, in resource.PropertyMap, out map[string]any) {
+		// Stable per name, like the state of a real stack: the same graph on every run.
+		n := 8
+		if l, ok := in["byteLength"]; ok && l.IsNumber() {
+			n = int(l.NumberValue())
+		}
+		sum := sha256.Sum256([]byte(m.Stack + "/" + name))
+		out["hex"] = hex.EncodeToString(sum[:min(n, len(sum))])
 	},
 	"aws:kms/key:Key": func(m *Mocks, name, phys string, in resource.PropertyMap, out map[string]any) {
 		out["keyId"] = "key-" + name

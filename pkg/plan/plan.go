@@ -44,7 +44,17 @@ type Plan struct {
 
 // Run plans a stack.
 func Run(program pulumi.RunFunc, o Options) (*Plan, error) {
-	r, err := harness.Run(program, harness.Options{Dir: o.Dir, Stack: o.Stack, ConfigFile: o.ConfigFile, Preview: o.Preview})
+	project, raw, err := harness.LoadConfig(harness.Options{Dir: o.Dir, Stack: o.Stack, ConfigFile: o.ConfigFile})
+	if err != nil {
+		return nil, err
+	}
+	// Under mocks the program reads its keys by name and never sees one it does not know;
+	// `pulumi up` hands it the whole configuration (see config.FromContext). Checking the stack
+	// file's keys here makes a misspelled section fail offline as it does there.
+	if _, err := config.Parse(o.Stack, raw); err != nil {
+		return nil, err
+	}
+	r, err := harness.RunRaw(program, project.Name, o.Stack, raw, o.Preview)
 	if err != nil {
 		return nil, err
 	}

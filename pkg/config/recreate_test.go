@@ -1,0 +1,51 @@
+package config
+
+import (
+	"errors"
+	"testing"
+)
+
+// TestSecretWindowsLetStagingBeRecreated: a secret waiting out its recovery window keeps its
+// name (CreateSecret: "You can't create this secret because a secret with this name is
+// already scheduled for deletion"; Secrets Manager API reference, DeleteSecret), so staging,
+// which is destroyed and created again, may delete its secrets at once; prod, which is never
+// destroyed, keeps 7-30.
+func TestSecretWindowsLetStagingBeRecreated(t *testing.T) {
+	windows := map[string]string{
+		"cinegit:cache":         `{"authSecretRecoveryWindowDays":0}`,
+		"cinegit:cdn":           `{"signingKeyRecoveryWindowDays":0}`,
+		"cinegit:observability": `{"grafana":{"adminSecretRecoveryWindowDays":0}}`,
+		"cinegit:gitops":        `{"secretRecoveryWindowDays":0}`,
+	}
+	keys := []string{"cache.authSecretRecoveryWindowDays", "cdn.signingKeyRecoveryWindowDays", "observability.grafana.adminSecretRecoveryWindowDays", "gitops.secretRecoveryWindowDays"}
+	for _, tt := range []struct {
+		stack    string
+		rejected bool
+	}{{"dev", false}, {"staging", false}, {"prod", true}} {
+		t.Run(tt.stack, func(t *testing.T) {
+			raw := with("cinegit:protect", "true", "cinegit:network", threeAZs)
+			for k, v := range windows {
+				raw[k] = v
+			}
+			_, err := Parse(tt.stack, raw)
+			var verr *ValidationError
+			if err != nil && !errors.As(err, &verr) {
+				t.Fatal(err)
+			}
+			for _, k := range keys {
+				found := false
+				if verr != nil {
+					for _, p := range verr.Problems {
+						found = found || p.Key == "cinegit:"+k
+					}
+				}
+				if found != tt.rejected {
+					t.Errorf("%s = 0 rejected=%v, want %v (%v)", k, found, tt.rejected, err)
+				}
+			}
+		})
+	}
+	if r := RulesFor("staging"); r.RequireSecretRecovery || !RulesFor("prod").RequireSecretRecovery {
+		t.Fatal("only prod requires secret recovery windows")
+	}
+}
