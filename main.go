@@ -38,6 +38,7 @@ Deploy (needs AWS credentials and the S3 state backend, see README.md):
 
 Plan offline (no AWS account, no credentials):
   go run . plan --stack dev [--preview] [--format text|json] [--out plan.json] [--config-file FILE]
+  go run . plan --stack dev [--cost] [--critical-path] [--diff OLD.json [--allow-replace]]
 `
 
 func main() {
