@@ -14,13 +14,14 @@ import (
 // CostLine is one item of the monthly floor: what bills by the hour or the month whatever the
 // traffic.
 type CostLine struct {
-	Item      string  `json:"item"`
-	Resource  string  `json:"resource"`
-	Quantity  float64 `json:"quantity"`
-	Unit      string  `json:"unit"`
-	UnitPrice float64 `json:"unitPrice"`
-	Monthly   float64 `json:"monthly"`
-	Note      string  `json:"note,omitempty"`
+	Item string `json:"item"`
+	// Resources are the registrations billed on this line ("type::name").
+	Resources []string `json:"resources"`
+	Quantity  float64  `json:"quantity"`
+	Unit      string   `json:"unit"`
+	UnitPrice float64  `json:"unitPrice"`
+	Monthly   float64  `json:"monthly"`
+	Note      string   `json:"note,omitempty"`
 }
 
 // CostReport is the estimated monthly cost of a stack from its plan.
@@ -50,8 +51,20 @@ func Cost(r *harness.Result) (*CostReport, error) {
 			"WAF and CloudFront are global (us-east-1) whatever the stack's region",
 		},
 	}
+	// Lines with the same item, unit price and note add up (ten KMS keys are one line).
+	lines := map[string]int{}
 	add := func(item string, res *harness.Resource, qty float64, unit string, price float64, note string) {
-		rep.Floor = append(rep.Floor, CostLine{Item: item, Resource: res.Type + "::" + res.Name, Quantity: qty, Unit: unit, UnitPrice: price, Monthly: qty * price, Note: note})
+		key := fmt.Sprintf("%s|%s|%g|%s", item, unit, price, note)
+		i, ok := lines[key]
+		if !ok {
+			i = len(rep.Floor)
+			lines[key] = i
+			rep.Floor = append(rep.Floor, CostLine{Item: item, Unit: unit, UnitPrice: price, Note: note})
+		}
+		l := &rep.Floor[i]
+		l.Resources = append(l.Resources, res.Type+"::"+res.Name)
+		l.Quantity += qty
+		l.Monthly += qty * price
 	}
 	hourly := func(item string, res *harness.Resource, count float64, price float64, note string) {
 		add(item, res, count*HoursPerMonth, "hours", price, note)
@@ -85,7 +98,7 @@ func Cost(r *harness.Result) (*CostReport, error) {
 			}
 			hourly("EC2 "+typ+" nodes", res, desired, p, note)
 			if gib := nodeDiskGiB(r, res); gib > 0 {
-				add("EBS gp3 node root volumes", res, desired*gib, "GiB-month", prices.EBSGp3GBMonth, fmt.Sprintf("%g × %g GiB", desired, gib))
+				add("EBS gp3 node root volumes", res, desired*gib, "GiB-month", prices.EBSGp3GBMonth, "")
 			}
 		case "aws:ec2/natGateway:NatGateway":
 			hourly("NAT gateway", res, 1, prices.NATGatewayHour, "")
@@ -96,7 +109,7 @@ func Cost(r *harness.Result) (*CostReport, error) {
 				continue // gateway endpoints are free
 			}
 			azs := float64(len(listInput(res, "subnetIds")))
-			hourly("interface endpoint "+lastDot(res.InputString("serviceName")), res, azs, prices.InterfaceEndpointAZHour, fmt.Sprintf("%g AZs", azs))
+			hourly("interface endpoints", res, azs, prices.InterfaceEndpointAZHour, "per endpoint per AZ")
 		case "aws:rds/instance:Instance":
 			class := res.InputString("instanceClass")
 			p, err := lookup(prices.RDSHour, "RDS", class)
@@ -109,7 +122,7 @@ func Cost(r *harness.Result) (*CostReport, error) {
 			}
 			hourly("RDS PostgreSQL "+class, res, copies, p, note)
 			gib, _ := res.Input("allocatedStorage").(float64)
-			add("RDS gp3 storage", res, copies*gib, "GiB-month", prices.RDSGp3GBMonth, fmt.Sprintf("%g GiB allocated × %g", gib, copies))
+			add("RDS gp3 storage", res, copies*gib, "GiB-month", prices.RDSGp3GBMonth, note)
 			if res.Input("manageMasterUserPassword") == true {
 				add("Secrets Manager secret (RDS-managed master password)", res, 1, "secret-month", prices.SecretMonth, "")
 			}
@@ -120,7 +133,7 @@ func Cost(r *harness.Result) (*CostReport, error) {
 				return nil, err
 			}
 			n, _ := res.Input("numCacheClusters").(float64)
-			hourly("ElastiCache "+node+" nodes", res, n, p, fmt.Sprintf("%g nodes", n))
+			hourly("ElastiCache "+node+" nodes", res, n, p, "")
 		case "aws:kms/key:Key":
 			add("KMS customer managed key", res, 1, "key-month", prices.KMSKeyMonth, "")
 		case "aws:secretsmanager/secret:Secret":
@@ -139,11 +152,17 @@ func Cost(r *harness.Result) (*CostReport, error) {
 			}
 		}
 	}
-	sort.SliceStable(rep.Floor, func(i, j int) bool { return rep.Floor[i].Item < rep.Floor[j].Item })
 	for i := range rep.Floor {
 		rep.Monthly += rep.Floor[i].Monthly
 		rep.Floor[i].Monthly = cents(rep.Floor[i].Monthly)
 	}
+	sort.SliceStable(rep.Floor, func(i, j int) bool {
+		a, b := rep.Floor[i], rep.Floor[j]
+		if a.Monthly != b.Monthly {
+			return a.Monthly > b.Monthly
+		}
+		return a.Item < b.Item
+	})
 	rep.Monthly = cents(rep.Monthly)
 	return rep, nil
 }
@@ -250,15 +269,6 @@ func listInput(res *harness.Resource, key string) []any {
 	return make([]any, len(res.PropertyDependencies[key]))
 }
 
-// lastDot is an endpoint's service, "ecr.api" of "com.amazonaws.us-east-1.ecr.api".
-func lastDot(s string) string {
-	parts := strings.SplitN(s, ".", 4)
-	if len(parts) == 4 {
-		return parts[3]
-	}
-	return s
-}
-
 func cents(f float64) float64 { return math.Round(f*100) / 100 }
 
 func priceRegions() []string {
@@ -278,7 +288,7 @@ func WriteCost(w io.Writer, c *CostReport) {
 		if l.Note != "" {
 			note = "  (" + l.Note + ")"
 		}
-		fmt.Fprintf(w, "  %10.2f  %-52s %g %s × $%g%s\n", l.Monthly, l.Item, l.Quantity, l.Unit, l.UnitPrice, note)
+		fmt.Fprintf(w, "  %9.2f  %-52s %g %s × $%g%s\n", l.Monthly, l.Item, math.Round(l.Quantity*100)/100, l.Unit, l.UnitPrice, note)
 	}
 	fmt.Fprintln(w, "\nBilled by use (not in the floor):")
 	for _, u := range c.Usage {

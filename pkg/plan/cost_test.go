@@ -135,9 +135,17 @@ func TestCostListsUsageAndSources(t *testing.T) {
 	if c.PriceDate == "" || len(c.Sources) == 0 || len(c.Usage) < 10 {
 		t.Errorf("date %q, %d sources, %d usage prices", c.PriceDate, len(c.Sources), len(c.Usage))
 	}
+	lines := map[string]CostLine{}
 	for _, l := range c.Floor {
-		if l.Resource == "aws:eks/nodeGroup:NodeGroup::media" || strings.Contains(l.Resource, "BucketV2") || strings.Contains(l.Item, "s3") {
-			t.Errorf("%s is not part of the floor", l.Resource)
+		lines[l.Item] = l
+		for _, r := range l.Resources {
+			if r == "aws:eks/nodeGroup:NodeGroup::media" || strings.Contains(r, "BucketV2") || strings.Contains(r, "::s3") {
+				t.Errorf("%s is not part of the floor", r)
+			}
 		}
+	}
+	// Like items add up: two keys on one line, 2 × $1.
+	if k := lines["KMS customer managed key"]; k.Quantity != 2 || k.Monthly != 2 || len(k.Resources) != 2 {
+		t.Errorf("KMS line %+v", k)
 	}
 }

@@ -162,11 +162,8 @@ func CriticalPath(r *harness.Result) Path { return NewSchedule(r).Critical() }
 // WriteCriticalPath renders the chain: each step's estimate and when it is done.
 func WriteCriticalPath(w io.Writer, stack string, p Path) {
 	fmt.Fprintf(w, "Critical path of a from-zero update of %s: about %.1f minutes\n", stack, p.TotalMinutes)
-	fmt.Fprintln(w, "  (creation estimates per type: pkg/plan/estimates.go; API calls shorter than a minute are included)")
+	fmt.Fprintln(w, "  (typical creation minutes per type, with their sources: pkg/plan/estimates.go)")
 	for _, s := range p.Steps {
-		if s.Minutes < 1 {
-			continue
-		}
 		fmt.Fprintf(w, "  %6.1f min  +%4.1f  %-50s %s\n", s.Finish, s.Minutes, s.Type, s.Name)
 	}
 }
