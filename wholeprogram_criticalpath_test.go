@@ -54,7 +54,9 @@ func TestCriticalPathIsNetworkClusterNodesAddOns(t *testing.T) {
 			if !slices.Equal(phases, want) {
 				t.Errorf("critical path phases %q, want %q: %+v", phases, want, p.Steps)
 			}
-			t.Logf("%s: %.2f minutes", stack, p.TotalMinutes)
+			for _, db := range r.ByType("aws:rds/instance:Instance") {
+				t.Logf("%s: critical path %.2f minutes; PostgreSQL ready after %.2f", stack, p.TotalMinutes, s.Finish(db.URN))
+			}
 
 			clusters := r.ByType("eks:index:Cluster")
 			if len(clusters) != 1 {
