@@ -162,7 +162,8 @@ func program(ctx *pulumi.Context) error {
 	}
 
 	// Data stores: PostgreSQL in the isolated database subnets, Redis in the private ones.
-	// Only the security groups named here reach them.
+	// Only the security groups named here reach them, each through an ingress rule created
+	// after the cluster; the stores themselves start with the network.
 	dataClients := pulumi.StringArray{eks.NodeSecurityGroupID}
 	db, err := database.New(ctx, "database", database.Args{
 		Env:                              env,

@@ -296,7 +296,7 @@ func WriteCost(w io.Writer, c *CostReport) {
 			fmt.Fprintf(w, "  %-62s %s\n", u.Item, u.Unit)
 			continue
 		}
-		fmt.Fprintf(w, "  %-62s $%g per %s\n", u.Item, u.Price, u.Unit)
+		fmt.Fprintf(w, "  %-62s $%s per %s\n", u.Item, strconv.FormatFloat(u.Price, 'f', -1, 64), u.Unit)
 	}
 	fmt.Fprintln(w, "\nNotes:")
 	for _, n := range c.Notes {

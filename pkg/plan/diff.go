@@ -245,9 +245,15 @@ func at(m map[string]any, path string) any {
 	return v
 }
 
+// providerURN is the provider a reference names. A default provider's name carries its
+// plugin version (default_6_83_4): an upgrade updates the provider, it does not move the
+// resources to another one, so the version is left out.
 func providerURN(ref string) string {
 	if i := strings.LastIndex(ref, "::"); i > 0 {
-		return ref[:i]
+		ref = ref[:i]
+	}
+	if i := strings.LastIndex(ref, "::default_"); i > 0 {
+		ref = ref[:i] + "::default"
 	}
 	return ref
 }

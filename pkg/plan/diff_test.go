@@ -42,6 +42,34 @@ func rv(typ, name string, protect bool, inputs map[string]any) apitype.ResourceV
 	}
 }
 
+func TestDiffProviders(t *testing.T) {
+	old := rv("aws:sqs/queue:Queue", "q", false, map[string]any{"name": "q"})
+	tests := []struct {
+		name, provider, action string
+	}{
+		{"a default provider's new version is not a move", "urn:pulumi:dev::cinegit::pulumi:providers:aws::default_6_84_0::id-2", ""},
+		{"another explicit provider replaces", "urn:pulumi:dev::cinegit::pulumi:providers:aws::aws-us-east-1::id-3", "replace"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o, n := old, old
+			o.Provider = "urn:pulumi:dev::cinegit::pulumi:providers:aws::default_6_83_4::id-1"
+			if tt.action == "replace" {
+				o.Provider = "urn:pulumi:dev::cinegit::pulumi:providers:aws::aws::id-1"
+			}
+			n.Provider = tt.provider
+			d := Diff("dev", "old", &apitype.DeploymentV3{Resources: []apitype.ResourceV3{o}}, &apitype.DeploymentV3{Resources: []apitype.ResourceV3{n}})
+			got := ""
+			if len(d.Changes) == 1 {
+				got = d.Changes[0].Action
+			}
+			if got != tt.action || len(d.Changes) > 1 {
+				t.Errorf("changes %+v, want %q", d.Changes, tt.action)
+			}
+		})
+	}
+}
+
 func TestDiff(t *testing.T) {
 	old := &apitype.DeploymentV3{Resources: []apitype.ResourceV3{
 		rv("aws:ec2/subnet:Subnet", "private-a", false, map[string]any{"cidrBlock": "10.0.0.0/20", "tags": map[string]any{"tier": "private"}}),

@@ -47,8 +47,14 @@ func NewServiceOnly(ctx *pulumi.Context, name string, args Args, opts ...pulumi.
 	env := args.Env
 	groupName := env.Naming.Name(args.NamePart)
 	sg, err := ec2.NewSecurityGroup(ctx, name, &ec2.SecurityGroupArgs{
-		NamePrefix:  pulumi.String(groupName + "-"),
-		Description: pulumi.String(args.Service + " from CineGit workloads"),
+		NamePrefix: pulumi.String(groupName + "-"),
+		// The description changed with the move to standalone rules, and a description
+		// forces a new group: an existing stack gets a fresh group (created before the old
+		// one is deleted, the stores moving to it in place) instead of keeping the old
+		// inline rule, which the provider would leave in place when the ingress argument
+		// disappears and which would make the standalone rule a duplicate
+		// (InvalidPermission.Duplicate).
+		Description: pulumi.String(args.Service + " from CineGit workloads, by standalone rules"),
 		VpcId:       args.VpcID,
 		Tags:        env.Tags.Named(groupName).Map(),
 	}, opts...)

@@ -33,6 +33,9 @@ func TestServiceOnly(t *testing.T) {
 				t.Fatal(err)
 			}
 			sg := r.Named("aws:ec2/securityGroup:SecurityGroup", "db")
+			if sg.InputString("description") != "PostgreSQL from CineGit workloads, by standalone rules" {
+				t.Errorf("description %q: the move to standalone rules needs a new group", sg.InputString("description"))
+			}
 			if sg.InputString("namePrefix") != "cinegit-dev-postgres-" || sg.Input("name") != nil {
 				t.Errorf("name: prefix %q, name %v", sg.InputString("namePrefix"), sg.Input("name"))
 			}
