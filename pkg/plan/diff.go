@@ -207,7 +207,7 @@ func Diff(stack, oldName string, old, cur *apitype.DeploymentV3) *DiffReport {
 
 func change(action string, r apitype.ResourceV3, props, forced []string, wasProtected bool) Change {
 	c := Change{
-		Action: action, URN: string(r.URN), Type: string(r.Type), Name: string(r.URN.Name()),
+		Action: action, URN: string(r.URN), Type: string(r.Type), Name: r.URN.Name(),
 		Properties: props, ReplacedBy: forced,
 		Stateful: statefulTypes[string(r.Type)], Protected: r.Protect || wasProtected,
 	}
