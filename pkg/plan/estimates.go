@@ -43,8 +43,8 @@ var creationEstimates = map[string]Estimate{
 	"aws:elasticache/replicationGroup:ReplicationGroup": {8, "estimate: one Redis node about 8 minutes; with replicas and multi-AZ about 12, the issue's figure"},
 
 	// Media.
-	"aws:cloudfront/distribution:Distribution": {5, "estimate: the provider waits for Deployed; CloudFront propagates changes in under 5 minutes " +
-		"(https://aws.amazon.com/about-aws/whats-new/2020/06/amazon-cloudfront-reduces-deployment-time/)"},
+	"aws:cloudfront/distribution:Distribution": {5, "estimate: the provider waits until the distribution is Deployed, i.e. propagated to the edge locations " +
+		"(https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/HowToUpdateDistribution.html), typically about 5 minutes"},
 	"aws:efs/fileSystem:FileSystem":   {0.3, "estimate: available within seconds"},
 	"aws:efs/mountTarget:MountTarget": {1.5, "estimate: a mount target's ENI is available in about 1-2 minutes; the provider waits"},
 	"aws:lambda/function:Function": {1, "estimate: a VPC function waits for its Hyperplane ENIs, up to about 90 seconds " +
