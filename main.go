@@ -37,6 +37,7 @@ Deploy (needs AWS credentials and the S3 state backend, see README.md):
 
 Plan offline (no AWS account, no credentials):
   go run . plan --stack dev [--preview] [--format text|json] [--out plan.json] [--config-file FILE]
+  go run . plan --stack dev [--cost] [--critical-path] [--diff OLD.json [--allow-replace]]
 `
 
 func main() {
@@ -117,7 +118,8 @@ func program(ctx *pulumi.Context) error {
 	}
 
 	// Data stores: PostgreSQL in the isolated database subnets, Redis in the private ones.
-	// Only the security groups named here reach them.
+	// Only the security groups named here reach them, each through an ingress rule created
+	// after the cluster; the stores themselves start with the network.
 	dataClients := pulumi.StringArray{eks.NodeSecurityGroupID}
 	db, err := database.New(ctx, "database", cfg.DatabaseArgs(env, net, dataClients), inRegion)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cinegit/infrastructure/pkg/config"
 	"github.com/cinegit/infrastructure/pkg/harness"
 	"github.com/cinegit/infrastructure/pkg/plan"
 	"github.com/cinegit/infrastructure/pkg/policy"
@@ -85,9 +86,18 @@ func TestClusterPerStack(t *testing.T) {
 					t.Errorf("%s not in private subnet %s", ng.Name, s.Name)
 				}
 			}
-			if ng.InputString("amiType") != "AL2023_x86_64_STANDARD" {
-				t.Errorf("%s AMI %q", ng.Name, ng.InputString("amiType"))
+			// The AMI follows the instance types' architecture (Graviton general nodes in dev).
+			wantAmi := "AL2023_x86_64_STANDARD"
+			if config.InstanceArch(fmt.Sprint(asSlice(ng.Input("instanceTypes"))[0])) == config.ArchARM64 {
+				wantAmi = "AL2023_ARM_64_STANDARD"
 			}
+			if ng.InputString("amiType") != wantAmi {
+				t.Errorf("%s AMI %q, want %q", ng.Name, ng.InputString("amiType"), wantAmi)
+			}
+		}
+		// The media nodes run the x86 FFmpeg image.
+		if media.InputString("amiType") != "AL2023_x86_64_STANDARD" {
+			t.Errorf("media AMI %q", media.InputString("amiType"))
 		}
 		if general.Input("scalingConfig.minSize") != w.generalMin || general.InputString("capacityType") != "ON_DEMAND" {
 			t.Errorf("general %v %v", general.Input("scalingConfig"), general.InputString("capacityType"))

@@ -155,35 +155,44 @@ func TestCachePerStack(t *testing.T) {
 	})
 }
 
-// assertOnlyGroupSources checks a data store's security group: one rule, on its port, from
-// security groups only, the cluster's nodes among them; no egress.
+// assertOnlyGroupSources checks a data store's security group: no inline rules, one standalone
+// ingress rule per source on its port, from security groups only, the cluster's nodes among
+// them; no egress.
 func assertOnlyGroupSources(t *testing.T, r *harness.Result, sg *harness.Resource, port float64) {
 	t.Helper()
 	if sg == nil {
 		t.Fatal("no security group")
 	}
-	ingress, _ := sg.Input("ingress").([]any)
-	if !r.Preview && len(ingress) != 1 {
-		t.Errorf("%s: want one ingress rule, got %v", sg.Name, ingress)
+	if sg.Input("ingress") != nil || sg.Input("egress") != nil {
+		t.Errorf("%s: inline rules (ingress %v, egress %v)", sg.Name, sg.Input("ingress"), sg.Input("egress"))
+	}
+	var rules []*harness.Resource
+	for _, rule := range r.ByType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") {
+		if slices.Contains(rule.PropertyDependencies["securityGroupId"], sg.URN) {
+			rules = append(rules, rule)
+		}
+	}
+	if len(rules) != 1 {
+		t.Fatalf("%s: want one ingress rule, got %d", sg.Name, len(rules))
 	}
 	for _, eks := range r.ByType("eks:index:Cluster") {
-		if !slices.Contains(sg.PropertyDependencies["ingress"], eks.URN) {
+		if !slices.Contains(rules[0].PropertyDependencies["referencedSecurityGroupId"], eks.URN) {
 			t.Errorf("%s does not admit the cluster's node security group", sg.Name)
 		}
-	}
-	for _, in := range ingress {
-		rule := in.(map[string]any)
-		if rule["fromPort"] != port || rule["toPort"] != port || rule["protocol"] != "tcp" {
-			t.Errorf("%s: rule %v opens more than tcp/%v", sg.Name, rule, port)
+		// The group (and so the data store) must not wait for the cluster.
+		if r.DependsOn(sg, eks) {
+			t.Errorf("%s waits for the cluster", sg.Name)
 		}
-		for _, k := range []string{"cidrBlocks", "ipv6CidrBlocks", "prefixListIds"} {
-			if v, _ := rule[k].([]any); len(v) > 0 {
+	}
+	for _, rule := range rules {
+		if rule.Input("fromPort") != port || rule.Input("toPort") != port || rule.InputString("ipProtocol") != "tcp" {
+			t.Errorf("%s: rule %v opens more than tcp/%v", sg.Name, rule.Inputs, port)
+		}
+		for _, k := range []string{"cidrIpv4", "cidrIpv6", "prefixListId"} {
+			if v := rule.Input(k); v != nil {
 				t.Errorf("%s admits %s %v", sg.Name, k, v)
 			}
 		}
-	}
-	if egress, _ := sg.Input("egress").([]any); len(egress) > 0 {
-		t.Errorf("%s has egress %v", sg.Name, egress)
 	}
 }
 

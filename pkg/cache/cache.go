@@ -41,9 +41,10 @@ type Args struct {
 	VpcID pulumi.StringInput
 	// SubnetIDs are the private subnets, one per AZ (at least two AZs).
 	SubnetIDs pulumi.StringArrayInput
-	// AllowedSecurityGroupIDs may reach Redis; nothing else can. An empty pulumi.StringArray
-	// opens nothing.
-	AllowedSecurityGroupIDs pulumi.StringArrayInput
+	// AllowedSecurityGroupIDs may reach Redis, each through its own ingress rule created after
+	// both groups exist (the replication group does not wait for them); nothing else can.
+	// Empty opens nothing.
+	AllowedSecurityGroupIDs pulumi.StringArray
 	// Protect marks the replication group and its key with Pulumi's protect option.
 	Protect bool
 

@@ -35,7 +35,7 @@ func prodArgs() Args {
 	return a
 }
 
-func runCache(t *testing.T, stack string, args Args, allowed pulumi.StringArrayInput, preview bool) *harness.Result {
+func runCache(t *testing.T, stack string, args Args, allowed pulumi.StringArray, preview bool) *harness.Result {
 	t.Helper()
 	program := func(ctx *pulumi.Context) error {
 		p, err := aws.NewProvider(ctx, "aws", &aws.ProviderArgs{Region: pulumi.String("us-east-1")})
@@ -245,25 +245,25 @@ func TestLogsGoToEncryptedGroupsWithRetention(t *testing.T) {
 }
 
 func TestSecurityGroupAdmitsOnlyTheAllowedGroups(t *testing.T) {
+	const ruleType = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 	r := runCache(t, "dev", devArgs(), nodeSG(), false)
 	sg := only(t, r, "aws:ec2/securityGroup:SecurityGroup")
-	ingress, _ := sg.Input("ingress").([]any)
-	if len(ingress) != 1 {
-		t.Fatalf("ingress %v", sg.Input("ingress"))
+	if sg.Input("ingress") != nil || sg.Input("egress") != nil {
+		t.Errorf("inline rules %v %v: the rules must be standalone resources", sg.Input("ingress"), sg.Input("egress"))
 	}
-	rule := ingress[0].(map[string]any)
-	if rule["fromPort"] != float64(6379) || rule["toPort"] != float64(6379) || fmt.Sprint(rule["securityGroups"]) != "[sg-nodes]" {
-		t.Errorf("rule %v", rule)
+	rule := only(t, r, ruleType)
+	if rule.Input("fromPort") != float64(6379) || rule.Input("toPort") != float64(6379) || rule.InputString("ipProtocol") != "tcp" ||
+		rule.InputString("referencedSecurityGroupId") != "sg-nodes" || !slices.Contains(rule.PropertyDependencies["securityGroupId"], sg.URN) {
+		t.Errorf("rule %v", rule.Inputs)
 	}
-	if c, ok := rule["cidrBlocks"]; ok && fmt.Sprint(c) != "[]" {
-		t.Errorf("rule admits CIDRs %v", c)
+	if c := rule.Input("cidrIpv4"); c != nil {
+		t.Errorf("rule admits CIDR %v", c)
 	}
-	if egress, _ := sg.Input("egress").([]any); len(egress) != 0 {
-		t.Errorf("egress %v", egress)
+	if g := only(t, r, "aws:elasticache/replicationGroup:ReplicationGroup"); r.DependsOn(g, rule) {
+		t.Error("the replication group must not wait for the ingress rule (it waits for the cluster)")
 	}
-	closed := only(t, runCache(t, "dev", devArgs(), pulumi.StringArray{}, false), "aws:ec2/securityGroup:SecurityGroup")
-	if in := closed.Input("ingress"); in != nil && len(in.([]any)) != 0 {
-		t.Errorf("ingress %v with nothing allowed", in)
+	if rules := runCache(t, "dev", devArgs(), pulumi.StringArray{}, false).ByType(ruleType); len(rules) != 0 {
+		t.Errorf("%d ingress rules with nothing allowed", len(rules))
 	}
 }
 

@@ -37,9 +37,10 @@ type Args struct {
 	VpcID pulumi.StringInput
 	// SubnetIDs are the isolated database subnets, one per AZ (at least two AZs).
 	SubnetIDs pulumi.StringArrayInput
-	// AllowedSecurityGroupIDs may reach PostgreSQL; nothing else can. An empty
-	// pulumi.StringArray opens nothing.
-	AllowedSecurityGroupIDs pulumi.StringArrayInput
+	// AllowedSecurityGroupIDs may reach PostgreSQL, each through its own ingress rule created
+	// after both groups exist (the instance does not wait for them); nothing else can. Empty
+	// opens nothing.
+	AllowedSecurityGroupIDs pulumi.StringArray
 	// Protect marks the instance and its key with Pulumi's protect option.
 	Protect bool
 

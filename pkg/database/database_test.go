@@ -14,9 +14,10 @@ import (
 )
 
 const (
-	instanceType = "aws:rds/instance:Instance"
-	logGroupType = "aws:cloudwatch/logGroup:LogGroup"
-	sgType       = "aws:ec2/securityGroup:SecurityGroup"
+	instanceType    = "aws:rds/instance:Instance"
+	logGroupType    = "aws:cloudwatch/logGroup:LogGroup"
+	sgType          = "aws:ec2/securityGroup:SecurityGroup"
+	ingressRuleType = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 )
 
 // devArgs are a dev stack's settings; tests change what they examine.
@@ -39,7 +40,7 @@ func prodArgs() Args {
 }
 
 // runDatabase builds the component alone in a small program, as main.go would.
-func runDatabase(t *testing.T, stack string, args Args, allowed pulumi.StringArrayInput, preview bool) *harness.Result {
+func runDatabase(t *testing.T, stack string, args Args, allowed pulumi.StringArray, preview bool) *harness.Result {
 	t.Helper()
 	program := func(ctx *pulumi.Context) error {
 		p, err := aws.NewProvider(ctx, "aws", &aws.ProviderArgs{Region: pulumi.String("us-east-1")})
@@ -183,35 +184,48 @@ func TestParameterGroupForcesTLSAndLogsDDLAndSlowStatements(t *testing.T) {
 func TestSecurityGroupAdmitsOnlyTheAllowedGroups(t *testing.T) {
 	r := runDatabase(t, "dev", devArgs(), pulumi.StringArray{pulumi.String("sg-nodes"), pulumi.String("sg-lambda")}, false)
 	sg := only(t, r, sgType)
-	ingress, _ := sg.Input("ingress").([]any)
-	if len(ingress) != 1 {
-		t.Fatalf("want one ingress rule, got %v", sg.Input("ingress"))
+	if sg.Input("ingress") != nil || sg.Input("egress") != nil {
+		t.Errorf("inline rules %v %v: the rules must be standalone resources", sg.Input("ingress"), sg.Input("egress"))
 	}
-	rule := ingress[0].(map[string]any)
-	if rule["fromPort"] != float64(5432) || rule["toPort"] != float64(5432) || rule["protocol"] != "tcp" {
-		t.Errorf("rule %v must be tcp/5432 only", rule)
+	rules := r.ByType(ingressRuleType)
+	if len(rules) != 2 {
+		t.Fatalf("want one ingress rule per allowed group, got %d", len(rules))
 	}
-	if fmt.Sprint(rule["securityGroups"]) != "[sg-nodes sg-lambda]" {
-		t.Errorf("sources %v", rule["securityGroups"])
-	}
-	for _, k := range []string{"cidrBlocks", "ipv6CidrBlocks", "prefixListIds", "self"} {
-		if v, ok := rule[k]; ok && v != nil && v != false && fmt.Sprint(v) != "[]" {
-			t.Errorf("rule admits %s %v", k, v)
+	for i, want := range []string{"sg-nodes", "sg-lambda"} {
+		rule := r.Named(ingressRuleType, fmt.Sprintf("database-ingress-%d", i))
+		if rule == nil {
+			t.Fatalf("no rule database-ingress-%d", i)
 		}
-	}
-	if egress, _ := sg.Input("egress").([]any); len(egress) != 0 {
-		t.Errorf("the database needs no egress, got %v", egress)
+		if rule.Input("fromPort") != float64(5432) || rule.Input("toPort") != float64(5432) || rule.InputString("ipProtocol") != "tcp" {
+			t.Errorf("rule %d must be tcp/5432 only: %v", i, rule.Inputs)
+		}
+		if rule.InputString("referencedSecurityGroupId") != want || !slices.Contains(rule.PropertyDependencies["securityGroupId"], sg.URN) {
+			t.Errorf("rule %d admits %q into %v, want %q into the database group", i, rule.InputString("referencedSecurityGroupId"), rule.PropertyDependencies["securityGroupId"], want)
+		}
+		for _, k := range []string{"cidrIpv4", "cidrIpv6", "prefixListId"} {
+			if v := rule.Input(k); v != nil {
+				t.Errorf("rule %d admits %s %v", i, k, v)
+			}
+		}
 	}
 	db := only(t, r, instanceType)
 	if !slices.Contains(db.PropertyDependencies["vpcSecurityGroupIds"], sg.URN) {
 		t.Error("the instance must use the security group")
 	}
+	for _, rule := range rules {
+		if r.DependsOn(db, rule) {
+			t.Error("the instance must not wait for the ingress rules (they wait for the cluster)")
+		}
+	}
 }
 
 func TestNoAllowedGroupsOpensNothing(t *testing.T) {
 	r := runDatabase(t, "dev", devArgs(), pulumi.StringArray{}, false)
-	if in := only(t, r, sgType).Input("ingress"); in != nil && len(in.([]any)) != 0 {
+	if in := only(t, r, sgType).Input("ingress"); in != nil {
 		t.Errorf("ingress %v with nothing allowed", in)
+	}
+	if rules := r.ByType(ingressRuleType); len(rules) != 0 {
+		t.Errorf("%d ingress rules with nothing allowed", len(rules))
 	}
 }
 

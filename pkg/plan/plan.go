@@ -117,8 +117,12 @@ func Main(program pulumi.RunFunc, args []string, stdout, stderr io.Writer) int {
 	preview := fs.Bool("preview", false, "preview semantics: computed outputs are unknown")
 	format := fs.String("format", "text", "output format: text or json")
 	dir := fs.String("dir", ".", "project directory holding Pulumi.yaml")
+	cost := fs.Bool("cost", false, "report the estimated monthly cost (the floor, and the usage-based prices) instead of the plan")
+	critical := fs.Bool("critical-path", false, "report the estimated critical path of a from-zero update instead of the plan")
+	diffOld := fs.String("diff", "", "report what changes compared with an earlier `plan --out` deployment FILE instead of the plan")
+	allowReplace := fs.Bool("allow-replace", false, "with --diff: allow replacing or deleting protected or stateful resources")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: go run . plan --stack <dev|staging|prod> [--preview] [--format text|json] [--out FILE] [--config-file FILE]")
+		fmt.Fprintln(stderr, "usage: go run . plan --stack <dev|staging|prod> [--preview] [--format text|json] [--out FILE] [--config-file FILE] [--cost] [--critical-path] [--diff OLD.json [--allow-replace]]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -134,6 +138,17 @@ func Main(program pulumi.RunFunc, args []string, stdout, stderr io.Writer) int {
 	case fs.NArg() > 0:
 		fmt.Fprintf(stderr, "plan: unexpected arguments %q\n", fs.Args())
 		return ExitUsage
+	case *allowReplace && *diffOld == "":
+		fmt.Fprintln(stderr, "plan: --allow-replace needs --diff")
+		return ExitUsage
+	}
+	var old *apitype.DeploymentV3
+	if *diffOld != "" {
+		var err error
+		if old, err = ReadDeployment(*diffOld); err != nil {
+			fmt.Fprintf(stderr, "plan: --diff: %v\n", err)
+			return ExitUsage
+		}
 	}
 
 	p, err := Run(program, Options{Dir: *dir, Stack: *stack, ConfigFile: *configFile, Preview: *preview})
@@ -151,7 +166,17 @@ func Main(program pulumi.RunFunc, args []string, stdout, stderr io.Writer) int {
 		code = ExitViolation
 	}
 
-	if *format == "json" {
+	if *cost || *critical || old != nil {
+		rc, err := writeReports(stdout, p, *format, reports{cost: *cost, critical: *critical, old: old, oldName: *diffOld})
+		if err != nil {
+			fmt.Fprintf(stderr, "plan: %v\n", err)
+			return ExitUsage
+		}
+		if rc.blocked > 0 && !*allowReplace && code == ExitClean {
+			fmt.Fprintf(stderr, "plan: %d protected or stateful resources would be replaced or deleted (--allow-replace allows it)\n", rc.blocked)
+			code = ExitViolation
+		}
+	} else if *format == "json" {
 		if err := writeJSON(stdout, p); err != nil {
 			fmt.Fprintf(stderr, "plan: %v\n", err)
 			return ExitUsage
@@ -177,6 +202,62 @@ func Main(program pulumi.RunFunc, args []string, stdout, stderr io.Writer) int {
 	return code
 }
 
+// reports are the reports asked for instead of the plan.
+type reports struct {
+	cost, critical bool
+	old            *apitype.DeploymentV3
+	oldName        string
+}
+
+type reportResult struct{ blocked int }
+
+// writeReports writes the diff, the cost and the critical path, in that order, as text or as
+// one JSON object with a key per report.
+func writeReports(w io.Writer, p *Plan, format string, want reports) (reportResult, error) {
+	var res reportResult
+	doc := map[string]any{"stack": p.Result.Stack}
+	var sections []func()
+	if want.old != nil {
+		u, err := Deployment(p.Result)
+		if err != nil {
+			return res, err
+		}
+		cur, err := decode(u)
+		if err != nil {
+			return res, err
+		}
+		d := Diff(p.Result.Stack, want.oldName, want.old, cur)
+		res.blocked = d.Blocked
+		doc["diff"] = d
+		sections = append(sections, func() { WriteDiff(w, d) })
+	}
+	if want.cost {
+		c, err := Cost(p.Result)
+		if err != nil {
+			return res, err
+		}
+		doc["cost"] = c
+		sections = append(sections, func() { WriteCost(w, c) })
+	}
+	if want.critical {
+		cp := CriticalPath(p.Result)
+		doc["criticalPath"] = cp
+		sections = append(sections, func() { WriteCriticalPath(w, p.Result.Stack, cp) })
+	}
+	if format == "json" {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return res, enc.Encode(doc)
+	}
+	for i, s := range sections {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		s()
+	}
+	return res, nil
+}
+
 // jsonPlan is the --format json document.
 type jsonPlan struct {
 	Stack     string                      `json:"stack"`
@@ -185,6 +266,8 @@ type jsonPlan struct {
 	Counts    map[string]int              `json:"counts"`
 	Outputs   map[string]any              `json:"outputs"`
 	Policy    map[string][]policy.Finding `json:"policy"`
+	// CriticalPath is the estimated longest chain of a from-zero update.
+	CriticalPath Path `json:"criticalPath"`
 }
 
 type jsonResource struct {
@@ -207,6 +290,7 @@ func writeJSON(w io.Writer, p *Plan) error {
 			"advisory":   p.Policy.Warnings(),
 			"exceptions": p.Policy.Exceptions(),
 		},
+		CriticalPath: CriticalPath(p.Result),
 	}
 	for _, res := range p.Result.Resources {
 		inputs, _ := harness.Plain(resourceProps(res)).(map[string]any)

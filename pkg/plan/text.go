@@ -76,6 +76,9 @@ func WriteText(w io.Writer, p *Plan, colour bool) {
 
 	fmt.Fprintln(w, "\n"+c.bold("Policy ("+policy.PackName+")"))
 	writePolicy(w, p.Policy, c)
+
+	fmt.Fprintln(w)
+	WriteCriticalPath(w, r.Stack, CriticalPath(r))
 }
 
 func writeTree(w io.Writer, r *harness.Result, res *harness.Resource, depth int, c palette) {
