@@ -11,6 +11,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/cinegit/infrastructure/pkg/backup"
 	"github.com/cinegit/infrastructure/pkg/bucket"
 	"github.com/cinegit/infrastructure/pkg/cache"
 	"github.com/cinegit/infrastructure/pkg/cdn"
@@ -24,6 +25,7 @@ import (
 	"github.com/cinegit/infrastructure/pkg/naming"
 	"github.com/cinegit/infrastructure/pkg/network"
 	"github.com/cinegit/infrastructure/pkg/observability"
+	"github.com/cinegit/infrastructure/pkg/offhours"
 	"github.com/cinegit/infrastructure/pkg/secrets"
 	"github.com/cinegit/infrastructure/pkg/stackenv"
 	"github.com/cinegit/infrastructure/pkg/tags"
@@ -153,8 +155,9 @@ func program(ctx *pulumi.Context) error {
 			KubeProxy:    cfg.Cluster.Addons.KubeProxy,
 			EbsCsiDriver: cfg.Cluster.Addons.EbsCsiDriver,
 		},
-		Autoscaler: cluster.Autoscaler{ChartVersion: cfg.Cluster.Autoscaler.ChartVersion, ImageTag: cfg.Cluster.Autoscaler.ImageTag},
-		Protect:    cfg.Protect,
+		Autoscaler:       cluster.Autoscaler{ChartVersion: cfg.Cluster.Autoscaler.ChartVersion, ImageTag: cfg.Cluster.Autoscaler.ImageTag},
+		ScheduledScaling: cfg.OffHours.Enabled,
+		Protect:          cfg.Protect,
 	}, inRegion)
 	if err != nil {
 		return err
@@ -185,6 +188,7 @@ func program(ctx *pulumi.Context) error {
 		LogRetentionDays:                 cfg.Database.LogRetentionDays,
 		PerformanceInsightsRetentionDays: cfg.Database.PerformanceInsightsRetentionDays,
 		MonitoringIntervalSeconds:        cfg.Database.MonitoringIntervalSeconds,
+		Restore:                          databaseRestore(cfg.Database.Restore),
 	}, inRegion)
 	if err != nil {
 		return err
@@ -209,6 +213,26 @@ func program(ctx *pulumi.Context) error {
 		return err
 	}
 
+	// Off the primary region: backup copies and the replica of the media bucket live in
+	// backup.secondaryRegion, made with a provider there that tags like the others.
+	var secondary *aws.Provider
+	var replication *mediastore.Replication
+	if b := cfg.Backup; b.SecondaryRegion != "" {
+		secondary, err = aws.NewProvider(ctx, "aws-"+b.SecondaryRegion, &aws.ProviderArgs{
+			Region:      pulumi.String(b.SecondaryRegion),
+			DefaultTags: &aws.ProviderDefaultTagsArgs{Tags: baseTags.Map()},
+		})
+		if err != nil {
+			return err
+		}
+		if r := b.MediaReplication; r != nil {
+			replication = &mediastore.Replication{
+				Provider: secondary, Region: b.SecondaryRegion, StorageClass: r.StorageClass,
+				ReplicationTimeControl: r.ReplicationTimeControl, DeleteMarkers: r.DeleteMarkers,
+			}
+		}
+	}
+
 	// Media: originals, proxies and thumbnails in S3, served by CloudFront.
 	media, err := mediastore.New(ctx, "mediastore", mediastore.Args{
 		Env:                                    env,
@@ -222,9 +246,56 @@ func program(ctx *pulumi.Context) error {
 		DerivedNoncurrentVersionExpirationDays: cfg.Media.DerivedNoncurrentVersionExpirationDays,
 		ProxiesOneZoneIADays:                   *cfg.Media.ProxiesOneZoneIADays,
 		LogsExpirationDays:                     cfg.Media.LogsExpirationDays,
+		Replication:                            replication,
 	}, inRegion)
 	if err != nil {
 		return err
+	}
+
+	// Nothing is lost: AWS Backup of PostgreSQL and the originals, copied to the secondary
+	// region; in dev, the stack sleeps outside working hours.
+	ctx.Export("mediaReplicaBucketName", media.ReplicaBucketName)
+	if b := cfg.Backup; b.IsEnabled() {
+		backupArgs := backup.Args{
+			Env: env, Schedule: b.Schedule, RetentionDays: b.RetentionDays,
+			DatabaseArn: db.Arn, MediaBucketArn: media.MediaBucketArn,
+			ForceDestroy: cfg.Media.ForceDestroy, // an ephemeral stack's backups go with its buckets
+			Protect:      cfg.Protect,
+		}
+		if b.Continuous() {
+			backupArgs.ContinuousDatabaseRetentionDays = cfg.Database.BackupRetentionDays
+		}
+		if b.CopyRetentionDays > 0 {
+			backupArgs.Copy = &backup.Copy{Provider: secondary, Region: b.SecondaryRegion, RetentionDays: b.CopyRetentionDays}
+		}
+		if l := b.VaultLock; l != nil {
+			backupArgs.VaultLock = &backup.VaultLock{
+				Compliance: l.Mode == config.LockCompliance, ChangeableForDays: l.ChangeableForDays,
+				MinRetentionDays: l.MinRetentionDays, MaxRetentionDays: l.MaxRetentionDays,
+			}
+		}
+		backups, err := backup.New(ctx, "backup", backupArgs, inRegion)
+		if err != nil {
+			return err
+		}
+		ctx.Export("backupVaultArn", backups.VaultArn)
+		ctx.Export("backupCopyVaultArn", backups.CopyVaultArn)
+	}
+	if o := cfg.OffHours; o.Enabled {
+		stopHour, stopMinute := config.Clock(o.StopAt)
+		startHour, startMinute := config.Clock(o.StartAt)
+		general, mediaNodes := cfg.Cluster.General, cfg.Cluster.Media
+		if _, err := offhours.New(ctx, "offhours", offhours.Args{
+			Env: env, TimeZone: o.TimeZone, WorkingDays: o.WorkingDays,
+			StopHour: stopHour, StopMinute: stopMinute, StartHour: startHour, StartMinute: startMinute,
+			NodeGroups: []offhours.NodeGroup{
+				{Name: "general", AutoscalingGroupName: eks.GeneralAutoscalingGroupName, MinSize: general.MinSize, DesiredSize: general.Desired(), MaxSize: general.MaxSize},
+				{Name: "media", AutoscalingGroupName: eks.MediaAutoscalingGroupName, MinSize: mediaNodes.MinSize, DesiredSize: mediaNodes.Desired(), MaxSize: mediaNodes.MaxSize},
+			},
+			DatabaseIdentifier: db.Identifier, DatabaseArn: db.Arn,
+		}, inRegion); err != nil {
+			return err
+		}
 	}
 	cdnKeys := make([]cdn.PublicKey, len(cfg.CDN.PublicKeys))
 	for i, k := range cfg.CDN.PublicKeys {
@@ -489,6 +560,21 @@ func viewer(name string) string {
 		return ""
 	}
 	return name
+}
+
+// databaseRestore converts database.restore for the database component (nil: none).
+func databaseRestore(r *config.DatabaseRestoreConfig) *database.Restore {
+	if r == nil {
+		return nil
+	}
+	out := &database.Restore{Label: r.Label, SnapshotIdentifier: r.SnapshotIdentifier}
+	if t := r.PointInTime; t != nil {
+		out.PointInTime = &database.PointInTime{
+			SourceDBInstanceIdentifier: t.SourceDbInstanceIdentifier, SourceDbiResourceID: t.SourceDbiResourceID,
+			RestoreTime: t.RestoreTime, UseLatestRestorableTime: t.UseLatestRestorableTime,
+		}
+	}
+	return out
 }
 
 // mediaTransitions converts the configured storage class schedule for the media store.

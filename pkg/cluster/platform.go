@@ -47,6 +47,8 @@ type platform struct {
 
 	kubeconfig pulumi.StringOutput
 	k8s        *kubernetes.Provider
+
+	general, media *awseks.NodeGroup
 }
 
 func (p *platform) build() error {
@@ -82,6 +84,7 @@ func (p *platform) build() error {
 	if err != nil {
 		return err
 	}
+	p.general, p.media = general, media
 	if err := p.scaleFromZeroTags(media, MediaWorkload, true); err != nil {
 		return err
 	}

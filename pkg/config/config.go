@@ -41,6 +41,8 @@ type Config struct {
 	MediaProcessing MediaProcessingConfig `json:"mediaProcessing"`
 	Observability   ObservabilityConfig   `json:"observability"`
 	GitOps          GitOpsConfig          `json:"gitops"`
+	Backup          BackupConfig          `json:"backup"`
+	OffHours        OffHoursConfig        `json:"offHours"`
 }
 
 // section is what each component's part of the configuration provides.
@@ -71,6 +73,8 @@ func (c *Config) sections() map[string]any {
 		"mediaProcessing": &c.MediaProcessing,
 		"observability":   &c.Observability,
 		"gitops":          &c.GitOps,
+		"backup":          &c.Backup,
+		"offHours":        &c.OffHours,
 	}
 }
 
@@ -149,6 +153,7 @@ func Parse(stack string, raw map[string]string) (*Config, error) {
 			s.validate(p, env)
 		}
 	}
+	validateBackupRetention(p, c.Backup, c.Database)
 	if err := p.err(); err != nil {
 		return nil, err
 	}

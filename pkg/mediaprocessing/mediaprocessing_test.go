@@ -493,6 +493,11 @@ func TestScratchFileSystem(t *testing.T) {
 		if fs.InputString("lifecyclePolicies[0].transitionToIa") != "AFTER_7_DAYS" || fs.InputString("lifecyclePolicies[1].transitionToPrimaryStorageClass") != "AFTER_1_ACCESS" {
 			t.Errorf("lifecycle: %v", fs.Input("lifecyclePolicies"))
 		}
+		// Scratch is not worth keeping: EFS's automatic backups are off, explicitly.
+		bp := one(t, r, "aws:efs/backupPolicy:BackupPolicy", "mediaprocessing-scratch")
+		if bp.InputString("backupPolicy.status") != "DISABLED" || !slices.Contains(bp.PropertyDependencies["fileSystemId"], fs.URN) {
+			t.Errorf("scratch backup policy %v", bp.Inputs)
+		}
 		if r.Preview {
 			return
 		}
