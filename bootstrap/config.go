@@ -51,6 +51,8 @@ type Config struct {
 	// DeploySessionHours is the deploy role's maximum session: a first `pulumi up` of the whole
 	// platform (EKS, RDS, CloudFront) takes longer than the default hour.
 	DeploySessionHours int
+	// Guardrails are the account guardrails (guardrails.go).
+	Guardrails GuardrailsConfig
 }
 
 // keys maps every config key of the project namespace to its default. Config.Keys, the schema
@@ -154,6 +156,7 @@ func ParseConfig(raw map[string]string) (*Config, error) {
 	if c.Region == "" {
 		c.Region = "us-east-1"
 	}
+	c.Guardrails = parseGuardrails(get, bad)
 	if err := json.Unmarshal([]byte(get("deployEnvironments")), &c.DeployEnvironments); err != nil {
 		bad(Project+":deployEnvironments", "must be a list of GitHub environment names (%v)", err)
 	}
