@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strconv"
 
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/accessanalyzer"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/budgets"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudtrail"
@@ -36,6 +37,9 @@ import (
 type GuardrailsConfig struct {
 	// CloudTrail, GuardDuty and AccessAnalyzer turn each service on in this account.
 	CloudTrail, GuardDuty, AccessAnalyzer bool
+	// GuardDutyRegions are further regions GuardDuty is enabled in (it is regional): where
+	// the stacks keep backup copies and replicas.
+	GuardDutyRegions []string
 	// CloudTrailRetentionDays is how long trail log files are kept.
 	CloudTrailRetentionDays int
 	// Budgets are the monthly cost budgets in USD, per stack (environment tag value).
@@ -60,6 +64,7 @@ var guardrailKeys = map[string]string{
 	"cloudTrail":                "true",
 	"cloudTrailRetentionDays":   "365",
 	"guardDuty":                 "true",
+	"guardDutyRegions":          `["us-west-2"]`,
 	"accessAnalyzer":            "true",
 	"budgets":                   `{"dev":500,"prod":8000,"staging":1500}`,
 	"budgetAlertPercents":       "[80,100]",
@@ -124,6 +129,14 @@ func parseGuardrails(get func(string) string, bad func(key, format string, a ...
 			bad(key("budgetAlertPercents"), "%d must be a percentage from 1 to 1000", p)
 		}
 	}
+	if err := json.Unmarshal([]byte(get("guardDutyRegions")), &g.GuardDutyRegions); err != nil {
+		bad(key("guardDutyRegions"), "must be a list of AWS regions (%v)", err)
+	}
+	for _, r := range g.GuardDutyRegions {
+		if !regionName.MatchString(r) {
+			bad(key("guardDutyRegions"), "%q is not an AWS region", r)
+		}
+	}
 	if g.AlertEmail != "" && !email.MatchString(g.AlertEmail) {
 		bad(key("alertEmail"), "%q is not an email address", g.AlertEmail)
 	}
@@ -174,6 +187,21 @@ func newGuardrails(ctx *pulumi.Context, name string, g GuardrailsConfig, env sta
 			return nil, err
 		}
 		out.DetectorID = id
+		for _, region := range g.GuardDutyRegions {
+			if region == env.Region {
+				continue
+			}
+			p, err := aws.NewProvider(ctx, name+"-"+region, &aws.ProviderArgs{
+				Region:      pulumi.String(region),
+				DefaultTags: &aws.ProviderDefaultTagsArgs{Tags: env.Tags.Map()},
+			}, parent)
+			if err != nil {
+				return nil, err
+			}
+			if _, err := threatDetection(ctx, name+"-"+region, env.Tags, parent, pulumi.Provider(p)); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if g.AccessAnalyzer {
 		// Account zone of trust: findings for resources shared outside this account

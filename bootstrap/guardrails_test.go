@@ -106,10 +106,18 @@ func TestGuardDutyAndAccessAnalyzer(t *testing.T) {
 		if d.Input("enable") != true {
 			t.Error("GuardDuty detector disabled")
 		}
+		// GuardDuty is regional: the backup copy region has a detector of its own.
+		west := guardrail(t, r, tDetector, "guardrails-us-west-2")
+		if p := r.ByURN(harness.ProviderURN(west.Provider)); p == nil || p.InputString("region") != "us-west-2" || p.InputString("defaultTags.tags.environment") != "bootstrap" {
+			t.Errorf("us-west-2 detector's provider: %v", west.Provider)
+		}
 		var features []string
 		for _, f := range r.ByType(tFeature) {
+			if !r.DependsOn(f, d) {
+				continue // the us-west-2 detector's
+			}
 			features = append(features, f.InputString("name"))
-			if f.InputString("status") != "ENABLED" || !r.DependsOn(f, d) {
+			if f.InputString("status") != "ENABLED" {
 				t.Errorf("feature %s: status %s", f.InputString("name"), f.InputString("status"))
 			}
 			if f.InputString("name") == "RUNTIME_MONITORING" && f.InputString("additionalConfigurations[0].name") != "EKS_ADDON_MANAGEMENT" {
@@ -222,6 +230,7 @@ func TestInvalidGuardrailSettings(t *testing.T) {
 		"cloudTrailRetentionDays": "30",
 		"budgets":                 `{"Prod!":100}`,
 		"budgetAlertPercents":     "[]",
+		"guardDutyRegions":        `["moon-1"]`,
 		"alertEmail":              "on-call",
 		"costAnomalyThresholdUsd": "0",
 	} {
