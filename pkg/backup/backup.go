@@ -223,7 +223,7 @@ func (a Args) check() error {
 	case a.DatabaseArn == nil || a.MediaBucketArn == nil:
 		return fmt.Errorf("DatabaseArn and MediaBucketArn are required")
 	case a.Schedule == "":
-		return fmt.Errorf("Schedule is required")
+		return fmt.Errorf("a Schedule is required")
 	case a.RetentionDays < 1:
 		return fmt.Errorf("RetentionDays must be at least 1")
 	case a.ContinuousDatabaseRetentionDays < 0 || a.ContinuousDatabaseRetentionDays > maxContinuousRetentionDays:
