@@ -850,7 +850,7 @@ func TestEveryResourceIsTaggedAndParented(t *testing.T) {
 			t.Fatal("no component")
 		}
 		untagged := map[string]bool{tTarget: true, tRepoPolicy: true, tLifecycle: true, tMount: true, tFSPolicy: true, tInline: true,
-			tTopicPolicy: true, tSub: true, "aws:kms/alias:Alias": true}
+			tTopicPolicy: true, tSub: true, "aws:kms/alias:Alias": true, "aws:efs/backupPolicy:BackupPolicy": true}
 		for _, res := range r.Descendants(comp.URN) {
 			if res.Parent != comp.URN {
 				t.Errorf("%s %s is not a direct child of the component", res.Type, res.Name)
