@@ -255,45 +255,16 @@ func program(ctx *pulumi.Context) error {
 	// Nothing is lost: AWS Backup of PostgreSQL and the originals, copied to the secondary
 	// region; in dev, the stack sleeps outside working hours.
 	ctx.Export("mediaReplicaBucketName", media.ReplicaBucketName)
-	if b := cfg.Backup; b.IsEnabled() {
-		backupArgs := backup.Args{
-			Env: env, Schedule: b.Schedule, RetentionDays: b.RetentionDays,
-			DatabaseArn: db.Arn, MediaBucketArn: media.MediaBucketArn,
-			ForceDestroy: cfg.Media.ForceDestroy, // an ephemeral stack's backups go with its buckets
-			Protect:      cfg.Protect,
-		}
-		if b.Continuous() {
-			backupArgs.ContinuousDatabaseRetentionDays = cfg.Database.BackupRetentionDays
-		}
-		if b.CopyRetentionDays > 0 {
-			backupArgs.Copy = &backup.Copy{Provider: secondary, Region: b.SecondaryRegion, RetentionDays: b.CopyRetentionDays}
-		}
-		if l := b.VaultLock; l != nil {
-			backupArgs.VaultLock = &backup.VaultLock{
-				Compliance: l.Mode == config.LockCompliance, ChangeableForDays: l.ChangeableForDays,
-				MinRetentionDays: l.MinRetentionDays, MaxRetentionDays: l.MaxRetentionDays,
-			}
-		}
-		backups, err := backup.New(ctx, "backup", backupArgs, inRegion)
+	if cfg.Backup.IsEnabled() {
+		backups, err := backup.New(ctx, "backup", backupArgs(cfg, env, db, media, secondary), inRegion)
 		if err != nil {
 			return err
 		}
 		ctx.Export("backupVaultArn", backups.VaultArn)
 		ctx.Export("backupCopyVaultArn", backups.CopyVaultArn)
 	}
-	if o := cfg.OffHours; o.Enabled {
-		stopHour, stopMinute := config.Clock(o.StopAt)
-		startHour, startMinute := config.Clock(o.StartAt)
-		general, mediaNodes := cfg.Cluster.General, cfg.Cluster.Media
-		if _, err := offhours.New(ctx, "offhours", offhours.Args{
-			Env: env, TimeZone: o.TimeZone, WorkingDays: o.WorkingDays,
-			StopHour: stopHour, StopMinute: stopMinute, StartHour: startHour, StartMinute: startMinute,
-			NodeGroups: []offhours.NodeGroup{
-				{Name: "general", AutoscalingGroupName: eks.GeneralAutoscalingGroupName, MinSize: general.MinSize, DesiredSize: general.Desired(), MaxSize: general.MaxSize},
-				{Name: "media", AutoscalingGroupName: eks.MediaAutoscalingGroupName, MinSize: mediaNodes.MinSize, DesiredSize: mediaNodes.Desired(), MaxSize: mediaNodes.MaxSize},
-			},
-			DatabaseIdentifier: db.Identifier, DatabaseArn: db.Arn,
-		}, inRegion); err != nil {
+	if cfg.OffHours.Enabled {
+		if _, err := offhours.New(ctx, "offhours", offHoursArgs(cfg, env, eks, db), inRegion); err != nil {
 			return err
 		}
 	}
@@ -560,6 +531,51 @@ func viewer(name string) string {
 		return ""
 	}
 	return name
+}
+
+// backupArgs are the backups of the database and the media bucket as the backup section
+// asks; secondary is the provider in backup.secondaryRegion (nil without one).
+func backupArgs(cfg *config.Config, env stackenv.Env, db *database.Database, media *mediastore.MediaStore, secondary *aws.Provider) backup.Args {
+	b := cfg.Backup
+	args := backup.Args{
+		Env: env, Schedule: b.Schedule, RetentionDays: b.RetentionDays,
+		DatabaseArn: db.Arn, MediaBucketArn: media.MediaBucketArn,
+		ForceDestroy: cfg.Media.ForceDestroy, // an ephemeral stack's backups go with its buckets
+		Protect:      cfg.Protect,
+	}
+	if b.Continuous() {
+		args.ContinuousDatabaseRetentionDays = cfg.Database.BackupRetentionDays
+	}
+	if b.CopyRetentionDays > 0 {
+		args.Copy = &backup.Copy{Provider: secondary, Region: b.SecondaryRegion, RetentionDays: b.CopyRetentionDays}
+	}
+	if l := b.VaultLock; l != nil {
+		args.VaultLock = &backup.VaultLock{
+			Compliance: l.Mode == config.LockCompliance, ChangeableForDays: l.ChangeableForDays,
+			MinRetentionDays: l.MinRetentionDays, MaxRetentionDays: l.MaxRetentionDays,
+		}
+	}
+	return args
+}
+
+// offHoursArgs schedule the cluster's node groups and the database as offHours asks; the
+// morning brings the node groups back to their configured sizes.
+func offHoursArgs(cfg *config.Config, env stackenv.Env, eks *cluster.Cluster, db *database.Database) offhours.Args {
+	o := cfg.OffHours
+	stopHour, stopMinute := config.Clock(o.StopAt)
+	startHour, startMinute := config.Clock(o.StartAt)
+	group := func(name string, asg pulumi.StringOutput, ng config.NodeGroupConfig) offhours.NodeGroup {
+		return offhours.NodeGroup{Name: name, AutoscalingGroupName: asg, MinSize: ng.MinSize, DesiredSize: ng.Desired(), MaxSize: ng.MaxSize}
+	}
+	return offhours.Args{
+		Env: env, TimeZone: o.TimeZone, WorkingDays: o.WorkingDays,
+		StopHour: stopHour, StopMinute: stopMinute, StartHour: startHour, StartMinute: startMinute,
+		NodeGroups: []offhours.NodeGroup{
+			group("general", eks.GeneralAutoscalingGroupName, cfg.Cluster.General),
+			group("media", eks.MediaAutoscalingGroupName, cfg.Cluster.Media),
+		},
+		DatabaseIdentifier: db.Identifier, DatabaseArn: db.Arn,
+	}
 }
 
 // databaseRestore converts database.restore for the database component (nil: none).
