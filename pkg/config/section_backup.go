@@ -41,10 +41,11 @@ type VaultLockConfig struct {
 	// delete recovery points) or "compliance" (after ChangeableForDays nobody, not even the
 	// root user or AWS, can remove the lock or delete a recovery point before its retention ends).
 	Mode string `json:"mode"`
-	// MinRetentionDays and MaxRetentionDays bound the retention of every recovery point
-	// stored in the vaults; backups outside the bounds fail. Min 1 or more; max 0 (none) or
-	// at least min.
+	// MinRetentionDays is the least retention of every recovery point stored in the vaults
+	// (at least 1); backups that would keep less fail.
 	MinRetentionDays int `json:"minRetentionDays"`
+	// MaxRetentionDays is the most retention of a recovery point: 0 (no maximum) or at least
+	// MinRetentionDays.
 	MaxRetentionDays int `json:"maxRetentionDays"`
 	// ChangeableForDays is compliance mode's grace time (3 to 36500 days): until it ends the
 	// lock can still be changed or removed; after it the lock is immutable. Default 3.

@@ -76,12 +76,14 @@ type DatabaseRestoreConfig struct {
 
 // PointInTimeConfig is `database.restore.pointInTime`: one source and one time.
 type PointInTimeConfig struct {
-	// SourceDbInstanceIdentifier names the source instance (it must still exist), or
+	// SourceDbInstanceIdentifier names the source instance, which must still exist; set it
+	// or SourceDbiResourceID.
 	SourceDbInstanceIdentifier string `json:"sourceDbInstanceIdentifier"`
 	// SourceDbiResourceID is its resource id (db-...), which also finds retained automated
 	// backups of a deleted instance.
 	SourceDbiResourceID string `json:"sourceDbiResourceId"`
-	// RestoreTime is the UTC moment to restore to, RFC 3339 (2026-12-03T04:05:00Z), or
+	// RestoreTime is the UTC moment to restore to, RFC 3339 (2026-12-03T04:05:00Z); set it
+	// or UseLatestRestorableTime.
 	RestoreTime string `json:"restoreTime"`
 	// UseLatestRestorableTime restores to the latest restorable moment (about five minutes ago).
 	UseLatestRestorableTime bool `json:"useLatestRestorableTime"`
