@@ -34,8 +34,8 @@ func TestBackupsPerStack(t *testing.T) {
 		db := one(t, r, "aws:rds/instance:Instance")
 		media := mediaBucket(t, r, "media")
 		sels := r.ByType("aws:backup/selection:Selection")
-		if len(sels) != 2 {
-			t.Fatalf("%d selections, want the database's and the media bucket's", len(sels))
+		if len(sels) != 3 {
+			t.Fatalf("%d selections, want the database's (daily and continuous plans) and the media bucket's", len(sels))
 		}
 		covered := map[string]bool{}
 		for _, s := range sels {

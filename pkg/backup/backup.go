@@ -166,11 +166,20 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 			RecoveryPointTags: env.Tags.Map(),
 		}
 	}
-	dbRules := awsbackup.PlanRuleArray{daily(databaseCompletionMinutes)}
+	type plan struct {
+		store    string
+		rules    awsbackup.PlanRuleArray
+		resource pulumi.StringInput
+	}
+	plans := []plan{{"database", awsbackup.PlanRuleArray{daily(databaseCompletionMinutes)}, args.DatabaseArn}}
 	if args.ContinuousDatabaseRetentionDays > 0 {
-		// Continuous backup needs a schedule too (AWS Backup uses it for maintenance); its
-		// recovery points are a moving window, restored to any second of it.
-		dbRules = append(dbRules, awsbackup.PlanRuleArgs{
+		// Continuous backup in a plan of its own: AWS Backup runs only the longer-retained
+		// of two rules of one plan whose start windows overlap ("Backup plan options and
+		// configuration", AWS Backup Developer Guide), which would drop either the daily
+		// snapshot (and its copy) or the continuous backup. It needs a schedule too, which AWS
+		// Backup uses for maintenance; its recovery point is a moving window, restored to any
+		// second of it.
+		plans = append(plans, plan{"database-pitr", awsbackup.PlanRuleArray{awsbackup.PlanRuleArgs{
 			RuleName:               pulumi.String("continuous"),
 			TargetVaultName:        vault.Name,
 			Schedule:               pulumi.String(args.Schedule),
@@ -179,17 +188,11 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 			EnableContinuousBackup: pulumi.Bool(true),
 			Lifecycle:              awsbackup.PlanRuleLifecycleArgs{DeleteAfter: pulumi.Int(args.ContinuousDatabaseRetentionDays)},
 			RecoveryPointTags:      env.Tags.Map(),
-		})
+		}}, args.DatabaseArn})
 	}
+	plans = append(plans, plan{"media", awsbackup.PlanRuleArray{daily(mediaCompletionMinutes)}, args.MediaBucketArn})
 
-	for _, p := range []struct {
-		store    string
-		rules    awsbackup.PlanRuleArray
-		resource pulumi.StringInput
-	}{
-		{"database", dbRules, args.DatabaseArn},
-		{"media", awsbackup.PlanRuleArray{daily(mediaCompletionMinutes)}, args.MediaBucketArn},
-	} {
+	for _, p := range plans {
 		planName := env.Naming.Name("backup", p.store)
 		plan, err := awsbackup.NewPlan(ctx, name+"-"+p.store, &awsbackup.PlanArgs{
 			Name:  pulumi.String(planName),

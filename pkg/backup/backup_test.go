@@ -59,8 +59,8 @@ func run(t *testing.T, args Args, preview bool) *harness.Result {
 func TestPlansCoverExactlyTheDataStoresByArn(t *testing.T) {
 	r := run(t, prodArgs(), false)
 	sels := r.ByType(selectionType)
-	if len(sels) != 2 {
-		t.Fatalf("want a selection for the database and one for the media bucket, got %d", len(sels))
+	if len(sels) != 3 {
+		t.Fatalf("want selections for the database's two plans and the media bucket, got %d", len(sels))
 	}
 	var covered []string
 	for _, s := range sels {
@@ -77,7 +77,7 @@ func TestPlansCoverExactlyTheDataStoresByArn(t *testing.T) {
 		}
 	}
 	slices.Sort(covered)
-	if want := []string{dbArn, mediaArn}; !slices.Equal(covered, want) {
+	if want := []string{dbArn, dbArn, mediaArn}; !slices.Equal(covered, want) {
 		t.Errorf("covered %v, want %v", covered, want)
 	}
 }
@@ -109,6 +109,9 @@ func TestProdCopiesEveryDailyRecoveryPointToTheSecondRegion(t *testing.T) {
 			copies, _ := rule["copyActions"].([]any)
 			switch rule["ruleName"] {
 			case "daily":
+				if len(rules) != 1 {
+					t.Errorf("%s: a daily rule shares its plan with %v (AWS Backup would run only one of overlapping rules)", p.Name, rules)
+				}
 				if len(copies) != 1 {
 					t.Fatalf("%s daily rule copies %v", p.Name, copies)
 				}
@@ -118,7 +121,7 @@ func TestProdCopiesEveryDailyRecoveryPointToTheSecondRegion(t *testing.T) {
 					t.Errorf("%s copy action %v", p.Name, c)
 				}
 			case "continuous":
-				if p.Name != "backup-database" || rule["enableContinuousBackup"] != true ||
+				if p.Name != "backup-database-pitr" || len(rules) != 1 || rule["enableContinuousBackup"] != true ||
 					rule["lifecycle"].(map[string]any)["deleteAfter"] != float64(30) {
 					t.Errorf("continuous rule %v on %s", rule, p.Name)
 				}
