@@ -11,6 +11,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/cinegit/infrastructure/pkg/backup"
 	"github.com/cinegit/infrastructure/pkg/cache"
 	"github.com/cinegit/infrastructure/pkg/cdn"
 	"github.com/cinegit/infrastructure/pkg/cluster"
@@ -23,6 +24,7 @@ import (
 	"github.com/cinegit/infrastructure/pkg/naming"
 	"github.com/cinegit/infrastructure/pkg/network"
 	"github.com/cinegit/infrastructure/pkg/observability"
+	"github.com/cinegit/infrastructure/pkg/offhours"
 	"github.com/cinegit/infrastructure/pkg/secrets"
 	"github.com/cinegit/infrastructure/pkg/stackenv"
 	"github.com/cinegit/infrastructure/pkg/tags"
@@ -92,6 +94,17 @@ func program(ctx *pulumi.Context) error {
 		Partition: partition.Partition,
 		Region:    cfg.Region,
 	}
+	// The secondary region, where backup copies and the media bucket's replica live (none in dev).
+	var secondary *aws.Provider
+	if region := cfg.Backup.SecondaryRegion; region != "" {
+		secondary, err = aws.NewProvider(ctx, "aws-"+region, &aws.ProviderArgs{
+			Region:      pulumi.String(region),
+			DefaultTags: &aws.ProviderDefaultTagsArgs{Tags: baseTags.Map()},
+		})
+		if err != nil {
+			return err
+		}
+	}
 	inRegion := pulumi.Provider(regional)
 	clusterName := env.Naming.Name("eks")
 
@@ -140,9 +153,23 @@ func program(ctx *pulumi.Context) error {
 	}
 
 	// Media: originals, proxies and thumbnails in S3, served by CloudFront under the stack's domain.
-	media, err := mediastore.New(ctx, "mediastore", cfg.MediaStoreArgs(env), inRegion)
+	media, err := mediastore.New(ctx, "mediastore", cfg.MediaStoreArgs(env, secondary), inRegion)
 	if err != nil {
 		return err
+	}
+
+	// Nothing is lost: AWS Backup of PostgreSQL and the originals, copied to the secondary
+	// region; in dev, the stack sleeps outside working hours.
+	var backups *backup.Backup
+	if cfg.Backup.IsEnabled() {
+		if backups, err = backup.New(ctx, "backup", cfg.BackupArgs(env, db, media, secondary), inRegion); err != nil {
+			return err
+		}
+	}
+	if cfg.OffHours.Enabled {
+		if _, err := offhours.New(ctx, "offhours", cfg.OffHoursArgs(env, eks, db), inRegion); err != nil {
+			return err
+		}
 	}
 	edgeCDN, err := cdn.New(ctx, "cdn", cfg.CDNArgs(env, edge, media, zone), inRegion)
 	if err != nil {
@@ -210,6 +237,11 @@ func program(ctx *pulumi.Context) error {
 	ctx.Export("thumbnailsBucketArn", media.ThumbnailsBucketArn)
 	ctx.Export("logsBucketName", media.LogsBucketName)
 	ctx.Export("mediaKmsKeyArn", media.KmsKeyArn)
+	ctx.Export("mediaReplicaBucketName", media.ReplicaBucketName)
+	if backups != nil {
+		ctx.Export("backupVaultArn", backups.VaultArn)
+		ctx.Export("backupCopyVaultArn", backups.CopyVaultArn)
+	}
 	if zone != nil {
 		ctx.Export("dnsZoneId", zone.ZoneID)
 		ctx.Export("dnsNameServers", zone.NameServers)

@@ -59,6 +59,8 @@ type Config struct {
 	RunnerSourceBucket string
 	// RunnerKeyAlias is the KMS alias of the key for the runners' sources, cache and logs.
 	RunnerKeyAlias string
+	// Guardrails are the account guardrails (guardrails.go).
+	Guardrails GuardrailsConfig
 }
 
 // keys maps every config key of the project namespace to its default. Config.Keys, the schema
@@ -168,6 +170,7 @@ func ParseConfig(raw map[string]string) (*Config, error) {
 	if c.Region == "" {
 		c.Region = "us-east-1"
 	}
+	c.Guardrails = parseGuardrails(get, bad)
 	if err := json.Unmarshal([]byte(get("deployEnvironments")), &c.DeployEnvironments); err != nil {
 		bad(Project+":deployEnvironments", "must be a list of GitHub environment names (%v)", err)
 	}

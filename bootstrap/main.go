@@ -193,6 +193,19 @@ func program(ctx *pulumi.Context) error {
 		return err
 	}
 
+	// Account guardrails: audit trail, threat detection, access analysis, budgets and cost
+	// anomaly alerts (guardrails.go); the deploy role may not switch them off.
+	guard, err := newGuardrails(ctx, "guardrails", cfg.Guardrails, keyEnv, keep, inRegion)
+	if err != nil {
+		return err
+	}
+	if err := guard.guardDeployRole(ctx, deploy.Role.Name, keyEnv, cfg.Guardrails, inRegion); err != nil {
+		return err
+	}
+	ctx.Export("cloudTrailArn", guard.TrailArn)
+	ctx.Export("cloudTrailBucketName", guard.TrailBucketName)
+	ctx.Export("costAlertTopicArn", guard.AlertTopicArn)
+
 	// Exports, named for their consumers: `pulumi login`, `pulumi stack init` and the
 	// repository variables the workflows read.
 	ctx.Export("stateBucketName", state.Bucket.Bucket)

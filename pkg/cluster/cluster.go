@@ -74,6 +74,10 @@ type Args struct {
 	Autoscaler Autoscaler
 	// Protect marks the control plane and its key with Pulumi's protect.
 	Protect bool
+	// ScheduledScaling says the node groups' minimum and maximum sizes are changed on a
+	// schedule (off-hours): EKS reports sizes set on a group's Auto Scaling group as the node
+	// group's scalingConfig, so `pulumi up` ignores them too and the schedule owns them.
+	ScheduledScaling bool
 }
 
 // NodeGroup sizes one managed node group. DesiredSize is the size at creation only.
@@ -120,6 +124,10 @@ type Cluster struct {
 	KubernetesProvider *kubernetes.Provider
 	// Ready is what workloads wait for: schedulable nodes and persistent volumes.
 	Ready Readiness
+	// GeneralAutoscalingGroupName and MediaAutoscalingGroupName are the Auto Scaling groups
+	// EKS made for the node groups (for scheduled scaling).
+	GeneralAutoscalingGroupName pulumi.StringOutput `pulumi:"generalAutoscalingGroupName"`
+	MediaAutoscalingGroupName   pulumi.StringOutput `pulumi:"mediaAutoscalingGroupName"`
 }
 
 // New creates the cluster.
@@ -198,6 +206,8 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	c.Kubeconfig = p.kubeconfig
 	c.KubernetesProvider = p.k8s
 	c.Ready = p.ready
+	c.GeneralAutoscalingGroupName = autoscalingGroupName(p.general)
+	c.MediaAutoscalingGroupName = autoscalingGroupName(p.media)
 	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{
 		"clusterName":         c.ClusterName,
 		"endpoint":            c.Endpoint,
@@ -207,6 +217,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		"nodeRoleArn":         c.NodeRoleArn,
 		"kmsKeyArn":           c.KmsKeyArn,
 		"kubeconfig":          c.Kubeconfig,
+
+		"generalAutoscalingGroupName": c.GeneralAutoscalingGroupName,
+		"mediaAutoscalingGroupName":   c.MediaAutoscalingGroupName,
 	})
 }
 

@@ -882,3 +882,25 @@ func TestReadiness(t *testing.T) {
 		})
 	}
 }
+
+func TestScheduledScalingLeavesMinAndMaxToTheSchedule(t *testing.T) {
+	for _, tt := range []struct {
+		scheduled bool
+		want      []string
+	}{
+		{false, []string{"scalingConfig.desiredSize"}},
+		{true, []string{"scalingConfig.desiredSize", "scalingConfig.minSize", "scalingConfig.maxSize"}},
+	} {
+		t.Run(fmt.Sprintf("scheduled=%v", tt.scheduled), func(t *testing.T) {
+			r, c := run(t, false, func(a *Args) { a.ScheduledScaling = tt.scheduled })
+			if c.GeneralAutoscalingGroupName == (pulumi.StringOutput{}) || c.MediaAutoscalingGroupName == (pulumi.StringOutput{}) {
+				t.Error("the Auto Scaling group names the schedule acts on are not outputs")
+			}
+			for _, ng := range r.ByType(tNodeGroup) {
+				if !reflect.DeepEqual(ng.IgnoreChanges, tt.want) {
+					t.Errorf("%s ignoreChanges %v, want %v", ng.Name, ng.IgnoreChanges, tt.want)
+				}
+			}
+		})
+	}
+}

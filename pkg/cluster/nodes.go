@@ -108,8 +108,19 @@ func (p *platform) newNodeGroup(spec nodeGroupSpec, dependsOn []pulumi.Resource)
 		UpdateConfig: awseks.NodeGroupUpdateConfigArgs{MaxUnavailablePercentage: pulumi.Int(33)},
 		Tags:         env.Tags.Named(env.Naming.Name("eks", spec.workload)).With(WorkloadLabel, spec.workload).Map(),
 	}, p.parent,
-		pulumi.IgnoreChanges([]string{"scalingConfig.desiredSize"}),
+		pulumi.IgnoreChanges(p.ignoredScaling()),
 		pulumi.DependsOn(dependsOn))
+}
+
+// ignoredScaling are the scaling settings `pulumi up` leaves alone: the desired size, which
+// the autoscaler owns, and with scheduled scaling also the minimum and maximum, which the
+// schedule owns (EKS reports what a scheduled action sets on the Auto Scaling group as the
+// group's scalingConfig: terraform-aws-modules/terraform-aws-eks issue #1222).
+func (p *platform) ignoredScaling() []string {
+	if p.args.ScheduledScaling {
+		return []string{"scalingConfig.desiredSize", "scalingConfig.minSize", "scalingConfig.maxSize"}
+	}
+	return []string{"scalingConfig.desiredSize"}
 }
 
 // launchTemplate carries what a managed node group cannot say itself: IMDSv2 only, with a hop

@@ -60,6 +60,8 @@ type platform struct {
 	kubeconfig pulumi.StringOutput
 	k8s        *kubernetes.Provider
 	ready      Readiness
+
+	general, media *awseks.NodeGroup
 }
 
 // Readiness is what Kubernetes workloads on the cluster wait for. Components do not import
@@ -109,6 +111,7 @@ func (p *platform) build() error {
 	if err != nil {
 		return err
 	}
+	p.general, p.media = general, media
 	if err := p.scaleFromZeroTags(media, MediaWorkload, true); err != nil {
 		return err
 	}

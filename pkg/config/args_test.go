@@ -10,6 +10,7 @@ import (
 
 	"github.com/cinegit/infrastructure/pkg/cdn"
 	"github.com/cinegit/infrastructure/pkg/cluster"
+	"github.com/cinegit/infrastructure/pkg/database"
 	"github.com/cinegit/infrastructure/pkg/dns"
 	"github.com/cinegit/infrastructure/pkg/mediaprocessing"
 	"github.com/cinegit/infrastructure/pkg/mediastore"
@@ -29,6 +30,7 @@ type standIns struct {
 	store    *secrets.Secrets
 	provider *aws.Provider
 	zone     *dns.Zone
+	db       *database.Database
 }
 
 func newStandIns() standIns {
@@ -37,6 +39,7 @@ func newStandIns() standIns {
 		net: &network.Network{}, eks: &cluster.Cluster{}, media: &mediastore.MediaStore{}, edge: &cdn.CDN{},
 		pipeline: &mediaprocessing.MediaProcessing{AlarmTopicArn: arn, KmsKeyArn: arn},
 		store:    &secrets.Secrets{}, provider: &aws.Provider{},
+		db:   &database.Database{},
 		zone: &dns.Zone{ZoneID: arn, CertificateArn: arn, EdgeCertificateArn: arn},
 	}
 }
@@ -52,7 +55,9 @@ func allArgs(c *Config, s standIns) []any {
 		c.ClusterArgs(env, "cinegit-prod-eks", s.net),
 		c.DatabaseArgs(env, s.net, nil),
 		c.CacheArgs(env, s.net, nil),
-		c.MediaStoreArgs(env),
+		c.MediaStoreArgs(env, s.provider),
+		c.BackupArgs(env, s.db, s.media, s.provider),
+		c.OffHoursArgs(env, s.eks, s.db),
 		c.DNSArgs(env, s.provider),
 		c.CertificateArn(s.zone),
 		c.CDNArgs(env, s.provider, s.media, s.zone),
@@ -80,6 +85,9 @@ func TestEveryConfigKeyReachesAComponent(t *testing.T) {
 		// The lookup of the runner VPC (main.go's deployRunnerPeer) reads it; its result reaches
 		// the network as network.Args.Peer.
 		"deployRunner.vpcName": "deployRunnerPeer in main.go",
+		// main.go makes the secondary provider in it; Copy.Region and Replication.Region carry it
+		// when copies or replication are on, which the defaults this test starts from are not.
+		"backup.secondaryRegion": "the secondary provider in main.go",
 	}
 	// Enumerations whose consumer compares with one value: a changed spelling would read as the
 	// other value, so the change is to the value that matters.

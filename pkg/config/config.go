@@ -44,6 +44,8 @@ type Config struct {
 	GitOps          GitOpsConfig          `json:"gitops"`
 	DNS             DNSConfig             `json:"dns"`
 	DeployRunner    DeployRunnerConfig    `json:"deployRunner"`
+	Backup          BackupConfig          `json:"backup"`
+	OffHours        OffHoursConfig        `json:"offHours"`
 }
 
 // section is what each component's part of the configuration provides.
@@ -76,6 +78,8 @@ func (c *Config) sections() map[string]any {
 		"observability":   &c.Observability,
 		"gitops":          &c.GitOps,
 		"dns":             &c.DNS,
+		"backup":          &c.Backup,
+		"offHours":        &c.OffHours,
 	}
 }
 
@@ -172,6 +176,7 @@ func Parse(stack string, raw map[string]string) (*Config, error) {
 	}
 	c.validateDomains(p)
 	validateRunnerOverlap(p, c)
+	validateBackupRetention(p, c.Backup, c.Database)
 	if err := p.err(); err != nil {
 		return nil, err
 	}

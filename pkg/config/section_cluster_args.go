@@ -40,7 +40,9 @@ func (c *Config) ClusterArgs(env stackenv.Env, name string, net *network.Network
 			EbsCsiDriver: k.Addons.EbsCsiDriver,
 		},
 		Autoscaler: cluster.Autoscaler{ChartVersion: k.Autoscaler.ChartVersion, ImageTag: k.Autoscaler.ImageTag},
-		Protect:    c.Protect,
+		// Off-hours schedules size the node groups; Pulumi then leaves their sizes alone.
+		ScheduledScaling: c.OffHours.Enabled,
+		Protect:          c.Protect,
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 )
 
 // DatabaseConfig is the `database` section: CineGit's RDS for PostgreSQL instance.
@@ -52,6 +53,40 @@ type DatabaseConfig struct {
 	// MonitoringIntervalSeconds is the enhanced monitoring interval: 1, 5, 10, 15, 30 or 60.
 	// Default 60.
 	MonitoringIntervalSeconds int `json:"monitoringIntervalSeconds"`
+	// Restore creates the instance from a snapshot or from a point in time instead of empty.
+	// The restored instance gets a new identifier (postgres-<label>), so it is created beside
+	// the current one, which Pulumi then deletes (see the README's restore runbook). Unset by
+	// default.
+	Restore *DatabaseRestoreConfig `json:"restore"`
+}
+
+// DatabaseRestoreConfig is `database.restore`: exactly one of snapshotIdentifier and pointInTime.
+type DatabaseRestoreConfig struct {
+	// Label names the restore (1-12 lowercase letters and digits, e.g. "r20261203"); the
+	// instance identifier becomes <project>-<stack>-postgres-<label>.
+	Label string `json:"label"`
+	// SnapshotIdentifier is the DB snapshot (name or ARN, e.g. an AWS Backup recovery point
+	// "awsbackup:job-...") to create the instance from. It must be in the stack's region and
+	// encrypted with the database's key (copy it with --kms-key-id first otherwise). Database
+	// name and master user come from the snapshot.
+	SnapshotIdentifier string `json:"snapshotIdentifier"`
+	// PointInTime restores another instance's automated backups to a moment.
+	PointInTime *PointInTimeConfig `json:"pointInTime"`
+}
+
+// PointInTimeConfig is `database.restore.pointInTime`: one source and one time.
+type PointInTimeConfig struct {
+	// SourceDbInstanceIdentifier names the source instance, which must still exist; set it
+	// or SourceDbiResourceID.
+	SourceDbInstanceIdentifier string `json:"sourceDbInstanceIdentifier"`
+	// SourceDbiResourceID is its resource id (db-...), which also finds retained automated
+	// backups of a deleted instance.
+	SourceDbiResourceID string `json:"sourceDbiResourceId"`
+	// RestoreTime is the UTC moment to restore to, RFC 3339 (2026-12-03T04:05:00Z); set it
+	// or UseLatestRestorableTime.
+	RestoreTime string `json:"restoreTime"`
+	// UseLatestRestorableTime restores to the latest restorable moment (about five minutes ago).
+	UseLatestRestorableTime bool `json:"useLatestRestorableTime"`
 }
 
 // PostgresMajorVersions are the PostgreSQL major versions CineGit runs on RDS. A parameter
@@ -177,6 +212,57 @@ func (c *DatabaseConfig) validate(p *problems, env Env) {
 	}
 	if !slices.Contains([]int{1, 5, 10, 15, 30, 60}, c.MonitoringIntervalSeconds) {
 		p.add("database.monitoringIntervalSeconds", c.MonitoringIntervalSeconds, "1, 5, 10, 15, 30 or 60 (enhanced monitoring stays on)")
+	}
+	if c.Restore != nil {
+		c.Restore.validate(p)
+	}
+}
+
+var (
+	restoreLabel      = regexp.MustCompile(`^[a-z0-9]{1,12}$`)
+	dbInstanceID      = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9]*(-[a-zA-Z0-9]+)*$`)
+	dbiResourceID     = regexp.MustCompile(`^db-[A-Z0-9]+$`)
+	snapshotReference = regexp.MustCompile(`^([a-zA-Z][a-zA-Z0-9:-]{0,254}|arn:aws[a-z-]*:rds:[a-z0-9-]+:[0-9]{12}:snapshot:[a-zA-Z][a-zA-Z0-9:-]{0,254})$`)
+)
+
+// validate follows the provider's conflicts: snapshotIdentifier and restoreToPointInTime
+// exclude each other; a point-in-time restore needs one source and one of restoreTime and
+// useLatestRestorableTime (aws.rds.Instance, restoreToPointInTime block).
+func (r *DatabaseRestoreConfig) validate(p *problems) {
+	if !restoreLabel.MatchString(r.Label) {
+		p.add("database.restore.label", r.Label, "1-12 lowercase letters and digits naming the restore, e.g. r20261203 (the instance identifier gets it as a suffix)")
+	}
+	switch {
+	case r.SnapshotIdentifier != "" && r.PointInTime != nil:
+		p.add("database.restore", "snapshotIdentifier and pointInTime", "exactly one of snapshotIdentifier and pointInTime")
+	case r.SnapshotIdentifier == "" && r.PointInTime == nil:
+		p.add("database.restore", "neither", "exactly one of snapshotIdentifier and pointInTime")
+	case r.SnapshotIdentifier != "":
+		if !snapshotReference.MatchString(r.SnapshotIdentifier) || strings.HasSuffix(r.SnapshotIdentifier, "-") {
+			p.add("database.restore.snapshotIdentifier", r.SnapshotIdentifier, "a DB snapshot identifier or ARN in the stack's region, e.g. rds:cinegit-prod-postgres-2026-12-03-03-10 or awsbackup:job-...")
+		}
+	default:
+		r.PointInTime.validate(p)
+	}
+}
+
+func (t *PointInTimeConfig) validate(p *problems) {
+	const key = "database.restore.pointInTime"
+	switch {
+	case (t.SourceDbInstanceIdentifier == "") == (t.SourceDbiResourceID == ""):
+		p.add(key, "sources", "exactly one of sourceDbInstanceIdentifier and sourceDbiResourceId")
+	case t.SourceDbInstanceIdentifier != "" && (!dbInstanceID.MatchString(t.SourceDbInstanceIdentifier) || len(t.SourceDbInstanceIdentifier) > 63):
+		p.add(key+".sourceDbInstanceIdentifier", t.SourceDbInstanceIdentifier, "an RDS instance identifier: 1-63 letters, digits and single hyphens, starting with a letter")
+	case t.SourceDbiResourceID != "" && !dbiResourceID.MatchString(t.SourceDbiResourceID):
+		p.add(key+".sourceDbiResourceId", t.SourceDbiResourceID, "an RDS resource id, db- followed by upper-case letters and digits")
+	}
+	switch {
+	case (t.RestoreTime == "") == !t.UseLatestRestorableTime:
+		p.add(key, "times", "exactly one of restoreTime and useLatestRestorableTime: true")
+	case t.RestoreTime != "":
+		if ts, err := time.Parse(time.RFC3339, t.RestoreTime); err != nil || ts.Location() != time.UTC {
+			p.add(key+".restoreTime", t.RestoreTime, "a UTC time in RFC 3339, e.g. 2026-12-03T04:05:00Z")
+		}
 	}
 }
 

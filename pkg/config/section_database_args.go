@@ -34,5 +34,21 @@ func (c *Config) DatabaseArgs(env stackenv.Env, net *network.Network, clients pu
 		LogRetentionDays:                 d.LogRetentionDays,
 		PerformanceInsightsRetentionDays: d.PerformanceInsightsRetentionDays,
 		MonitoringIntervalSeconds:        d.MonitoringIntervalSeconds,
+		Restore:                          d.Restore.restore(),
 	}
+}
+
+// restore converts database.restore for the database component (nil: none).
+func (r *DatabaseRestoreConfig) restore() *database.Restore {
+	if r == nil {
+		return nil
+	}
+	out := &database.Restore{Label: r.Label, SnapshotIdentifier: r.SnapshotIdentifier}
+	if t := r.PointInTime; t != nil {
+		out.PointInTime = &database.PointInTime{
+			SourceDBInstanceIdentifier: t.SourceDbInstanceIdentifier, SourceDbiResourceID: t.SourceDbiResourceID,
+			RestoreTime: t.RestoreTime, UseLatestRestorableTime: t.UseLatestRestorableTime,
+		}
+	}
+	return out
 }

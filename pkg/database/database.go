@@ -69,6 +69,30 @@ type Args struct {
 	PerformanceInsightsRetentionDays int
 	// MonitoringIntervalSeconds is the enhanced monitoring interval.
 	MonitoringIntervalSeconds int
+	// Restore creates the instance from a snapshot or a point in time. Nil: an empty instance.
+	Restore *Restore
+}
+
+// Restore is where a restored instance comes from: exactly one of SnapshotIdentifier and
+// PointInTime. Either one forces a new instance (the provider replaces on any change to
+// them), which gets the identifier <prefix>-postgres-<Label> so that it can be created while
+// the old one still exists.
+type Restore struct {
+	// Label suffixes the instance identifier.
+	Label string
+	// SnapshotIdentifier is a DB snapshot name or ARN in this region, encrypted with this
+	// component's key (RDS restores a snapshot under the key it was encrypted with).
+	SnapshotIdentifier string
+	// PointInTime restores an instance's automated backups to a moment.
+	PointInTime *PointInTime
+}
+
+// PointInTime is one source (identifier or resource id) and one time (RestoreTime, RFC 3339
+// UTC, or UseLatestRestorableTime).
+type PointInTime struct {
+	SourceDBInstanceIdentifier, SourceDbiResourceID string
+	RestoreTime                                     string
+	UseLatestRestorableTime                         bool
 }
 
 // Database is the PostgreSQL component.
@@ -88,6 +112,9 @@ type Database struct {
 	KmsKeyArn pulumi.StringOutput `pulumi:"kmsKeyArn"`
 	// ResourceID is the instance's stable resource id, used in rds-db:connect ARNs.
 	ResourceID pulumi.StringOutput `pulumi:"resourceId"`
+	// Arn and Identifier name the instance for AWS Backup and the off-hours schedules.
+	Arn        pulumi.StringOutput `pulumi:"arn"`
+	Identifier pulumi.StringOutput `pulumi:"identifier"`
 
 	env stackenv.Env
 }
@@ -108,6 +135,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	// The identifier is fixed (not auto-named) so that the log groups below carry the names
 	// RDS will write to.
 	identifier := env.Naming.NameMax(63, "postgres")
+	if args.Restore != nil {
+		identifier = env.Naming.NameMax(63, "postgres", args.Restore.Label)
+	}
 
 	key, err := kmskey.New(ctx, name, kmskey.Args{
 		Env:                 env,
@@ -230,6 +260,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 
 		Tags: t.Named(identifier).Map(),
 	}
+	args.Restore.apply(instanceArgs)
 	if args.FinalSnapshot {
 		id, err := finalSnapshotIdentifier(ctx, name, env.Naming.NameMax(FinalSnapshotPrefixMax, "postgres", "final"), identifier, parent)
 		if err != nil {
@@ -249,6 +280,8 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	d.SecurityGroupID = sg.ID().ToStringOutput()
 	d.KmsKeyArn = key.Arn()
 	d.ResourceID = instance.ResourceId
+	d.Arn = instance.Arn
+	d.Identifier = instance.Identifier
 	return d, ctx.RegisterResourceOutputs(d, pulumi.Map{
 		"endpoint":        d.Endpoint,
 		"port":            d.Port,
@@ -257,7 +290,40 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		"securityGroupId": d.SecurityGroupID,
 		"kmsKeyArn":       d.KmsKeyArn,
 		"resourceId":      d.ResourceID,
+		"arn":             d.Arn,
+		"identifier":      d.Identifier,
 	})
+}
+
+// apply turns an empty instance into a restored one. The database and the master user come
+// from the backup, so dbName and username are left out (RDS ignores them for PostgreSQL
+// restores and a stated value would only be a diff waiting to happen: RestoreDBInstance-
+// FromDBSnapshot and RestoreDBInstanceToPointInTime, Amazon RDS API Reference). The managed
+// master password stays on: the provider enables it after the restore, and RDS then keeps a
+// new password in a new secret. Storage is encrypted as the backup was; KmsKeyId stays so a
+// point-in-time restore uses this component's key.
+func (r *Restore) apply(a *rds.InstanceArgs) {
+	if r == nil {
+		return
+	}
+	a.DbName, a.Username = nil, nil
+	if r.SnapshotIdentifier != "" {
+		a.SnapshotIdentifier = pulumi.String(r.SnapshotIdentifier)
+		return
+	}
+	t := r.PointInTime
+	pit := &rds.InstanceRestoreToPointInTimeArgs{}
+	if t.SourceDBInstanceIdentifier != "" {
+		pit.SourceDbInstanceIdentifier = pulumi.String(t.SourceDBInstanceIdentifier)
+	} else {
+		pit.SourceDbiResourceId = pulumi.String(t.SourceDbiResourceID)
+	}
+	if t.UseLatestRestorableTime {
+		pit.UseLatestRestorableTime = pulumi.Bool(true)
+	} else {
+		pit.RestoreTime = pulumi.String(t.RestoreTime)
+	}
+	a.RestoreToPointInTime = pit
 }
 
 func (a Args) check() error {
@@ -275,6 +341,18 @@ func (a Args) check() error {
 		return fmt.Errorf("BackupRetentionDays must be at least 1 (automated backups stay on)")
 	case a.MonitoringIntervalSeconds < 1 || a.PerformanceInsightsRetentionDays < 1 || a.LogRetentionDays < 1:
 		return fmt.Errorf("enhanced monitoring, Performance Insights and log retention must be set")
+	}
+	if r := a.Restore; r != nil {
+		switch {
+		case r.Label == "":
+			return fmt.Errorf("Restore.Label is required")
+		case (r.SnapshotIdentifier == "") == (r.PointInTime == nil):
+			return fmt.Errorf("Restore needs exactly one of SnapshotIdentifier and PointInTime")
+		case r.PointInTime != nil && (r.PointInTime.SourceDBInstanceIdentifier == "") == (r.PointInTime.SourceDbiResourceID == ""):
+			return fmt.Errorf("Restore.PointInTime needs exactly one of SourceDBInstanceIdentifier and SourceDbiResourceID")
+		case r.PointInTime != nil && (r.PointInTime.RestoreTime == "") == !r.PointInTime.UseLatestRestorableTime:
+			return fmt.Errorf("Restore.PointInTime needs exactly one of RestoreTime and UseLatestRestorableTime")
+		}
 	}
 	return nil
 }

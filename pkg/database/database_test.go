@@ -338,3 +338,74 @@ func TestFinalSnapshotIdentifierIsUniquePerCreation(t *testing.T) {
 		t.Errorf("dev registers %d RandomIds without a final snapshot", n)
 	}
 }
+
+func TestRestoreCreatesANewInstanceFromTheBackup(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		restore *Restore
+		check   func(t *testing.T, db *harness.Resource)
+	}{
+		{"from a snapshot", &Restore{Label: "r20261203", SnapshotIdentifier: "awsbackup:job-0123"}, func(t *testing.T, db *harness.Resource) {
+			if db.InputString("snapshotIdentifier") != "awsbackup:job-0123" || db.Input("restoreToPointInTime") != nil {
+				t.Errorf("snapshotIdentifier %v restoreToPointInTime %v", db.Input("snapshotIdentifier"), db.Input("restoreToPointInTime"))
+			}
+		}},
+		{"to a point in time of a named instance", &Restore{Label: "pitr1", PointInTime: &PointInTime{SourceDBInstanceIdentifier: "cinegit-prod-postgres", RestoreTime: "2026-12-03T04:05:00Z"}},
+			func(t *testing.T, db *harness.Resource) {
+				want := map[string]any{"sourceDbInstanceIdentifier": "cinegit-prod-postgres", "restoreTime": "2026-12-03T04:05:00Z"}
+				if got := db.Input("restoreToPointInTime"); fmt.Sprint(got) != fmt.Sprint(want) || db.Input("snapshotIdentifier") != nil {
+					t.Errorf("restoreToPointInTime %v, want %v", got, want)
+				}
+			}},
+		{"to the latest time of a deleted instance", &Restore{Label: "latest", PointInTime: &PointInTime{SourceDbiResourceID: "db-ABC123", UseLatestRestorableTime: true}},
+			func(t *testing.T, db *harness.Resource) {
+				want := map[string]any{"sourceDbiResourceId": "db-ABC123", "useLatestRestorableTime": true}
+				if got := db.Input("restoreToPointInTime"); fmt.Sprint(got) != fmt.Sprint(want) {
+					t.Errorf("restoreToPointInTime %v, want %v", got, want)
+				}
+			}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			args := prodArgs()
+			args.Restore = tt.restore
+			r := runDatabase(t, "prod", args, nodeSG(), false)
+			db := only(t, r, instanceType)
+			tt.check(t, db)
+			id := "cinegit-prod-postgres-" + tt.restore.Label
+			if db.InputString("identifier") != id || db.InputString("finalSnapshotIdentifier") != id+"-final" {
+				t.Errorf("identifier %q final snapshot %q: a restore is a new instance beside the old one", db.InputString("identifier"), db.InputString("finalSnapshotIdentifier"))
+			}
+			// Name and master user come from the backup; the password stays managed by RDS and
+			// storage stays encrypted with the component's key.
+			if db.Input("dbName") != nil || db.Input("username") != nil {
+				t.Errorf("dbName %v username %v must come from the backup", db.Input("dbName"), db.Input("username"))
+			}
+			if db.Input("manageMasterUserPassword") != true || db.Input("storageEncrypted") != true || db.InputString("kmsKeyId") == "" {
+				t.Errorf("restored instance lost its managed password or encryption: %v", db.Inputs)
+			}
+			// The log groups follow the new identifier, so RDS writes to groups with retention.
+			for _, g := range r.ByType(logGroupType) {
+				if !strings.HasPrefix(g.InputString("name"), "/aws/rds/instance/"+id+"/") {
+					t.Errorf("log group %s does not follow the restored identifier", g.InputString("name"))
+				}
+			}
+		})
+	}
+}
+
+func TestRestoreArgsAreChecked(t *testing.T) {
+	for _, r := range []*Restore{
+		{SnapshotIdentifier: "snap"},
+		{Label: "x"},
+		{Label: "x", SnapshotIdentifier: "snap", PointInTime: &PointInTime{SourceDBInstanceIdentifier: "a", UseLatestRestorableTime: true}},
+		{Label: "x", PointInTime: &PointInTime{UseLatestRestorableTime: true}},
+		{Label: "x", PointInTime: &PointInTime{SourceDBInstanceIdentifier: "a", RestoreTime: "2026-12-03T04:05:00Z", UseLatestRestorableTime: true}},
+	} {
+		a := devArgs()
+		a.VpcID, a.SubnetIDs = pulumi.String("vpc"), pulumi.ToStringArray([]string{"a", "b"})
+		a.Restore = r
+		if err := a.check(); err == nil {
+			t.Errorf("accepted %+v", r)
+		}
+	}
+}

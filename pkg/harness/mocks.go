@@ -32,11 +32,12 @@ type Mocks struct {
 	resources []*Resource
 	standIns  map[string]string // stand-in role -> URN
 	owners    map[string]string // stand-in URN -> URN of the resource whose outputs refer to it
+	regions   map[string]string // AWS provider ID -> its region
 }
 
 // NewMocks returns mocks for a stack in a region.
 func NewMocks(project, stack, region string) *Mocks {
-	return &Mocks{Project: project, Stack: stack, Region: region, standIns: map[string]string{}, owners: map[string]string{}}
+	return &Mocks{Project: project, Stack: stack, Region: region, standIns: map[string]string{}, owners: map[string]string{}, regions: map[string]string{}}
 }
 
 // Resources returns the recorded resources in registration order. A reference to a stand-in
@@ -78,6 +79,13 @@ func (m *Mocks) remap(urns []string, self string) []string {
 // NewResource implements pulumi.MockResourceMonitor.
 func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
 	id, outs := m.outputs(args)
+	if args.TypeToken == "pulumi:providers:aws" {
+		if r := args.Inputs["region"]; r.IsString() {
+			m.mu.Lock()
+			m.regions[id] = r.StringValue()
+			m.mu.Unlock()
+		}
+	}
 	if !args.Custom {
 		id = "" // components, remote ones included, have no ID
 	}

@@ -227,6 +227,16 @@ func (m *Mocks) outputs(args pulumi.MockResourceArgs) (string, resource.Property
 	if f, ok := computed[typ]; ok {
 		f(m, args.Name, phys, args.Inputs, out)
 	}
+	// A resource made with a provider in another region (a backup copy vault, a replica
+	// bucket) has that region in its ARN, as AWS would give it.
+	if region := m.providerRegion(args.Provider); region != "" && region != m.Region {
+		if a, ok := out["arn"].(string); ok {
+			out["arn"] = strings.Replace(a, ":"+m.Region+":", ":"+region+":", 1)
+		}
+		if typ == "aws:s3/bucketV2:BucketV2" {
+			out["region"] = region
+		}
+	}
 	id := phys
 	switch {
 	case strings.HasPrefix(typ, "pulumi:providers:"):
@@ -266,6 +276,17 @@ func hasName(typ string) bool {
 		return true
 	}
 	return false
+}
+
+// providerRegion is the region of the AWS provider a reference ("<urn>::<id>") names, or "".
+func (m *Mocks) providerRegion(ref string) string {
+	i := strings.LastIndex(ref, "::")
+	if i < 0 {
+		return ""
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.regions[ref[i+2:]]
 }
 
 func (m *Mocks) arn(service, res string) string {

@@ -494,6 +494,11 @@ func TestScratchFileSystem(t *testing.T) {
 		if fs.InputString("lifecyclePolicies[0].transitionToIa") != "AFTER_7_DAYS" || fs.InputString("lifecyclePolicies[1].transitionToPrimaryStorageClass") != "AFTER_1_ACCESS" {
 			t.Errorf("lifecycle: %v", fs.Input("lifecyclePolicies"))
 		}
+		// Scratch is not worth keeping: EFS's automatic backups are off, explicitly.
+		bp := one(t, r, "aws:efs/backupPolicy:BackupPolicy", "mediaprocessing-scratch")
+		if bp.InputString("backupPolicy.status") != "DISABLED" || !slices.Contains(bp.PropertyDependencies["fileSystemId"], fs.URN) {
+			t.Errorf("scratch backup policy %v", bp.Inputs)
+		}
 		if r.Preview {
 			return
 		}
@@ -868,7 +873,7 @@ func TestEveryResourceIsTaggedAndParented(t *testing.T) {
 			t.Fatal("no component")
 		}
 		untagged := map[string]bool{tTarget: true, tRepoPolicy: true, tLifecycle: true, tMount: true, tFSPolicy: true, tInline: true,
-			tTopicPolicy: true, tSub: true, "aws:kms/alias:Alias": true}
+			tTopicPolicy: true, tSub: true, "aws:kms/alias:Alias": true, "aws:efs/backupPolicy:BackupPolicy": true}
 		for _, res := range r.Descendants(comp.URN) {
 			if res.Parent != comp.URN {
 				t.Errorf("%s %s is not a direct child of the component", res.Type, res.Name)

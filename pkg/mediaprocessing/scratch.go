@@ -42,6 +42,17 @@ func (b *builder) scratch() error {
 	if err != nil {
 		return err
 	}
+	// Scratch holds only the inputs and outputs of transcodes in flight, which re-running a
+	// job rebuilds from the original in the media bucket: backing it up would store copies of
+	// originals (which AWS Backup keeps already) and half-written renditions. EFS's automatic
+	// backups (a daily AWS Backup plan of its own, on by default for file systems made in the
+	// console) stay off, stated explicitly.
+	if _, err = efs.NewBackupPolicy(b.ctx, b.name+"-scratch", &efs.BackupPolicyArgs{
+		FileSystemId: b.fs.ID(),
+		BackupPolicy: &efs.BackupPolicyBackupPolicyArgs{Status: pulumi.String("DISABLED")},
+	}, b.parent); err != nil {
+		return err
+	}
 	// One mount target per AZ of the function's subnets, counted from the plain AZ list so
 	// that the same resources are registered in previews, where subnet IDs are unknown.
 	subnets := a.PrivateSubnetIDs.ToStringArrayOutput()

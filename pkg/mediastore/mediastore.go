@@ -56,6 +56,8 @@ type Args struct {
 	ProxiesOneZoneIADays int
 	// LogsExpirationDays deletes access logs after this many days.
 	LogsExpirationDays int
+	// Replication replicates the media bucket to another region. Nil: no replica.
+	Replication *Replication
 }
 
 // MediaStore is the media storage component.
@@ -73,6 +75,10 @@ type MediaStore struct {
 	LogsBucketName                     pulumi.StringOutput `pulumi:"logsBucketName"`
 	LogsBucketArn                      pulumi.StringOutput `pulumi:"logsBucketArn"`
 	KmsKeyArn                          pulumi.StringOutput `pulumi:"kmsKeyArn"`
+	// ReplicaBucketName and ReplicaBucketArn are the media bucket's cross-region replica
+	// ("" without replication).
+	ReplicaBucketName pulumi.StringOutput `pulumi:"replicaBucketName"`
+	ReplicaBucketArn  pulumi.StringOutput `pulumi:"replicaBucketArn"`
 }
 
 // Reasons for the logs bucket's exceptions to the secure-bucket defaults (tag values).
@@ -175,6 +181,16 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, err
 	}
 
+	m.ReplicaBucketName = pulumi.String("").ToStringOutput()
+	m.ReplicaBucketArn = pulumi.String("").ToStringOutput()
+	if args.Replication != nil {
+		replica, err := replicate(ctx, name, env, args, media, key.Arn(), parent)
+		if err != nil {
+			return nil, err
+		}
+		m.ReplicaBucketName, m.ReplicaBucketArn = replica.Name, replica.Arn
+	}
+
 	var proxiesTransitions []bucket.Transition
 	if args.ProxiesOneZoneIADays > 0 {
 		proxiesTransitions = []bucket.Transition{{Days: args.ProxiesOneZoneIADays, StorageClass: "ONEZONE_IA"}}
@@ -232,6 +248,8 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		"logsBucketName":                     m.LogsBucketName,
 		"logsBucketArn":                      m.LogsBucketArn,
 		"kmsKeyArn":                          m.KmsKeyArn,
+		"replicaBucketName":                  m.ReplicaBucketName,
+		"replicaBucketArn":                   m.ReplicaBucketArn,
 	})
 }
 
@@ -243,6 +261,10 @@ func (a Args) check() error {
 		return fmt.Errorf("noncurrent version expirations must be at least 1 day")
 	case a.LogsExpirationDays < 1:
 		return fmt.Errorf("LogsExpirationDays must be at least 1")
+	case a.Replication != nil && (a.Replication.Provider == nil || a.Replication.Region == "" || a.Replication.StorageClass == ""):
+		return fmt.Errorf("Replication needs a Provider, a Region and a StorageClass")
+	case a.Replication != nil && a.Replication.Region == a.Env.Region:
+		return fmt.Errorf("Replication.Region must differ from the stack's region %s", a.Env.Region)
 	}
 	return nil
 }
