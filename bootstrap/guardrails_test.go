@@ -189,8 +189,8 @@ func TestBudgetPerStackAndCostAnomaliesAlertTheEncryptedTopic(t *testing.T) {
 func TestDeployRoleCannotSwitchTheGuardrailsOff(t *testing.T) {
 	r := run(t, false, nil)
 	p := guardrail(t, r, tRolePolicy, "deploy-guardrails-guard")
-	if !r.DependsOn(p, r.Named(tRole, "deploy")) {
-		t.Error("the guard is not on the deploy role")
+	if !r.DependsOn(p, r.Named(tRole, "runner-deploy")) {
+		t.Error("the guard is not on the deploy runner's role, the one deploys run as")
 	}
 	st := statements(doc(t, p, "policy"))
 	for _, sid := range []string{"KeepTheAuditTrail", "KeepThreatDetection", "KeepTheAccessAnalyzer"} {

@@ -194,12 +194,13 @@ func program(ctx *pulumi.Context) error {
 	}
 
 	// Account guardrails: audit trail, threat detection, access analysis, budgets and cost
-	// anomaly alerts (guardrails.go); the deploy role may not switch them off.
+	// anomaly alerts (guardrails.go); the role deploys run as (the deploy runner's, which holds
+	// AdministratorAccess) may not switch them off.
 	guard, err := newGuardrails(ctx, "guardrails", cfg.Guardrails, keyEnv, keep, inRegion)
 	if err != nil {
 		return err
 	}
-	if err := guard.guardDeployRole(ctx, deploy.Role.Name, keyEnv, cfg.Guardrails, inRegion); err != nil {
+	if err := guard.guardDeployRole(ctx, deployRunner.Role.Name, keyEnv, cfg.Guardrails, inRegion); err != nil {
 		return err
 	}
 	ctx.Export("cloudTrailArn", guard.TrailArn)

@@ -244,7 +244,8 @@ func TestStatefulResourcesAreProtectedAndRetained(t *testing.T) {
 		for _, res := range r.Resources {
 			// The state bucket and the state and secrets keys; the runner's sources, cache and
 			// logs key are disposable (losing them loses old build logs, nothing else).
-			want := kept[res.Type] && (res.Name == "state" || res.Name == "secrets")
+			// The guardrails keep their audit trail (bucket and keys) the same way.
+			want := kept[res.Type] && (res.Name == "state" || res.Name == "secrets" || inGuardrails(r, res))
 			if res.Protect != want || res.RetainOnDelete != want {
 				t.Errorf("%s %s: protect=%v retainOnDelete=%v, want %v", res.Type, res.Name, res.Protect, res.RetainOnDelete, want)
 			}
@@ -504,6 +505,10 @@ func TestCIRolePermissions(t *testing.T) {
 		}},
 		"KeepRunnerProjects":     {"Deny", nil, []string{project("cinegit-pulumi-preview"), project("cinegit-pulumi-deploy")}},
 		"KeepGitHubOIDCProvider": {"Deny", nil, nil},
+		// The guardrails' own guard (guardrails_test.go checks its actions and resources).
+		"KeepTheAuditTrail":     {"Deny", nil, nil},
+		"KeepThreatDetection":   {"Deny", nil, nil},
+		"KeepTheAccessAnalyzer": {"Deny", nil, nil},
 	} {
 		deployRunner[sid] = st
 	}
