@@ -16,6 +16,7 @@ import (
 
 	"github.com/cinegit/infrastructure/pkg/iampolicy"
 	"github.com/cinegit/infrastructure/pkg/kmskey"
+	"github.com/cinegit/infrastructure/pkg/naming"
 	"github.com/cinegit/infrastructure/pkg/securitygroup"
 	"github.com/cinegit/infrastructure/pkg/stackenv"
 )
@@ -262,7 +263,8 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 	args.Restore.apply(instanceArgs)
 	if args.FinalSnapshot {
-		id, err := finalSnapshotIdentifier(ctx, name, env.Naming.NameMax(FinalSnapshotPrefixMax, "postgres", "final"), identifier, parent)
+		// Named after the instance, so a restored instance's snapshot carries its label too.
+		id, err := finalSnapshotIdentifier(ctx, name, naming.Truncate(identifier+"-final", FinalSnapshotPrefixMax), identifier, parent)
 		if err != nil {
 			return nil, err
 		}

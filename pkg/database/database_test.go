@@ -372,7 +372,7 @@ func TestRestoreCreatesANewInstanceFromTheBackup(t *testing.T) {
 			db := only(t, r, instanceType)
 			tt.check(t, db)
 			id := "cinegit-prod-postgres-" + tt.restore.Label
-			if db.InputString("identifier") != id || db.InputString("finalSnapshotIdentifier") != id+"-final" {
+			if db.InputString("identifier") != id || !strings.HasPrefix(db.InputString("finalSnapshotIdentifier"), id+"-final-") {
 				t.Errorf("identifier %q final snapshot %q: a restore is a new instance beside the old one", db.InputString("identifier"), db.InputString("finalSnapshotIdentifier"))
 			}
 			// Name and master user come from the backup; the password stays managed by RDS and
