@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -15,6 +16,7 @@ var stacks = []string{"dev", "staging", "prod"}
 type runKey struct {
 	stack   string
 	preview bool
+	setting string // "" for the stack file as committed
 }
 
 var (
@@ -25,15 +27,45 @@ var (
 // run runs the whole program once per stack and mode and shares the result between tests.
 func run(t testing.TB, stack string, preview bool) *harness.Result {
 	t.Helper()
+	return runCached(t, runKey{stack, preview, ""}, harness.Options{Dir: ".", Stack: stack, Preview: preview})
+}
+
+// runSetting runs a stack as it is after a later pull request sets section.field to value,
+// like the FFmpeg image tag or the DNS delegation. The committed stack file must hold
+// committed there (a new stack's first deploy depends on it), or the test fails.
+func runSetting(t testing.TB, stack string, preview bool, section, field string, committed, value any) *harness.Result {
+	t.Helper()
+	key := "cinegit:" + section
+	_, raw, err := harness.LoadConfig(harness.Options{Dir: ".", Stack: stack})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fields := map[string]any{}
+	if err := json.Unmarshal([]byte(raw[key]), &fields); err != nil {
+		t.Fatal(err)
+	}
+	if fields[field] != committed {
+		t.Fatalf("Pulumi.%s.yaml sets %s.%s to %v: a new stack's first deploy needs %v", stack, section, field, fields[field], committed)
+	}
+	fields[field] = value
+	b, err := json.Marshal(fields)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return runCached(t, runKey{stack, preview, fmt.Sprintf("%s.%s=%v", section, field, value)},
+		harness.Options{Dir: ".", Stack: stack, Preview: preview, Override: map[string]string{key: string(b)}})
+}
+
+func runCached(t testing.TB, k runKey, o harness.Options) *harness.Result {
+	t.Helper()
 	runsMu.Lock()
 	defer runsMu.Unlock()
-	k := runKey{stack, preview}
 	if r, ok := runs[k]; ok {
 		return r
 	}
-	r, err := harness.Run(program, harness.Options{Dir: ".", Stack: stack, Preview: preview})
+	r, err := harness.Run(program, o)
 	if err != nil {
-		t.Fatalf("%s (preview=%v): %v", stack, preview, err)
+		t.Fatalf("%s %s (preview=%v): %v", k.stack, k.setting, k.preview, err)
 	}
 	runs[k] = r
 	return r

@@ -1,13 +1,9 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
-
-	"gopkg.in/yaml.v3"
 
 	"github.com/cinegit/infrastructure/pkg/harness"
 )
@@ -97,34 +93,10 @@ func TestDomainsCertificatesAndTheCDNName(t *testing.T) {
 }
 
 // runDelegated runs a stack as it is once its parent delegates to its zone: the stack file with
-// dns.delegated set to true.
+// dns.delegated set to true (committed false, so that a new stack's first deploy works).
 func runDelegated(t *testing.T, stack string, preview bool) *harness.Result {
 	t.Helper()
-	text, err := os.ReadFile("Pulumi." + stack + ".yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var file struct {
-		Config map[string]any `yaml:"config"`
-	}
-	if err := yaml.Unmarshal(text, &file); err != nil {
-		t.Fatal(err)
-	}
-	section, _ := file.Config["cinegit:dns"].(map[string]any)
-	if section["delegated"] != false {
-		t.Fatalf("Pulumi.%s.yaml: dns.delegated is %v; a new stack must start undelegated", stack, section["delegated"])
-	}
-	section["delegated"] = true
-	b, err := json.Marshal(section)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := harness.Run(program, harness.Options{Dir: ".", Stack: stack, Preview: preview,
-		Override: map[string]string{"cinegit:dns": string(b)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
+	return runSetting(t, stack, preview, "dns", "delegated", false, true)
 }
 
 func forEachDelegatedRun(t *testing.T, f func(t *testing.T, r *harness.Result)) {

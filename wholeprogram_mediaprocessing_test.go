@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/cinegit/infrastructure/pkg/harness"
@@ -30,45 +29,12 @@ var mediaProcessingWant = map[string]struct {
 // testImageTag is the tag the image pipeline would set once the image is pushed.
 const testImageTag = "ffmpeg-2026.11.1"
 
-var (
-	imageRunsMu sync.Mutex
-	imageRuns   = map[runKey]*harness.Result{}
-)
-
 // runWithImage runs the whole program for a stack whose file has mediaProcessing.imageTag set,
 // as after the image pipeline's pull request; the stack files themselves leave it unset, so
 // that a new stack's first `pulumi up` works.
 func runWithImage(t testing.TB, stack string, preview bool) *harness.Result {
 	t.Helper()
-	imageRunsMu.Lock()
-	defer imageRunsMu.Unlock()
-	k := runKey{stack, preview}
-	if r, ok := imageRuns[k]; ok {
-		return r
-	}
-	_, raw, err := harness.LoadConfig(harness.Options{Dir: ".", Stack: stack})
-	if err != nil {
-		t.Fatal(err)
-	}
-	section := map[string]any{}
-	if err := json.Unmarshal([]byte(raw["cinegit:mediaProcessing"]), &section); err != nil {
-		t.Fatal(err)
-	}
-	if section["imageTag"] != nil {
-		t.Fatalf("Pulumi.%s.yaml sets mediaProcessing.imageTag: a new stack's first deploy would fail at the function", stack)
-	}
-	section["imageTag"] = testImageTag
-	b, err := json.Marshal(section)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := harness.Run(program, harness.Options{Dir: ".", Stack: stack, Preview: preview,
-		Override: map[string]string{"cinegit:mediaProcessing": string(b)}})
-	if err != nil {
-		t.Fatalf("%s with an image tag (preview=%v): %v", stack, preview, err)
-	}
-	imageRuns[k] = r
-	return r
+	return runSetting(t, stack, preview, "mediaProcessing", "imageTag", nil, testImageTag)
 }
 
 // forEachImageRun runs f for every stack with an image tag, in update and preview mode.
