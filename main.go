@@ -62,48 +62,11 @@ func program(ctx *pulumi.Context) error {
 		return err
 	}
 
-	// Providers: the stack's region, and us-east-1 for CloudFront's certificate and WAF.
-	// Both tag everything they create.
-	baseTags := tags.Set(tags.Base(cfg.Project, cfg.Stack, cfg.Tags))
-	regional, err := aws.NewProvider(ctx, "aws", &aws.ProviderArgs{
-		Region:      pulumi.String(cfg.Region),
-		DefaultTags: &aws.ProviderDefaultTagsArgs{Tags: baseTags.Map()},
-	})
+	// Providers: the stack's region, us-east-1 for CloudFront, WAF and DNSSEC, and the
+	// secondary region for backup copies and the media replica (none in dev).
+	regional, edge, secondary, env, err := providers(ctx, cfg)
 	if err != nil {
 		return err
-	}
-	edge, err := aws.NewProvider(ctx, "aws-us-east-1", &aws.ProviderArgs{
-		Region:      pulumi.String("us-east-1"),
-		DefaultTags: &aws.ProviderDefaultTagsArgs{Tags: baseTags.Map()},
-	})
-	if err != nil {
-		return err
-	}
-	identity, err := aws.GetCallerIdentity(ctx, nil, pulumi.Provider(regional))
-	if err != nil {
-		return err
-	}
-	partition, err := aws.GetPartition(ctx, nil, pulumi.Provider(regional))
-	if err != nil {
-		return err
-	}
-	env := stackenv.Env{
-		Naming:    naming.New(cfg.Project, cfg.Stack),
-		Tags:      baseTags,
-		AccountID: identity.AccountId,
-		Partition: partition.Partition,
-		Region:    cfg.Region,
-	}
-	// The secondary region, where backup copies and the media bucket's replica live (none in dev).
-	var secondary *aws.Provider
-	if region := cfg.Backup.SecondaryRegion; region != "" {
-		secondary, err = aws.NewProvider(ctx, "aws-"+region, &aws.ProviderArgs{
-			Region:      pulumi.String(region),
-			DefaultTags: &aws.ProviderDefaultTagsArgs{Tags: baseTags.Map()},
-		})
-		if err != nil {
-			return err
-		}
 	}
 	inRegion := pulumi.Provider(regional)
 	clusterName := env.Naming.Name("eks")
@@ -303,4 +266,43 @@ func appOutputs(cfg *config.Config, zone *dns.Zone, media *mediastore.MediaStore
 		"lokiUrl":              monitoring.LokiURL,
 		"prometheusUrl":        monitoring.PrometheusURL,
 	}
+}
+
+// providers makes the AWS providers, which all tag what they create, and the stack's
+// environment (names, tags, account, partition, region) that every component takes.
+func providers(ctx *pulumi.Context, cfg *config.Config) (regional, edge, secondary *aws.Provider, env stackenv.Env, err error) {
+	baseTags := tags.Set(tags.Base(cfg.Project, cfg.Stack, cfg.Tags))
+	provider := func(name, region string) (*aws.Provider, error) {
+		return aws.NewProvider(ctx, name, &aws.ProviderArgs{
+			Region:      pulumi.String(region),
+			DefaultTags: &aws.ProviderDefaultTagsArgs{Tags: baseTags.Map()},
+		})
+	}
+	if regional, err = provider("aws", cfg.Region); err != nil {
+		return
+	}
+	if edge, err = provider("aws-us-east-1", "us-east-1"); err != nil {
+		return
+	}
+	if region := cfg.Backup.SecondaryRegion; region != "" {
+		if secondary, err = provider("aws-"+region, region); err != nil {
+			return
+		}
+	}
+	identity, err := aws.GetCallerIdentity(ctx, nil, pulumi.Provider(regional))
+	if err != nil {
+		return
+	}
+	partition, err := aws.GetPartition(ctx, nil, pulumi.Provider(regional))
+	if err != nil {
+		return
+	}
+	env = stackenv.Env{
+		Naming:    naming.New(cfg.Project, cfg.Stack),
+		Tags:      baseTags,
+		AccountID: identity.AccountId,
+		Partition: partition.Partition,
+		Region:    cfg.Region,
+	}
+	return
 }
