@@ -59,6 +59,9 @@ type ApplicationSecret struct {
 	// not expose it, leave it nil: the role may then decrypt with any key of the account, but
 	// only through Secrets Manager and only for this secret (kms:EncryptionContext:SecretARN).
 	KmsKeyArn pulumi.StringInput
+	// PerService leaves the secret out of the application namespace: the operator may read it,
+	// and the services component writes it once for each service that reads it.
+	PerService bool
 }
 
 // Args configure the operator and what it syncs.
@@ -229,6 +232,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 
 	names := pulumi.StringArray{}
 	for _, sec := range args.ApplicationSecrets {
+		if sec.PerService {
+			continue
+		}
 		if _, err := kube.NewExternalSecret(ctx, name+"-"+sec.Name, kube.ExternalSecretArgs{
 			Name:            sec.Name,
 			Namespace:       appNsName,
