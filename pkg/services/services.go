@@ -147,7 +147,7 @@ func (a Args) check() error {
 	case a.OidcProviderArn == nil || a.OidcIssuer == nil:
 		return fmt.Errorf("OidcProviderArn and OidcIssuer are required")
 	case a.Store == nil || a.ApplicationNamespace == nil || a.RefreshInterval == "":
-		return fmt.Errorf("Store, ApplicationNamespace and RefreshInterval are required")
+		return fmt.Errorf("the store, the application namespace and a refresh interval are required")
 	case anyAtAll.MatchString(a.UploadsPrefix):
 		return fmt.Errorf("UploadsPrefix %q has a wildcard", a.UploadsPrefix)
 	}
