@@ -26,6 +26,7 @@ import (
 	"github.com/cinegit/infrastructure/pkg/observability"
 	"github.com/cinegit/infrastructure/pkg/offhours"
 	"github.com/cinegit/infrastructure/pkg/secrets"
+	"github.com/cinegit/infrastructure/pkg/services"
 	"github.com/cinegit/infrastructure/pkg/stackenv"
 	"github.com/cinegit/infrastructure/pkg/tags"
 )
@@ -148,12 +149,24 @@ func program(ctx *pulumi.Context) error {
 
 	// Platform add-ons on the cluster. Secrets first: the application namespace and the
 	// store that the other add-ons' ExternalSecrets read from.
+	// The database's master secret is not among them: services log in to PostgreSQL as their
+	// own users with IAM database authentication, and the master secret stays in Secrets
+	// Manager for administrators (README, "Database users").
 	platformSecrets, err := secrets.New(ctx, "secrets", cfg.SecretsArgs(env, eks, []secrets.ApplicationSecret{
-		{Name: "database", SecretArn: db.MasterSecretArn, KmsKeyArn: db.KmsKeyArn},
-		{Name: "redis", SecretArn: redis.AuthSecretArn, KmsKeyArn: redis.KmsKeyArn},
+		{Name: "redis", SecretArn: redis.AuthSecretArn, KmsKeyArn: redis.KmsKeyArn, PerService: true},
 		// The CDN does not expose its signing secret's key: the grant is pinned to the
 		// secret by its encryption context instead.
-		{Name: "cdn-signing-key", SecretArn: edgeCDN.SigningKeySecretArn},
+		{Name: "cdn-signing-key", SecretArn: edgeCDN.SigningKeySecretArn, PerService: true},
+	}), inRegion)
+	if err != nil {
+		return err
+	}
+
+	// CineGit's services: one IRSA role each, with exactly its configured permissions, its
+	// service account, and the secrets it reads in its namespace.
+	apps, err := services.New(ctx, "services", cfg.ServicesArgs(env, eks, platformSecrets, db, media, pipeline, map[string]pulumi.StringInput{
+		"redis":           redis.AuthSecretArn,
+		"cdn-signing-key": edgeCDN.SigningKeySecretArn,
 	}), inRegion)
 	if err != nil {
 		return err
@@ -167,7 +180,7 @@ func program(ctx *pulumi.Context) error {
 
 	// GitOps: Argo CD syncs the applications from the GitOps repository; they read the
 	// infrastructure's outputs from a ConfigMap and their credentials from the synced Secrets.
-	deployments, err := gitops.New(ctx, "gitops", cfg.GitOpsArgs(env, eks, platformSecrets, appOutputs(cfg, zone, media, edgeCDN, db, redis, pipeline, monitoring)), inRegion)
+	deployments, err := gitops.New(ctx, "gitops", cfg.GitOpsArgs(env, eks, platformSecrets, appOutputs(cfg, zone, media, edgeCDN, db, redis, pipeline, monitoring, apps)), inRegion)
 	if err != nil {
 		return err
 	}
@@ -224,6 +237,7 @@ func program(ctx *pulumi.Context) error {
 	ctx.Export("mediaEcrRepositoryUrl", pipeline.EcrRepositoryURL)
 	ctx.Export("mediaJobsRoleArn", pipeline.JobsRoleArn)
 	ctx.Export("mediaAlarmTopicArn", pipeline.AlarmTopicArn)
+	ctx.Export("serviceRoleArns", apps.RoleArns)
 	ctx.Export("externalSecretsRoleArn", platformSecrets.RoleArn)
 	ctx.Export("platformSecretsKmsKeyArn", platformSecrets.KmsKeyArn)
 	ctx.Export("lokiBucketName", monitoring.LokiBucketName)
@@ -239,8 +253,8 @@ func program(ctx *pulumi.Context) error {
 // the data stores, buckets, CDN and queue are, and the names of the Secrets that hold their
 // credentials.
 func appOutputs(cfg *config.Config, zone *dns.Zone, media *mediastore.MediaStore, edgeCDN *cdn.CDN, db *database.Database,
-	redis *cache.Cache, pipeline *mediaprocessing.MediaProcessing, monitoring *observability.Observability) map[string]pulumi.StringInput {
-	return map[string]pulumi.StringInput{
+	redis *cache.Cache, pipeline *mediaprocessing.MediaProcessing, monitoring *observability.Observability, apps *services.Services) map[string]pulumi.StringInput {
+	out := map[string]pulumi.StringInput{
 		"awsRegion":            pulumi.String(cfg.Region),
 		"domain":               pulumi.String(cfg.DNS.Domain),
 		"certificateArn":       cfg.CertificateArn(zone),
@@ -254,18 +268,31 @@ func appOutputs(cfg *config.Config, zone *dns.Zone, media *mediastore.MediaStore
 		"databaseEndpoint":     db.Endpoint,
 		"databasePort":         pulumi.Sprintf("%d", db.Port),
 		"databaseName":         db.DBName,
-		"databaseSecret":       pulumi.String("database"),
+		"databaseIamAuth":      pulumi.String("true"),
 		"cachePrimaryEndpoint": redis.PrimaryEndpoint,
 		"cacheReaderEndpoint":  redis.ReaderEndpoint,
 		"cachePort":            pulumi.Sprintf("%d", redis.Port),
-		"cacheSecret":          pulumi.String("redis"),
-		"cdnSigningKeySecret":  pulumi.String("cdn-signing-key"),
 		"mediaQueueUrl":        pipeline.QueueURL,
 		"mediaJobsNamespace":   pipeline.JobsNamespace,
 		"mediaJobsRoleArn":     pipeline.JobsRoleArn,
 		"lokiUrl":              monitoring.LokiURL,
 		"prometheusUrl":        monitoring.PrometheusURL,
 	}
+	// Per service: its role, its service account, its database user and the Secrets it reads
+	// (serviceSecret.<service>.<secret>: the Kubernetes Secret's name).
+	for _, s := range cfg.Services {
+		out["serviceRoleArn."+s.Name] = apps.RoleArns.MapIndex(pulumi.String(s.Name))
+		out["serviceAccount."+s.Name] = pulumi.String(s.ServiceAccount)
+		for _, p := range s.Permissions {
+			switch p.Action {
+			case services.ConnectDatabase:
+				out["databaseUser."+s.Name] = pulumi.String(p.DBUser)
+			case services.ReadSecret:
+				out["serviceSecret."+s.Name+"."+p.Secret] = pulumi.String(services.SecretName(s.Name, p.Secret))
+			}
+		}
+	}
+	return out
 }
 
 // providers makes the AWS providers, which all tag what they create, and the stack's

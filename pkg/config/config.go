@@ -46,6 +46,7 @@ type Config struct {
 	DeployRunner    DeployRunnerConfig    `json:"deployRunner"`
 	Backup          BackupConfig          `json:"backup"`
 	OffHours        OffHoursConfig        `json:"offHours"`
+	Services        ServicesConfig        `json:"services"`
 }
 
 // section is what each component's part of the configuration provides.
@@ -80,6 +81,7 @@ func (c *Config) sections() map[string]any {
 		"dns":             &c.DNS,
 		"backup":          &c.Backup,
 		"offHours":        &c.OffHours,
+		"services":        &c.Services,
 	}
 }
 
@@ -174,6 +176,7 @@ func Parse(stack string, raw map[string]string) (*Config, error) {
 			s.validate(p, env)
 		}
 	}
+	c.resolveServices(p)
 	c.validateDomains(p)
 	validateRunnerOverlap(p, c)
 	validateBackupRetention(p, c.Backup, c.Database)

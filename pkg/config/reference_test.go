@@ -100,6 +100,13 @@ func reference(t *testing.T) string {
 		if d := docs[top.Name()+"."+f.Name]; d != "" {
 			b.WriteString(d + "\n\n")
 		}
+		if f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() == reflect.Struct {
+			// A list of objects (services): its items' fields, which have no defaults of their own.
+			fmt.Fprintf(&b, "A list of objects. Default: dev `%s`, staging `%s`, prod `%s`.\n\n", show(reflect.ValueOf(defaults["dev"]).Elem().Field(i)), show(reflect.ValueOf(defaults["staging"]).Elem().Field(i)), show(reflect.ValueOf(defaults["prod"]).Elem().Field(i)))
+			b.WriteString("| item field | type | description |\n|---|---|---|\n")
+			itemFields(f.Type.Elem(), key+"[]", docs, &b)
+			continue
+		}
 		if f.Type.Kind() != reflect.Struct {
 			fmt.Fprintf(&b, "Type %s. Default: dev `%s`, staging `%s`, prod `%s`.\n", f.Type, show(reflect.ValueOf(defaults["dev"]).Elem().Field(i)), show(reflect.ValueOf(defaults["staging"]).Elem().Field(i)), show(reflect.ValueOf(defaults["prod"]).Elem().Field(i)))
 			continue
@@ -111,6 +118,22 @@ func reference(t *testing.T) string {
 	}
 	b.WriteString("\n")
 	return b.String()
+}
+
+// itemFields renders the fields of a list's items, descending into lists of objects.
+func itemFields(typ reflect.Type, prefix string, docs map[string]string, b *strings.Builder) {
+	for i := 0; i < typ.NumField(); i++ {
+		f := typ.Field(i)
+		name := jsonName(f)
+		if name == "" {
+			continue
+		}
+		doc := strings.ReplaceAll(docs[typ.Name()+"."+f.Name], "|", "\\|")
+		fmt.Fprintf(b, "| `%s.%s` | %s | %s |\n", prefix, name, typeName(f.Type), doc)
+		if f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() == reflect.Struct {
+			itemFields(f.Type.Elem(), prefix+"."+name+"[]", docs, b)
+		}
+	}
 }
 
 func walk(typ reflect.Type, prefix string, index []int, docs map[string]string, defaults map[string]*Config, rows *[]string) {

@@ -23,10 +23,22 @@ func (c *Config) SecretsArgs(env stackenv.Env, eks *cluster.Cluster, appSecrets 
 		Replicas:             es.Replicas,
 		RefreshInterval:      es.RefreshInterval,
 		ApplicationNamespace: g.ApplicationNamespace,
-		ConsumerNamespaces:   []string{c.Observability.Namespace, g.Namespace},
+		ConsumerNamespaces:   c.secretConsumers(),
 		ApplicationSecrets:   appSecrets,
 		Protect:              c.Protect,
 	}
+}
+
+// secretConsumers are the namespaces besides the application namespace whose ExternalSecrets
+// the store serves: observability's, Argo CD's, and every service's (their Secrets).
+func (c *Config) secretConsumers() []string {
+	out := []string{c.Observability.Namespace, c.GitOps.Namespace}
+	for _, s := range c.Services {
+		if s.Namespace != c.GitOps.ApplicationNamespace && !contains(out, s.Namespace) {
+			out = append(out, s.Namespace)
+		}
+	}
+	return out
 }
 
 // GitOpsArgs is the GitOps component's input: Argo CD on the cluster, syncing the GitOps

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"sort"
 	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
@@ -38,6 +39,9 @@ type Args struct {
 	ManagedPolicyArns []string
 	// Description says what the role is for.
 	Description string
+	// Tags are extra tags on the role (e.g. the service it belongs to, which the policy pack
+	// reads).
+	Tags map[string]string
 }
 
 // dns1123Label is what Kubernetes accepts as a namespace name; service account names are
@@ -85,14 +89,18 @@ func NewRole(ctx *pulumi.Context, name string, args Args, opts ...pulumi.Resourc
 	if description == "" {
 		description = "IRSA role of " + args.Namespace + "/" + args.ServiceAccount
 	}
+	roleTags := env.Tags.Named(roleName).With(
+		"kubernetes-namespace", args.Namespace,
+		"kubernetes-service-account", args.ServiceAccount,
+	)
+	for _, k := range sortedKeys(args.Tags) {
+		roleTags = roleTags.With(k, args.Tags[k])
+	}
 	role, err := iam.NewRole(ctx, name, &iam.RoleArgs{
 		Name:             pulumi.String(roleName),
 		Description:      pulumi.String(description),
 		AssumeRolePolicy: TrustPolicy(args.OidcProviderArn, args.OidcIssuer, args.Namespace, args.ServiceAccount),
-		Tags: env.Tags.Named(roleName).With(
-			"kubernetes-namespace", args.Namespace,
-			"kubernetes-service-account", args.ServiceAccount,
-		).Map(),
+		Tags:             roleTags.Map(),
 	}, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("irsa %s: %w", name, err)
@@ -162,4 +170,13 @@ type trustStatement struct {
 	Principal map[string]string            `json:"Principal"`
 	Action    string                       `json:"Action"`
 	Condition map[string]map[string]string `json:"Condition"`
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

@@ -1,8 +1,9 @@
 // Package secrets puts the stack's Secrets Manager secrets into pods: the External Secrets
 // Operator (a Helm release), a ClusterSecretStore for Secrets Manager that the operator reads
 // through an IRSA role limited to this stack's secrets, the application namespace, and the
-// ExternalSecrets that write the application's credentials (database, Redis, CDN signing key)
-// into it as Kubernetes Secrets.
+// ExternalSecrets that write shared application secrets into it as Kubernetes Secrets. Secrets
+// marked PerService are only made readable: pkg/services writes them once per service that
+// reads them. The database's master secret is none of these (services use IAM authentication).
 //
 // It also owns the stack's platform secrets key: the KMS key that encrypts the secrets other
 // add-ons create for the operator to sync (Grafana's admin credential, Argo CD's SSO client
@@ -59,6 +60,9 @@ type ApplicationSecret struct {
 	// not expose it, leave it nil: the role may then decrypt with any key of the account, but
 	// only through Secrets Manager and only for this secret (kms:EncryptionContext:SecretARN).
 	KmsKeyArn pulumi.StringInput
+	// PerService leaves the secret out of the application namespace: the operator may read it,
+	// and the services component writes it once for each service that reads it.
+	PerService bool
 }
 
 // Args configure the operator and what it syncs.
@@ -229,6 +233,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 
 	names := pulumi.StringArray{}
 	for _, sec := range args.ApplicationSecrets {
+		if sec.PerService {
+			continue
+		}
 		if _, err := kube.NewExternalSecret(ctx, name+"-"+sec.Name, kube.ExternalSecretArgs{
 			Name:            sec.Name,
 			Namespace:       appNsName,

@@ -295,3 +295,18 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// TestPerServiceSecretsAreReadableButNotSynced: a PerService secret stays readable by the
+// operator (the services component syncs it per service) but gets no ExternalSecret in the
+// application namespace.
+func TestPerServiceSecretsAreReadableButNotSynced(t *testing.T) {
+	r := mustRun(t, false, func(a *Args) {
+		a.ApplicationSecrets = []ApplicationSecret{{Name: "redis", SecretArn: pulumi.String(cacheSec), KmsKeyArn: pulumi.String(cacheKey), PerService: true}}
+	})
+	if es := r.Named(tExtSecret, "secrets-redis"); es != nil {
+		t.Error("a per-service secret is synced into the application namespace")
+	}
+	if doc := r.Named(tPolicy, "secrets-operator").InputString("policy"); !strings.Contains(doc, cacheSec) {
+		t.Errorf("the operator cannot read the per-service secret: %s", doc)
+	}
+}
