@@ -65,6 +65,7 @@ func allArgs(c *Config, s standIns) []any {
 		c.SecretsArgs(env, s.eks, nil),
 		c.ObservabilityArgs(env, s.eks, s.store, s.pipeline, s.edge),
 		c.GitOpsArgs(env, s.eks, s.store, nil),
+		c.IngressArgs(env, s.eks, s.net, s.zone, s.media, s.store),
 	}
 }
 
