@@ -41,6 +41,7 @@ func (c *Config) IngressArgs(env stackenv.Env, eks *cluster.Cluster, net *networ
 		ExternalDNSChartVersion: in.ExternalDNS.ChartVersion,
 		ExternalDNSResources:    in.ExternalDNS.Resources.resources(),
 		ExternalDNSPolicy:       in.ExternalDNS.Policy,
+		Protect:                 c.Protect,
 	}
 	if zone != nil {
 		a.Domain, a.ZoneID = zone.Domain, zone.ZoneID

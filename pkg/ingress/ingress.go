@@ -73,6 +73,9 @@ type Args struct {
 
 	// NetworkPolicy closes the application namespace; nil creates no policies.
 	NetworkPolicy *NetworkPolicyArgs
+
+	// Protect marks the WAF logs key with Pulumi's protect option.
+	Protect bool
 }
 
 var dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)

@@ -432,3 +432,17 @@ func TestEverythingIsParented(t *testing.T) {
 		t.Errorf("%d of %d resources under the component", got, all)
 	}
 }
+
+// Protect reaches the WAF logs key (prod's policy requires protected keys).
+func TestProtectReachesTheKey(t *testing.T) {
+	for _, protect := range []bool{false, true} {
+		r := mustRun(t, false, func(a *Args) { a.Protect = protect })
+		key := r.Named("aws:kms/key:Key", "ingress-waf-logs")
+		if key == nil {
+			t.Fatal("key missing")
+		}
+		if got := key.Protect; got != protect {
+			t.Errorf("protect %v: key protect %v", protect, got)
+		}
+	}
+}

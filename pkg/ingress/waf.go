@@ -89,12 +89,16 @@ func webACL(ctx *pulumi.Context, name string, args Args, opts ...pulumi.Resource
 		return nil, err
 	}
 
+	keyOpts := opts
+	if args.Protect {
+		keyOpts = append(append([]pulumi.ResourceOption{}, opts...), pulumi.Protect(true))
+	}
 	key, err := kmskey.New(ctx, name+"-waf-logs", kmskey.Args{
 		Env:                 env,
 		Description:         "CineGit " + env.Naming.Stack + " load balancer WAF logs",
 		Alias:               env.Naming.Name("alb-waf-logs"),
 		AllowCloudWatchLogs: true,
-	}, opts...)
+	}, keyOpts...)
 	if err != nil {
 		return nil, err
 	}
