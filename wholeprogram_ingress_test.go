@@ -73,7 +73,7 @@ func TestIngressPerStack(t *testing.T) {
 				t.Errorf("%s in namespace %q", p.Name, p.InputString("metadata.namespace"))
 			}
 		}
-		for _, name := range []string{"default-deny", "allow-dns", "allow-data-stores", "allow-https", "allow-load-balancer", "allow-prometheus"} {
+		for _, name := range []string{"default-deny", "allow-dns", "allow-data-stores", "allow-https", "allow-load-balancer", "allow-same-namespace", "allow-prometheus"} {
 			if !pols["ingress-"+name] {
 				t.Errorf("NetworkPolicy %s missing", name)
 			}

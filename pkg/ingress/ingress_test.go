@@ -338,8 +338,8 @@ func TestRegionalWebACL(t *testing.T) {
 }
 
 // The application namespace denies everything, then allows DNS, the data stores, HTTPS out,
-// the load balancer's subnets in on the service ports, and Prometheus's namespace on the
-// metrics ports.
+// the load balancer's subnets in on the service ports, the services to one another on the
+// service ports, and Prometheus's namespace on the metrics ports.
 func TestNetworkPolicies(t *testing.T) {
 	r := mustRun(t, true, nil)
 	pols := map[string]*harness.Resource{}
@@ -391,7 +391,18 @@ func TestNetworkPolicies(t *testing.T) {
 			t.Errorf("%s ports %v, want %v", tc.name, got, tc.ports)
 		}
 	}
-	if len(pols) != 6 {
+	same := pols["allow-same-namespace"]
+	if same == nil {
+		t.Fatal("allow-same-namespace missing")
+	}
+	for _, dir := range []string{"ingress", "egress"} {
+		rules, _ := same.Input("spec." + dir).([]any)
+		peers := at(rules[0], map[string]string{"ingress": "from", "egress": "to"}[dir])
+		if len(rules) != 1 || !reflect.DeepEqual(peers, []any{map[string]any{"podSelector": map[string]any{}}}) || !reflect.DeepEqual(at(rules[0], "ports"), []any{port("TCP", 8080)}) {
+			t.Errorf("allow-same-namespace %s: %v", dir, rules)
+		}
+	}
+	if len(pols) != 7 {
 		t.Errorf("%d policies", len(pols))
 	}
 }

@@ -62,6 +62,8 @@ func networkPolicies(ctx *pulumi.Context, name string, a NetworkPolicyArgs, opts
 		a.PrometheusNamespace == "" || len(a.MetricsPorts) == 0 {
 		return fmt.Errorf("ingress %s: network policy: Namespace, DataStoreCIDRs, LoadBalancerCIDRs, ServicePorts, PrometheusNamespace and MetricsPorts are required", name)
 	}
+	// Kubelet probes come from the node's own address, which the network policy agent always
+	// admits (aws/aws-network-policy-agent#56), so default deny does not break health checks.
 	all := metav1.LabelSelectorArgs{} // every pod of the namespace
 	egress := func(rules ...networkingv1.NetworkPolicyEgressRuleArgs) networkingv1.NetworkPolicySpecArgs {
 		return networkingv1.NetworkPolicySpecArgs{PodSelector: all, PolicyTypes: pulumi.ToStringArray([]string{"Egress"}), Egress: networkingv1.NetworkPolicyEgressRuleArray(toEgress(rules))}
@@ -91,6 +93,16 @@ func networkPolicies(ctx *pulumi.Context, name string, a NetworkPolicyArgs, opts
 		{"allow-load-balancer", ingress(networkingv1.NetworkPolicyIngressRuleArgs{
 			From: ipBlocks(a.LoadBalancerCIDRs), Ports: ports("TCP", a.ServicePorts...),
 		})},
+		// CineGit's services call one another through their Services, on the service ports.
+		{"allow-same-namespace", networkingv1.NetworkPolicySpecArgs{
+			PodSelector: all, PolicyTypes: pulumi.ToStringArray([]string{"Ingress", "Egress"}),
+			Ingress: networkingv1.NetworkPolicyIngressRuleArray{networkingv1.NetworkPolicyIngressRuleArgs{
+				From: networkingv1.NetworkPolicyPeerArray{networkingv1.NetworkPolicyPeerArgs{PodSelector: all}}, Ports: ports("TCP", a.ServicePorts...),
+			}},
+			Egress: networkingv1.NetworkPolicyEgressRuleArray{networkingv1.NetworkPolicyEgressRuleArgs{
+				To: networkingv1.NetworkPolicyPeerArray{networkingv1.NetworkPolicyPeerArgs{PodSelector: all}}, Ports: ports("TCP", a.ServicePorts...),
+			}},
+		}},
 		{"allow-prometheus", ingress(networkingv1.NetworkPolicyIngressRuleArgs{
 			From: networkingv1.NetworkPolicyPeerArray{namespacePeer(a.PrometheusNamespace, nil)}, Ports: ports("TCP", a.MetricsPorts...),
 		})},
