@@ -164,6 +164,7 @@ func TestControllerValues(t *testing.T) {
 		{"WAF classic off", v["enableWaf"], false},
 		{"shield off", v["enableShield"], false},
 		{"wafv2 on", v["enableWafv2"], true},
+		{"service webhook off", v["enableServiceMutatorWebhook"], false},
 		{"cpu request", at(v, "resources", "requests", "cpu"), "50m"},
 		{"memory limit", at(v, "resources", "limits", "memory"), "512Mi"},
 		{"PDB", at(v, "podDisruptionBudget", "maxUnavailable"), 1.0},

@@ -25,10 +25,15 @@ type controllerChartValues struct {
 	DefaultSSLPolicy  string `json:"defaultSSLPolicy"`
 	// WAF Classic and Shield Advanced are not used: the controller would otherwise call them on
 	// every reconcile (and need their permissions).
-	EnableWaf    bool              `json:"enableWaf"`
-	EnableShield bool              `json:"enableShield"`
-	EnableWafv2  bool              `json:"enableWafv2"`
-	DefaultTags  map[string]string `json:"defaultTags"`
+	EnableWaf    bool `json:"enableWaf"`
+	EnableShield bool `json:"enableShield"`
+	EnableWafv2  bool `json:"enableWafv2"`
+	// EnableServiceMutatorWebhook off: the webhook (failurePolicy Fail, on every Service
+	// created) would make the other releases' Services fail while the controller's pods start at
+	// first install; CineGit creates no Services of type LoadBalancer (the policy pack forbids
+	// them), which is all it is for (templates/webhook.yaml at 3.5.0).
+	EnableServiceMutatorWebhook bool              `json:"enableServiceMutatorWebhook"`
+	DefaultTags                 map[string]string `json:"defaultTags"`
 	// PodDisruptionBudget applies only with more than one replica (the chart's rule).
 	PodDisruptionBudget map[string]int `json:"podDisruptionBudget,omitempty"`
 }
