@@ -92,12 +92,12 @@ func ZoneArn(partition string, zoneID pulumi.StringInput) pulumi.StringOutput {
 	return pulumi.Sprintf("arn:%s:route53:::hostedzone/%s", partition, zoneID)
 }
 
-// ExternalDNSPolicy lets ExternalDNS change records in the stack's zone and nowhere else, and
+// ExternalDNSRolePolicy lets ExternalDNS change records in the stack's zone and nowhere else, and
 // only the record types it manages (the AWS tutorial's policy,
 // https://kubernetes-sigs.github.io/external-dns/latest/docs/tutorials/aws/, with the zone named;
 // route53:ChangeResourceRecordSetsRecordTypes, "Actions, resources, and condition keys for
 // Amazon Route 53").
-func ExternalDNSPolicy(env stackenv.Env, zoneID pulumi.StringInput) pulumi.StringOutput {
+func ExternalDNSRolePolicy(env stackenv.Env, zoneID pulumi.StringInput) pulumi.StringOutput {
 	zone := pulumi.StringArray{ZoneArn(env.Partition, zoneID)}
 	return iampolicy.Document(
 		iampolicy.Statement{Sid: "ChangeRecords", Actions: []string{"route53:ChangeResourceRecordSets"}, Resources: zone,

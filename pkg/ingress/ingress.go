@@ -175,7 +175,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 			OidcIssuer:      args.OidcIssuer,
 			Namespace:       args.Namespace,
 			ServiceAccount:  ExternalDNSSA,
-			Policy:          ExternalDNSPolicy(env, args.ZoneID),
+			Policy:          ExternalDNSRolePolicy(env, args.ZoneID),
 			Description:     "ExternalDNS: records of this cluster's Ingresses in the " + args.Domain + " zone only",
 		}, parent)
 		if err != nil {
