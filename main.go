@@ -19,6 +19,7 @@ import (
 	"github.com/cinegit/infrastructure/pkg/database"
 	"github.com/cinegit/infrastructure/pkg/dns"
 	"github.com/cinegit/infrastructure/pkg/gitops"
+	"github.com/cinegit/infrastructure/pkg/ingress"
 	"github.com/cinegit/infrastructure/pkg/mediaprocessing"
 	"github.com/cinegit/infrastructure/pkg/mediastore"
 	"github.com/cinegit/infrastructure/pkg/naming"
@@ -172,6 +173,13 @@ func program(ctx *pulumi.Context) error {
 		return err
 	}
 
+	// Ingress: ALBs for the GitOps repository's Ingresses behind the regional WAF, their names
+	// in the stack's zone, and the application namespace closed by network policy.
+	routes, err := ingress.New(ctx, "ingress", cfg.IngressArgs(env, eks, net, zone, media, platformSecrets), inRegion)
+	if err != nil {
+		return err
+	}
+
 	// Observability: metrics, logs, dashboards and alerts, to the pipeline's alarm topic.
 	monitoring, err := observability.New(ctx, "observability", cfg.ObservabilityArgs(env, eks, platformSecrets, pipeline, edgeCDN), inRegion)
 	if err != nil {
@@ -180,7 +188,7 @@ func program(ctx *pulumi.Context) error {
 
 	// GitOps: Argo CD syncs the applications from the GitOps repository; they read the
 	// infrastructure's outputs from a ConfigMap and their credentials from the synced Secrets.
-	deployments, err := gitops.New(ctx, "gitops", cfg.GitOpsArgs(env, eks, platformSecrets, appOutputs(cfg, zone, media, edgeCDN, db, redis, pipeline, monitoring, apps)), inRegion)
+	deployments, err := gitops.New(ctx, "gitops", cfg.GitOpsArgs(env, eks, platformSecrets, appOutputs(cfg, zone, routes, media, edgeCDN, db, redis, pipeline, monitoring, apps)), inRegion)
 	if err != nil {
 		return err
 	}
@@ -225,6 +233,8 @@ func program(ctx *pulumi.Context) error {
 		ctx.Export("dnsStatus", zone.Status)
 	}
 	ctx.Export("certificateArn", cfg.CertificateArn(zone))
+	ctx.Export("albWafAclArn", routes.WebAclArn)
+	ctx.Export("ingressClass", routes.IngressClass)
 	ctx.Export("cdnDistributionId", edgeCDN.DistributionID)
 	ctx.Export("cdnDomainName", edgeCDN.DomainName)
 	ctx.Export("cdnKeyGroupId", edgeCDN.KeyGroupID)
@@ -252,12 +262,15 @@ func program(ctx *pulumi.Context) error {
 // appOutputs is what CineGit's services read from the infrastructure-outputs ConfigMap: where
 // the data stores, buckets, CDN and queue are, and the names of the Secrets that hold their
 // credentials.
-func appOutputs(cfg *config.Config, zone *dns.Zone, media *mediastore.MediaStore, edgeCDN *cdn.CDN, db *database.Database,
+func appOutputs(cfg *config.Config, zone *dns.Zone, routes *ingress.Ingress, media *mediastore.MediaStore, edgeCDN *cdn.CDN, db *database.Database,
 	redis *cache.Cache, pipeline *mediaprocessing.MediaProcessing, monitoring *observability.Observability, apps *services.Services) map[string]pulumi.StringInput {
 	out := map[string]pulumi.StringInput{
 		"awsRegion":            pulumi.String(cfg.Region),
 		"domain":               pulumi.String(cfg.DNS.Domain),
 		"certificateArn":       cfg.CertificateArn(zone),
+		"ingressClass":         routes.IngressClass,
+		"albGroupName":         routes.GroupName,
+		"albWafAclArn":         routes.WebAclArn,
 		"mediaBucketName":      media.MediaBucketName,
 		"proxiesBucketName":    media.ProxiesBucketName,
 		"thumbnailsBucketName": media.ThumbnailsBucketName,

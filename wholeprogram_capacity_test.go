@@ -176,6 +176,11 @@ var platformPods = []platformPod{
 		{name: "config-reloader", resources: "configReloader/resources"},
 	}},
 
+	// aws-load-balancer-controller 3.5.0 (one container, resources) and external-dns 1.21.1 (one
+	// container, resources; its schema caps replicaCount at 1): no hooks, no sidecars.
+	{release: "ingress-controller", pod: "aws-load-balancer-controller", replicas: "replicaCount", containers: []container{{name: "aws-load-balancer-controller", resources: "resources"}}},
+	{release: "ingress-external-dns", pod: "external-dns", containers: []container{{name: "external-dns", resources: "resources"}}},
+
 	{release: "gitops", pod: "application-controller", replicas: "controller/replicas", containers: []container{{name: "application-controller", resources: "controller/resources"}}},
 	{release: "gitops", pod: "server", replicas: "server/replicas", containers: []container{{name: "server", resources: "server/resources"}}},
 	{release: "gitops", pod: "repo-server", replicas: "repoServer/replicas", containers: []container{
@@ -310,6 +315,16 @@ func capacity(t *testing.T, r *harness.Result) capacityReport {
 			if got := valueAt(values[release], path); got != v {
 				t.Errorf("%s: %s is %v: the capacity table assumes %v", release, path, got, v)
 			}
+		}
+	}
+	// Every release of the stack is in the table: a release left out would be counted as free.
+	inTable := map[string]bool{}
+	for _, p := range platformPods {
+		inTable[p.release] = true
+	}
+	for name := range values {
+		if !inTable[name] {
+			t.Errorf("release %s is not in the capacity table (platformPods): add its pods and their resources paths", name)
 		}
 	}
 	type podLoad struct{ cpu, mem, n float64 }

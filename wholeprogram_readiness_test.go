@@ -128,6 +128,8 @@ func TestReadinessOrder(t *testing.T) {
 			"external-secrets.io":   eso,
 			"monitoring.coreos.com": must(k8sRelease, "observability-stack"),
 			"argoproj.io":           must(k8sRelease, "gitops"),
+			// IngressClassParams and TargetGroupBinding; the chart creates the stack's class itself.
+			"elbv2.k8s.aws": must(k8sRelease, "ingress-controller"),
 		}
 
 		objects, customResources, externalSecrets := 0, 0, 0

@@ -168,3 +168,22 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// ELB writes access logs as its regional account in the regions older than August 2022 and as
+// the log delivery service in newer ones, under prefix/AWSLogs/<account>/ only.
+func TestAllowELBAccessLogs(t *testing.T) {
+	for region, principal := range map[string]string{
+		"us-east-1":    `{"AWS":["arn:aws:iam::127311923021:root"]}`,
+		"eu-west-1":    `{"AWS":["arn:aws:iam::156460612806:root"]}`,
+		"eu-central-2": `{"Service":["logdelivery.elasticloadbalancing.amazonaws.com"]}`,
+	} {
+		st := AllowELBAccessLogs(pulumi.String("arn:aws:s3:::logs"), "aws", "123456789012", region, "alb")
+		ch := make(chan string, 1)
+		iampolicy.Document(st).ApplyT(func(s string) string { ch <- s; return s })
+		doc := <-ch
+		if !strings.Contains(doc, `"Principal":`+principal) || !strings.Contains(doc, `"Resource":["arn:aws:s3:::logs/alb/AWSLogs/123456789012/*"]`) ||
+			!strings.Contains(doc, `"Action":["s3:PutObject"]`) {
+			t.Errorf("%s: %s", region, doc)
+		}
+	}
+}

@@ -106,3 +106,33 @@ func grant(sid string, bucketArn, keyArn pulumi.StringInput, region string, obje
 	}
 	return stmts
 }
+
+// elbAccountIDs are the Elastic Load Balancing accounts that deliver access logs in the regions
+// available before August 2022 ("Enable access logs for your Application Load Balancer", step 2,
+// https://docs.aws.amazon.com/elasticloadbalancing/latest/application/enable-access-logging.html).
+// Newer regions deliver as the logdelivery.elasticloadbalancing.amazonaws.com service instead.
+var elbAccountIDs = map[string]string{
+	"us-east-1": "127311923021", "us-east-2": "033677994240", "us-west-1": "027434742980", "us-west-2": "797873946194",
+	"af-south-1": "098369216593", "ap-east-1": "754344448648", "ap-southeast-3": "589379963580", "ap-south-1": "718504428378",
+	"ap-northeast-3": "383597477331", "ap-northeast-2": "600734575887", "ap-southeast-1": "114774131450",
+	"ap-southeast-2": "783225319266", "ap-northeast-1": "582318560864", "ca-central-1": "985666609251",
+	"eu-central-1": "054676820928", "eu-west-1": "156460612806", "eu-west-2": "652711504416", "eu-south-1": "635631232127",
+	"eu-west-3": "009996457667", "eu-north-1": "897822967062", "me-south-1": "076674570225", "sa-east-1": "507241528517",
+}
+
+// AllowELBAccessLogs lets Elastic Load Balancing write the access logs of this account's load
+// balancers in region under prefix/AWSLogs/<account>/ (the only path ELB writes to). The
+// bucket must use SSE-S3: ELB cannot write to SSE-KMS buckets.
+func AllowELBAccessLogs(logsBucketArn pulumi.StringInput, partition, accountID, region, prefix string) iampolicy.Statement {
+	principal := iampolicy.Principal{Type: "Service", Identifiers: iampolicy.Strings("logdelivery.elasticloadbalancing.amazonaws.com")}
+	if id, ok := elbAccountIDs[region]; ok {
+		principal = iampolicy.Principal{Type: "AWS", Identifiers: iampolicy.Strings(fmt.Sprintf("arn:%s:iam::%s:root", partition, id))}
+	}
+	return iampolicy.Statement{
+		Sid:        "AllowELBAccessLogs",
+		Effect:     "Allow",
+		Actions:    []string{"s3:PutObject"},
+		Resources:  pulumi.StringArray{pulumi.Sprintf("%s/%s/AWSLogs/%s/*", logsBucketArn, prefix, accountID)},
+		Principals: []iampolicy.Principal{principal},
+	}
+}

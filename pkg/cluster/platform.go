@@ -165,10 +165,20 @@ func (p *platform) irsaRole(suffix, serviceAccount string, policy pulumi.StringI
 	}, p.parent)
 }
 
+// VpcCniConfiguration turns on the VPC CNI's network policy agent, so that NetworkPolicies are
+// enforced (EKS user guide, "Restrict Pod network traffic with Kubernetes network policies":
+// add-on v1.14.0 or later, configuration value enableNetworkPolicy "true").
+const VpcCniConfiguration = `{"enableNetworkPolicy":"true"}`
+
 // addon installs an EKS add-on at a pinned version. OVERWRITE on create adopts the
 // self-managed copy EKS installed with the cluster; on update it keeps the add-on as declared.
 func (p *platform) addon(suffix, addonName, version string, roleArn pulumi.StringPtrInput, opts ...pulumi.ResourceOption) (*awseks.Addon, error) {
+	var configuration pulumi.StringPtrInput
+	if addonName == "vpc-cni" {
+		configuration = pulumi.String(VpcCniConfiguration)
+	}
 	return awseks.NewAddon(p.ctx, p.name+"-"+suffix, &awseks.AddonArgs{
+		ConfigurationValues:      configuration,
 		ClusterName:              p.clusterName,
 		AddonName:                pulumi.String(addonName),
 		AddonVersion:             pulumi.String(version),

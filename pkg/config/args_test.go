@@ -66,6 +66,7 @@ func allArgs(c *Config, s standIns) []any {
 		c.ObservabilityArgs(env, s.eks, s.store, s.pipeline, s.edge),
 		c.GitOpsArgs(env, s.eks, s.store, nil),
 		c.ServicesArgs(env, s.eks, s.store, s.db, s.media, s.pipeline, nil),
+		c.IngressArgs(env, s.eks, s.net, s.zone, s.media, s.store),
 	}
 }
 

@@ -43,6 +43,7 @@ type Config struct {
 	Observability   ObservabilityConfig   `json:"observability"`
 	GitOps          GitOpsConfig          `json:"gitops"`
 	DNS             DNSConfig             `json:"dns"`
+	Ingress         IngressConfig         `json:"ingress"`
 	DeployRunner    DeployRunnerConfig    `json:"deployRunner"`
 	Backup          BackupConfig          `json:"backup"`
 	OffHours        OffHoursConfig        `json:"offHours"`
@@ -79,6 +80,7 @@ func (c *Config) sections() map[string]any {
 		"observability":   &c.Observability,
 		"gitops":          &c.GitOps,
 		"dns":             &c.DNS,
+		"ingress":         &c.Ingress,
 		"backup":          &c.Backup,
 		"offHours":        &c.OffHours,
 		"services":        &c.Services,

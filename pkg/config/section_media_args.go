@@ -36,6 +36,7 @@ func (c *Config) MediaStoreArgs(env stackenv.Env, secondary *aws.Provider) media
 		DerivedNoncurrentVersionExpirationDays: m.DerivedNoncurrentVersionExpirationDays,
 		ProxiesOneZoneIADays:                   *m.ProxiesOneZoneIADays,
 		LogsExpirationDays:                     m.LogsExpirationDays,
+		LoadBalancerLogsPrefix:                 c.Ingress.AccessLogsPrefix,
 		Replication:                            replication,
 	}
 }

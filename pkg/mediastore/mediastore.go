@@ -56,6 +56,9 @@ type Args struct {
 	ProxiesOneZoneIADays int
 	// LogsExpirationDays deletes access logs after this many days.
 	LogsExpirationDays int
+	// LoadBalancerLogsPrefix, when set, lets Elastic Load Balancing write this account's load
+	// balancer access logs to the logs bucket under it.
+	LoadBalancerLogsPrefix string
 	// Replication replicates the media bucket to another region. Nil: no replica.
 	Replication *Replication
 }
@@ -138,9 +141,13 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err != nil {
 		return nil, err
 	}
-	logsPolicy, err := logs.AttachPolicy(ctx, []iampolicy.Statement{
+	logGrants := []iampolicy.Statement{
 		bucket.AllowServerAccessLogs(logs.Arn, env.AccountID, []string{arn("media"), arn("proxies"), arn("thumbnails")}),
-	}, parent)
+	}
+	if args.LoadBalancerLogsPrefix != "" {
+		logGrants = append(logGrants, bucket.AllowELBAccessLogs(logs.Arn, env.Partition, env.AccountID, env.Region, args.LoadBalancerLogsPrefix))
+	}
+	logsPolicy, err := logs.AttachPolicy(ctx, logGrants, parent)
 	if err != nil {
 		return nil, err
 	}
