@@ -194,68 +194,10 @@ func program(ctx *pulumi.Context) error {
 	}
 
 	// Exports, named for their consumers.
-	ctx.Export("vpcId", net.VpcID)
-	ctx.Export("availabilityZones", net.AvailabilityZones)
-	ctx.Export("publicSubnetIds", net.PublicSubnetIDs)
-	ctx.Export("privateSubnetIds", net.PrivateSubnetIDs)
-	ctx.Export("databaseSubnetIds", net.DatabaseSubnetIDs)
-	ctx.Export("clusterName", eks.ClusterName)
-	ctx.Export("clusterEndpoint", eks.Endpoint)
-	ctx.Export("oidcProviderArn", eks.OidcProviderArn)
-	ctx.Export("kubeconfig", pulumi.ToSecret(eks.Kubeconfig))
-	ctx.Export("databaseEndpoint", db.Endpoint)
-	ctx.Export("databasePort", db.Port)
-	ctx.Export("databaseName", db.DBName)
-	ctx.Export("databaseMasterSecretArn", db.MasterSecretArn)
-	ctx.Export("databaseSecurityGroupId", db.SecurityGroupID)
-	ctx.Export("cachePrimaryEndpoint", redis.PrimaryEndpoint)
-	ctx.Export("cacheReaderEndpoint", redis.ReaderEndpoint)
-	ctx.Export("cachePort", redis.Port)
-	ctx.Export("cacheAuthSecretArn", redis.AuthSecretArn)
-	ctx.Export("cacheSecurityGroupId", redis.SecurityGroupID)
-	ctx.Export("mediaBucketName", media.MediaBucketName)
-	ctx.Export("mediaBucketArn", media.MediaBucketArn)
-	ctx.Export("proxiesBucketName", media.ProxiesBucketName)
-	ctx.Export("proxiesBucketArn", media.ProxiesBucketArn)
-	ctx.Export("thumbnailsBucketName", media.ThumbnailsBucketName)
-	ctx.Export("thumbnailsBucketArn", media.ThumbnailsBucketArn)
-	ctx.Export("logsBucketName", media.LogsBucketName)
-	ctx.Export("mediaKmsKeyArn", media.KmsKeyArn)
-	ctx.Export("mediaReplicaBucketName", media.ReplicaBucketName)
-	if backups != nil {
-		ctx.Export("backupVaultArn", backups.VaultArn)
-		ctx.Export("backupCopyVaultArn", backups.CopyVaultArn)
-	}
-	if zone != nil {
-		ctx.Export("dnsZoneId", zone.ZoneID)
-		ctx.Export("dnsNameServers", zone.NameServers)
-		ctx.Export("dnsDsRecord", zone.DSRecord)
-		ctx.Export("dnsStatus", zone.Status)
-	}
-	ctx.Export("certificateArn", cfg.CertificateArn(zone))
-	ctx.Export("albWafAclArn", routes.WebAclArn)
-	ctx.Export("ingressClass", routes.IngressClass)
-	ctx.Export("cdnDistributionId", edgeCDN.DistributionID)
-	ctx.Export("cdnDomainName", edgeCDN.DomainName)
-	ctx.Export("cdnKeyGroupId", edgeCDN.KeyGroupID)
-	ctx.Export("cdnPublicKeyIds", edgeCDN.PublicKeyIDs)
-	ctx.Export("cdnWebAclArn", edgeCDN.WebAclArn)
-	ctx.Export("cdnSigningKeySecretArn", edgeCDN.SigningKeySecretArn)
-	ctx.Export("mediaQueueUrl", pipeline.QueueURL)
-	ctx.Export("mediaFunctionName", pipeline.FunctionName)
-	ctx.Export("mediaFunctionStatus", pipeline.FunctionStatus)
-	ctx.Export("mediaEcrRepositoryUrl", pipeline.EcrRepositoryURL)
-	ctx.Export("mediaJobsRoleArn", pipeline.JobsRoleArn)
-	ctx.Export("mediaAlarmTopicArn", pipeline.AlarmTopicArn)
-	ctx.Export("serviceRoleArns", apps.RoleArns)
-	ctx.Export("externalSecretsRoleArn", platformSecrets.RoleArn)
-	ctx.Export("platformSecretsKmsKeyArn", platformSecrets.KmsKeyArn)
-	ctx.Export("lokiBucketName", monitoring.LokiBucketName)
-	ctx.Export("grafanaAdminSecretArn", monitoring.GrafanaAdminSecretArn)
-	ctx.Export("grafanaUrl", monitoring.GrafanaURL)
-	ctx.Export("argocdNamespace", deployments.Namespace)
-	ctx.Export("gitopsOidcSecretArn", deployments.OIDCSecretArn)
-	ctx.Export("gitopsRepositorySecretArn", deployments.RepositorySecretArn)
+	components{
+		net: net, eks: eks, db: db, redis: redis, zone: zone, media: media, backups: backups, routes: routes,
+		cdn: edgeCDN, pipeline: pipeline, apps: apps, secrets: platformSecrets, monitoring: monitoring, gitops: deployments,
+	}.export(ctx, cfg)
 	return nil
 }
 
@@ -345,4 +287,89 @@ func providers(ctx *pulumi.Context, cfg *config.Config) (regional, edge, seconda
 		Region:    cfg.Region,
 	}
 	return
+}
+
+// components are the stack's components, for its exports.
+type components struct {
+	net        *network.Network
+	eks        *cluster.Cluster
+	db         *database.Database
+	redis      *cache.Cache
+	zone       *dns.Zone // nil without dns.domain
+	media      *mediastore.MediaStore
+	backups    *backup.Backup // nil with backups off
+	routes     *ingress.Ingress
+	cdn        *cdn.CDN
+	pipeline   *mediaprocessing.MediaProcessing
+	apps       *services.Services
+	secrets    *secrets.Secrets
+	monitoring *observability.Observability
+	gitops     *gitops.GitOps
+}
+
+// export publishes the stack outputs, named for their consumers (the GitOps repository,
+// operators, the delegation of the zone, CI).
+func (c components) export(ctx *pulumi.Context, cfg *config.Config) {
+	ctx.Export("vpcId", c.net.VpcID)
+	ctx.Export("availabilityZones", c.net.AvailabilityZones)
+	ctx.Export("publicSubnetIds", c.net.PublicSubnetIDs)
+	ctx.Export("privateSubnetIds", c.net.PrivateSubnetIDs)
+	ctx.Export("databaseSubnetIds", c.net.DatabaseSubnetIDs)
+	ctx.Export("clusterName", c.eks.ClusterName)
+	ctx.Export("clusterEndpoint", c.eks.Endpoint)
+	ctx.Export("oidcProviderArn", c.eks.OidcProviderArn)
+	ctx.Export("kubeconfig", pulumi.ToSecret(c.eks.Kubeconfig))
+	ctx.Export("databaseEndpoint", c.db.Endpoint)
+	ctx.Export("databasePort", c.db.Port)
+	ctx.Export("databaseName", c.db.DBName)
+	ctx.Export("databaseMasterSecretArn", c.db.MasterSecretArn)
+	ctx.Export("databaseSecurityGroupId", c.db.SecurityGroupID)
+	ctx.Export("cachePrimaryEndpoint", c.redis.PrimaryEndpoint)
+	ctx.Export("cacheReaderEndpoint", c.redis.ReaderEndpoint)
+	ctx.Export("cachePort", c.redis.Port)
+	ctx.Export("cacheAuthSecretArn", c.redis.AuthSecretArn)
+	ctx.Export("cacheSecurityGroupId", c.redis.SecurityGroupID)
+	ctx.Export("mediaBucketName", c.media.MediaBucketName)
+	ctx.Export("mediaBucketArn", c.media.MediaBucketArn)
+	ctx.Export("proxiesBucketName", c.media.ProxiesBucketName)
+	ctx.Export("proxiesBucketArn", c.media.ProxiesBucketArn)
+	ctx.Export("thumbnailsBucketName", c.media.ThumbnailsBucketName)
+	ctx.Export("thumbnailsBucketArn", c.media.ThumbnailsBucketArn)
+	ctx.Export("logsBucketName", c.media.LogsBucketName)
+	ctx.Export("mediaKmsKeyArn", c.media.KmsKeyArn)
+	ctx.Export("mediaReplicaBucketName", c.media.ReplicaBucketName)
+	if c.backups != nil {
+		ctx.Export("backupVaultArn", c.backups.VaultArn)
+		ctx.Export("backupCopyVaultArn", c.backups.CopyVaultArn)
+	}
+	if c.zone != nil {
+		ctx.Export("dnsZoneId", c.zone.ZoneID)
+		ctx.Export("dnsNameServers", c.zone.NameServers)
+		ctx.Export("dnsDsRecord", c.zone.DSRecord)
+		ctx.Export("dnsStatus", c.zone.Status)
+	}
+	ctx.Export("certificateArn", cfg.CertificateArn(c.zone))
+	ctx.Export("albWafAclArn", c.routes.WebAclArn)
+	ctx.Export("ingressClass", c.routes.IngressClass)
+	ctx.Export("cdnDistributionId", c.cdn.DistributionID)
+	ctx.Export("cdnDomainName", c.cdn.DomainName)
+	ctx.Export("cdnKeyGroupId", c.cdn.KeyGroupID)
+	ctx.Export("cdnPublicKeyIds", c.cdn.PublicKeyIDs)
+	ctx.Export("cdnWebAclArn", c.cdn.WebAclArn)
+	ctx.Export("cdnSigningKeySecretArn", c.cdn.SigningKeySecretArn)
+	ctx.Export("mediaQueueUrl", c.pipeline.QueueURL)
+	ctx.Export("mediaFunctionName", c.pipeline.FunctionName)
+	ctx.Export("mediaFunctionStatus", c.pipeline.FunctionStatus)
+	ctx.Export("mediaEcrRepositoryUrl", c.pipeline.EcrRepositoryURL)
+	ctx.Export("mediaJobsRoleArn", c.pipeline.JobsRoleArn)
+	ctx.Export("mediaAlarmTopicArn", c.pipeline.AlarmTopicArn)
+	ctx.Export("serviceRoleArns", c.apps.RoleArns)
+	ctx.Export("externalSecretsRoleArn", c.secrets.RoleArn)
+	ctx.Export("platformSecretsKmsKeyArn", c.secrets.KmsKeyArn)
+	ctx.Export("lokiBucketName", c.monitoring.LokiBucketName)
+	ctx.Export("grafanaAdminSecretArn", c.monitoring.GrafanaAdminSecretArn)
+	ctx.Export("grafanaUrl", c.monitoring.GrafanaURL)
+	ctx.Export("argocdNamespace", c.gitops.Namespace)
+	ctx.Export("gitopsOidcSecretArn", c.gitops.OIDCSecretArn)
+	ctx.Export("gitopsRepositorySecretArn", c.gitops.RepositorySecretArn)
 }
