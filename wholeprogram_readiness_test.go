@@ -177,7 +177,7 @@ func TestReadinessOrder(t *testing.T) {
 				}
 			}
 		}
-		// Prometheus, Alertmanager and Grafana (kube-prometheus-stack) and every Loki target
+		// Prometheus, Alertmanager and Grafana (kube-prometheus-stack) and every Loki replica
 		// keep data on volumes: the scan above must have found them.
 		for _, name := range []string{"observability-stack", "observability-loki"} {
 			if !withVolumes[name] {

@@ -240,16 +240,17 @@ type lokiValues struct {
 	Loki           lokiConfig          `json:"loki"`
 	ServiceAccount kube.ServiceAccount `json:"serviceAccount"`
 	SingleBinary   lokiTarget          `json:"singleBinary"`
-	Write          lokiTarget          `json:"write"`
-	Read           lokiTarget          `json:"read"`
-	Backend        lokiTarget          `json:"backend"`
-	Gateway        lokiGatewayValues   `json:"gateway"`
-	Ruler          kube.Enabled        `json:"ruler"`
-	ChunksCache    lokiCache           `json:"chunksCache"`
-	ResultsCache   lokiCache           `json:"resultsCache"`
+	// The simple scalable targets, off (zero replicas) in monolithic mode.
+	Write        replicasOnly      `json:"write"`
+	Read         replicasOnly      `json:"read"`
+	Backend      replicasOnly      `json:"backend"`
+	Gateway      lokiGatewayValues `json:"gateway"`
+	Ruler        kube.Enabled      `json:"ruler"`
+	ChunksCache  lokiCache         `json:"chunksCache"`
+	ResultsCache lokiCache         `json:"resultsCache"`
 	// The memcached exporter sidecar of each cache pod.
 	MemcachedExporter resourcesOnly `json:"memcachedExporter"`
-	// The rules sidecar (loki-sc-rules) of the backend and single-binary pods.
+	// The rules sidecar (loki-sc-rules) of the single-binary pods.
 	Sidecar    lokiSidecar  `json:"sidecar"`
 	LokiCanary kube.Enabled `json:"lokiCanary"`
 	Test       kube.Enabled `json:"test"`
@@ -316,6 +317,10 @@ type lokiTarget struct {
 	Replicas    int             `json:"replicas"`
 	Resources   kube.Resources  `json:"resources"`
 	Persistence lokiPersistence `json:"persistence"`
+}
+
+type replicasOnly struct {
+	Replicas int `json:"replicas"`
 }
 
 type lokiPersistence struct {
