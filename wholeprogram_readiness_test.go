@@ -126,7 +126,7 @@ func TestReadinessOrder(t *testing.T) {
 		eso := must(k8sRelease, "secrets-operator")
 		crdOwners := map[string]*harness.Resource{
 			"external-secrets.io":   eso,
-			"monitoring.coreos.com": must(k8sRelease, "observability-stack"),
+			"monitoring.coreos.com": must(k8sRelease, "observability-crds"),
 			"argoproj.io":           must(k8sRelease, "gitops"),
 		}
 

@@ -34,8 +34,10 @@ const (
 // Release names; in-cluster service names derive from them.
 const (
 	StackRelease = "kube-prometheus-stack"
-	LokiRelease  = "loki"
-	AlloyRelease = "alloy"
+	// OperatorCRDsRelease installs the Prometheus Operator's CRDs (see operatorCRDsChart).
+	OperatorCRDsRelease = "prometheus-operator-crds"
+	LokiRelease         = "loki"
+	AlloyRelease        = "alloy"
 )
 
 // Service accounts that assume IRSA roles.

@@ -126,6 +126,7 @@ func TestReleasesArePinnedAtomicAndFromHTTPS(t *testing.T) {
 	want := map[string][2]string{
 		"observability-stack": {"kube-prometheus-stack", "88.5.3"},
 		"observability-loki":  {"loki", "18.11.0"},
+		"observability-crds":  {"prometheus-operator-crds", "31.0.1"},
 		"observability-alloy": {"alloy", "1.11.1"},
 	}
 	eachRun(t, nil, func(t *testing.T, r *harness.Result, preview bool) {
@@ -786,5 +787,40 @@ func TestMemcachedSizing(t *testing.T) {
 	}
 	if memcached(0).Enabled {
 		t.Error("a 0 MB cache is enabled")
+	}
+}
+
+// TestOperatorCRDsFollowTheStack: the Prometheus Operator's CRDs are a release of their own
+// (templates, so Helm upgrades them), at the version shipping the stack's operator, kept on
+// uninstall; kube-prometheus-stack's own never-upgraded copy is off; the stack and the rules
+// wait for the CRDs.
+func TestOperatorCRDsFollowTheStack(t *testing.T) {
+	eachRun(t, nil, func(t *testing.T, r *harness.Result, preview bool) {
+		crds, stack := r.Named(tRelease, "observability-crds"), r.Named(tRelease, "observability-stack")
+		rule := r.Named("kubernetes:monitoring.coreos.com/v1:PrometheusRule", "observability-alerts")
+		if crds == nil || stack == nil || rule == nil {
+			t.Fatal("CRDs release, stack release and PrometheusRule expected")
+		}
+		if crds.InputString("name") != OperatorCRDsRelease || crds.InputString("repositoryOpts.repo") != PrometheusCommunityRepo {
+			t.Errorf("crds release %v", crds.Inputs)
+		}
+		if ann, _ := at(values(t, r, "observability-crds"), "crds/annotations").(map[string]any); ann["helm.sh/resource-policy"] != "keep" {
+			t.Errorf("the CRDs must survive an uninstall: %v", at(values(t, r, "observability-crds"), "crds"))
+		}
+		if at(values(t, r, "observability-stack"), "crds/enabled") != false {
+			t.Error("kube-prometheus-stack must not install its own (never upgraded) copy of the CRDs")
+		}
+		if !r.DependsOn(stack, crds) || !r.DependsOn(rule, crds) || !r.DependsOn(rule, stack) {
+			t.Error("the stack and the PrometheusRule wait for the CRDs release, the rule for the operator's webhook too")
+		}
+	})
+	// Every pinned pair ships the same operator, and a stack bump without its CRDs fails.
+	for stackVersion, v := range operatorCRDsChart {
+		if !kube.ExactVersion.MatchString(stackVersion) || !kube.ExactVersion.MatchString(v.Chart) || !strings.HasPrefix(v.Operator, "v0.") {
+			t.Errorf("operatorCRDsChart[%s] = %+v", stackVersion, v)
+		}
+	}
+	if _, err := run(t, false, func(a *Args) { a.Prometheus.ChartVersion = "88.6.0" }); err == nil || !strings.Contains(err.Error(), "operatorCRDsChart") {
+		t.Errorf("kube-prometheus-stack bumped without its CRDs: %v", err)
 	}
 }

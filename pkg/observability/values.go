@@ -7,7 +7,7 @@ import (
 )
 
 // Typed Helm values. Only what CineGit sets is modelled; every other key keeps the chart's
-// default. Field names follow each chart's values.yaml (kube-prometheus-stack 88.x, loki 7.x,
+// default. Field names follow each chart's values.yaml (kube-prometheus-stack 88.x, grafana-community loki 18.x,
 // alloy 1.x).
 
 // Shared shapes.
@@ -231,6 +231,18 @@ type grafanaUsers struct {
 type grafanaAnalytics struct {
 	ReportingEnabled bool `json:"reporting_enabled"`
 	CheckForUpdates  bool `json:"check_for_updates"`
+}
+
+// prometheus-operator-crds.
+
+type operatorCRDsValues struct {
+	CRDs operatorCRDsSettings `json:"crds"`
+}
+
+// operatorCRDsSettings are the chart's crds.* values (charts/prometheus-operator-crds/values.yaml):
+// the annotations go on every CRD.
+type operatorCRDsSettings struct {
+	Annotations map[string]string `json:"annotations"`
 }
 
 // loki.
