@@ -27,9 +27,9 @@ var platformWant = map[string]struct {
 	retention, lokiMode, lokiRetention                                string
 	receiver                                                          bool
 }{
-	"dev":     {1, 1, 1, 1, 1, "3d", "SingleBinary", "168h", false},
-	"staging": {2, 2, 2, 2, 2, "14d", "SimpleScalable", "336h", true},
-	"prod":    {2, 3, 3, 2, 2, "30d", "SimpleScalable", "720h", true},
+	"dev":     {1, 1, 1, 1, 1, "3d", "Monolithic", "168h", false},
+	"staging": {2, 2, 3, 2, 2, "14d", "Monolithic", "336h", true},
+	"prod":    {2, 3, 3, 2, 2, "30d", "Monolithic", "720h", true},
 }
 
 // platformComponents are the add-on components of this issue.
@@ -79,12 +79,8 @@ func TestPlatformAddOnsPerStack(t *testing.T) {
 		if valueAt(loki, "deploymentMode") != w.lokiMode || valueAt(loki, "loki/limits_config/retention_period") != w.lokiRetention {
 			t.Errorf("loki: %v, %v", valueAt(loki, "deploymentMode"), valueAt(loki, "loki/limits_config/retention_period"))
 		}
-		target := "singleBinary/replicas"
-		if w.lokiMode == "SimpleScalable" {
-			target = "write/replicas"
-		}
-		if valueAt(loki, target) != w.lokiReplicas {
-			t.Errorf("loki %s = %v, want %v", target, valueAt(loki, target), w.lokiReplicas)
+		if valueAt(loki, "singleBinary/replicas") != w.lokiReplicas {
+			t.Errorf("loki singleBinary/replicas = %v, want %v", valueAt(loki, "singleBinary/replicas"), w.lokiReplicas)
 		}
 		argo := releaseValues(t, r, "gitops")
 		if valueAt(argo, "server/replicas") != w.argoReplicas || valueAt(argo, "redis-ha/enabled") != (w.argoReplicas > 1) {

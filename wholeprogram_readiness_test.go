@@ -126,7 +126,7 @@ func TestReadinessOrder(t *testing.T) {
 		eso := must(k8sRelease, "secrets-operator")
 		crdOwners := map[string]*harness.Resource{
 			"external-secrets.io":   eso,
-			"monitoring.coreos.com": must(k8sRelease, "observability-stack"),
+			"monitoring.coreos.com": must(k8sRelease, "observability-crds"),
 			"argoproj.io":           must(k8sRelease, "gitops"),
 			// IngressClassParams and TargetGroupBinding; the chart creates the stack's class itself.
 			"elbv2.k8s.aws": must(k8sRelease, "ingress-controller"),
@@ -179,7 +179,7 @@ func TestReadinessOrder(t *testing.T) {
 				}
 			}
 		}
-		// Prometheus, Alertmanager and Grafana (kube-prometheus-stack) and every Loki target
+		// Prometheus, Alertmanager and Grafana (kube-prometheus-stack) and every Loki replica
 		// keep data on volumes: the scan above must have found them.
 		for _, name := range []string{"observability-stack", "observability-loki"} {
 			if !withVolumes[name] {

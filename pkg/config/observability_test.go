@@ -13,13 +13,13 @@ func TestObservabilityAndGitOpsDefaultsFollowTheStack(t *testing.T) {
 		t.Fatal(err)
 	}
 	o, g := dev.Observability, dev.GitOps
-	if o.Namespace != "monitoring" || o.Prometheus.ChartVersion != "88.5.3" || o.Loki.ChartVersion != "7.3.0" || o.Alloy.ChartVersion != "1.11.1" {
+	if o.Namespace != "monitoring" || o.Prometheus.ChartVersion != "88.5.3" || o.Loki.ChartVersion != "18.11.0" || o.Alloy.ChartVersion != "1.11.1" {
 		t.Errorf("observability pins: %+v", o)
 	}
 	if o.Prometheus.Replicas != 1 || o.Alertmanager.Replicas != 1 || o.Alertmanager.Receiver != ReceiverNone {
 		t.Errorf("dev observability is small and silent: %+v", o)
 	}
-	if o.Loki.DeploymentMode != LokiSingleBinary || o.Loki.Replicas != 1 || o.Loki.RetentionDays() != 7 || *o.Grafana.AdminSecretRecoveryWindowDays != 0 {
+	if o.Loki.DeploymentMode != LokiMonolithic || o.Loki.Replicas != 1 || o.Loki.RetentionDays() != 7 || *o.Grafana.AdminSecretRecoveryWindowDays != 0 {
 		t.Errorf("dev Loki: %+v", o.Loki)
 	}
 	if o.Prometheus.Resources.Limits.Memory != "4Gi" || o.Loki.Resources.Requests.CPU != "250m" {
@@ -43,7 +43,7 @@ func TestObservabilityAndGitOpsDefaultsFollowTheStack(t *testing.T) {
 	if o.Prometheus.Replicas != 2 || o.Alertmanager.Replicas != 2 || o.Alertmanager.Receiver != ReceiverSNS {
 		t.Errorf("prod observability defaults must be HA and alerting: %+v", o)
 	}
-	if o.Loki.DeploymentMode != LokiSimpleScalable || o.Loki.Replicas != 3 || *o.Grafana.AdminSecretRecoveryWindowDays != 30 {
+	if o.Loki.DeploymentMode != LokiMonolithic || o.Loki.Replicas != 3 || *o.Grafana.AdminSecretRecoveryWindowDays != 30 {
 		t.Errorf("prod Loki: %+v", o.Loki)
 	}
 	if !g.IsHA() || g.ExternalSecrets.Replicas != 2 || g.Path != "clusters/prod" || *g.SecretRecoveryWindowDays != 30 {
@@ -63,8 +63,8 @@ func TestObservabilityAndGitOpsValidConfigurations(t *testing.T) {
 				t.Fatal(c.Observability.Loki.Retention)
 			}
 		}},
-		{"simple scalable Loki in dev", "dev", with("cinegit:observability", `{"loki":{"deploymentMode":"SimpleScalable","replicas":2,"chunksCacheMemoryMB":0}}`), func(t *testing.T, c *Config) {
-			if c.Observability.Loki.Replicas != 2 || *c.Observability.Loki.ChunksCacheMemoryMB != 0 {
+		{"replicated monolithic Loki in dev", "dev", with("cinegit:observability", `{"loki":{"replicas":3,"chunksCacheMemoryMB":0}}`), func(t *testing.T, c *Config) {
+			if c.Observability.Loki.Replicas != 3 || *c.Observability.Loki.ChunksCacheMemoryMB != 0 {
 				t.Fatal(c.Observability.Loki)
 			}
 		}},
@@ -122,10 +122,12 @@ func TestObservabilityAndGitOpsInvalidConfigurationsNameTheKey(t *testing.T) {
 		{"Grafana admin password in config", "dev", obs(`{"grafana":{"adminPassword":"hunter2"}}`), "cinegit:observability.grafana.adminPassword", "unknown field"},
 		{"admin secret window Secrets Manager refuses", "dev", obs(`{"grafana":{"adminSecretRecoveryWindowDays":5}}`), "cinegit:observability.grafana.adminSecretRecoveryWindowDays", "7 to 30"},
 		{"admin secret deleted at once in prod", "prod", prodWith("cinegit:observability", `{"grafana":{"adminSecretRecoveryWindowDays":0}}`), "cinegit:observability.grafana.adminSecretRecoveryWindowDays", "for stack \"prod\""},
-		{"unknown Loki mode", "dev", obs(`{"loki":{"deploymentMode":"Distributed"}}`), "cinegit:observability.loki.deploymentMode", "SimpleScalable"},
-		{"several single binaries", "dev", obs(`{"loki":{"replicas":2}}`), "cinegit:observability.loki.replicas", "1 with deploymentMode SingleBinary"},
-		{"single-binary Loki in prod", "prod", prodWith("cinegit:observability", `{"loki":{"deploymentMode":"SingleBinary","replicas":1}}`), "cinegit:observability.loki.deploymentMode", "SimpleScalable for stack"},
-		{"simple scalable with one replica", "dev", obs(`{"loki":{"deploymentMode":"SimpleScalable","replicas":1}}`), "cinegit:observability.loki.replicas", "2 to 10"},
+		{"deprecated simple scalable Loki", "dev", obs(`{"loki":{"deploymentMode":"SimpleScalable"}}`), "cinegit:observability.loki.deploymentMode", "removed in Loki 4"},
+		{"Loki's old name for monolithic", "dev", obs(`{"loki":{"deploymentMode":"SingleBinary"}}`), "cinegit:observability.loki.deploymentMode", "renamed Monolithic"},
+		{"two Loki replicas without a quorum", "dev", obs(`{"loki":{"replicas":2}}`), "cinegit:observability.loki.replicas", "1, or 3-10"},
+		{"too many Loki replicas", "dev", obs(`{"loki":{"replicas":11}}`), "cinegit:observability.loki.replicas", "1, or 3-10"},
+		{"single Loki in prod", "prod", prodWith("cinegit:observability", `{"loki":{"replicas":1}}`), "cinegit:observability.loki.replicas", "3-10 for stack \"prod\""},
+		{"single Loki in staging", "staging", with("cinegit:network", threeAZs, "cinegit:observability", `{"loki":{"replicas":1}}`), "cinegit:observability.loki.replicas", "3-10 for stack \"staging\""},
 		{"log retention in hours", "dev", obs(`{"loki":{"retention":"36h"}}`), "cinegit:observability.loki.retention", "whole days"},
 		{"log retention that does not parse", "dev", obs(`{"loki":{"retention":"a week"}}`), "cinegit:observability.loki.retention", "whole days"},
 		{"tiny chunks cache", "dev", obs(`{"loki":{"chunksCacheMemoryMB":64}}`), "cinegit:observability.loki.chunksCacheMemoryMB", "256-65536"},

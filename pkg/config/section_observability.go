@@ -66,14 +66,15 @@ type GrafanaConfig struct {
 
 // LokiConfig sizes Loki and its bucket.
 type LokiConfig struct {
-	// ChartVersion of the grafana loki chart, exact. Default "7.3.0".
+	// ChartVersion of the loki chart of grafana-community/helm-charts (the open-source chart;
+	// grafana/helm-charts' loki chart is for Grafana Enterprise Logs only), exact. Default "18.11.0".
 	ChartVersion string `json:"chartVersion"`
-	// DeploymentMode is "SingleBinary" (one process; dev) or "SimpleScalable" (read, write and
-	// backend targets; required in staging and prod). Default SingleBinary, and SimpleScalable
-	// where the stack requires HA.
+	// DeploymentMode is "Monolithic": every Loki target in one process, replicated for high
+	// availability where the stack requires it. SimpleScalable is deprecated (removed in Loki 4)
+	// and Distributed pays off above about 20 GB of logs a day. Default Monolithic.
 	DeploymentMode string `json:"deploymentMode"`
-	// Replicas of each target (1 for SingleBinary; 2-10 for SimpleScalable, where 3 or more
-	// replicate every write three times). Default 1, or 3 for SimpleScalable.
+	// Replicas of the monolithic Loki: 1, or 3-10 where every write is replicated three times
+	// (at least 3 where the stack requires HA). Default 1, or 3 where the stack requires HA.
 	Replicas int `json:"replicas"`
 	// Retention is how long logs are kept: whole days ("7d", "720h"), 1-3650 days. The bucket
 	// expires objects a day after it. Default "7d".
@@ -118,11 +119,16 @@ const (
 	ReceiverSNS  = "sns"
 )
 
-// Loki deployment modes.
-const (
-	LokiSingleBinary   = "SingleBinary"
-	LokiSimpleScalable = "SimpleScalable"
-)
+// LokiMonolithic is the only Loki deployment mode offered. The chart's modes
+// (grafana-community/helm-charts charts/loki/values.yaml at loki-18.11.0, `deploymentMode`):
+// Monolithic (formerly SingleBinary), SimpleScalable (deprecated, removed in Loki 4) and
+// Distributed. Loki's "Deployment modes" page
+// (https://grafana.com/docs/loki/latest/get-started/deployment-modes/) gives replicated
+// monolithic mode durability and high availability with low operational cost, for up to about
+// 20 GB of logs a day, which CineGit's stacks are far below; "Install the monolithic Helm chart"
+// (https://grafana.com/docs/loki/latest/setup/install/helm/install-monolithic/) recommends at
+// least three replicas for high availability, with object storage (the Loki bucket).
+const LokiMonolithic = "Monolithic"
 
 // promDuration is a Prometheus duration: units from years to milliseconds, largest first, each
 // at most once ("30d", "1d12h", "90m").
@@ -182,16 +188,11 @@ func (c *ObservabilityConfig) applyDefaults(env Env) {
 	defaultRecoveryWindow(&g.AdminSecretRecoveryWindowDays, env)
 
 	l := &c.Loki
-	setString(&l.ChartVersion, "7.3.0")
-	if l.DeploymentMode == "" {
-		l.DeploymentMode = LokiSingleBinary
-		if env.Rules.RequireHA {
-			l.DeploymentMode = LokiSimpleScalable
-		}
-	}
+	setString(&l.ChartVersion, "18.11.0")
+	setString(&l.DeploymentMode, LokiMonolithic)
 	if l.Replicas == 0 {
 		l.Replicas = 1
-		if l.DeploymentMode == LokiSimpleScalable {
+		if env.Rules.RequireHA {
 			l.Replicas = 3
 		}
 	}
@@ -283,18 +284,14 @@ func (c *ObservabilityConfig) validate(p *problems, env Env) {
 
 	l := c.Loki
 	validateChartVersion(p, k+"loki.chartVersion", l.ChartVersion)
-	switch l.DeploymentMode {
-	case LokiSingleBinary:
-		if l.Replicas != 1 {
-			p.add(k+"loki.replicas", l.Replicas, "1 with deploymentMode %s (more single binaries do not share their write-ahead logs)", LokiSingleBinary)
-		}
-		if env.Rules.RequireHA {
-			p.add(k+"loki.deploymentMode", l.DeploymentMode, "%s for stack %q (a single binary loses ingestion while it restarts)", LokiSimpleScalable, env.Stack)
-		}
-	case LokiSimpleScalable:
-		intRange(p, k+"loki.replicas", l.Replicas, 2, 10, "replicas of each target (read, write, backend)")
-	default:
-		p.add(k+"loki.deploymentMode", l.DeploymentMode, "%q or %q", LokiSingleBinary, LokiSimpleScalable)
+	if l.DeploymentMode != LokiMonolithic {
+		p.add(k+"loki.deploymentMode", l.DeploymentMode, "%q (SingleBinary was renamed Monolithic; SimpleScalable is deprecated and removed in Loki 4)", LokiMonolithic)
+	}
+	switch {
+	case env.Rules.RequireHA && l.Replicas < 3:
+		p.add(k+"loki.replicas", l.Replicas, "3-10 for stack %q (one replica loses ingestion while it restarts; three replicate every write)", env.Stack)
+	case l.Replicas != 1 && (l.Replicas < 3 || l.Replicas > 10):
+		p.add(k+"loki.replicas", l.Replicas, "1, or 3-10 (two replicas cannot hold a write quorum of three)")
 	}
 	d, err := ParseDuration(l.Retention)
 	switch {

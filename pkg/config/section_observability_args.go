@@ -39,7 +39,7 @@ func (c *Config) ObservabilityArgs(env stackenv.Env, eks *cluster.Cluster, store
 			StorageGiB: o.Grafana.StorageGiB, AdminSecretRecoveryWindowDays: *o.Grafana.AdminSecretRecoveryWindowDays,
 		},
 		Loki: observability.Loki{
-			ChartVersion: o.Loki.ChartVersion, SimpleScalable: o.Loki.DeploymentMode == LokiSimpleScalable,
+			ChartVersion: o.Loki.ChartVersion, DeploymentMode: o.Loki.DeploymentMode,
 			Replicas: o.Loki.Replicas, RetentionDays: o.Loki.RetentionDays(), StorageGiB: o.Loki.StorageGiB,
 			ChunksCacheMemoryMB: *o.Loki.ChunksCacheMemoryMB, ForceDestroy: o.Loki.ForceDestroy,
 			Resources: o.Loki.Resources.resources(),

@@ -205,6 +205,8 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if len(waitFor) > 0 {
 		releaseOpts = append(releaseOpts, pulumi.DependsOn(waitFor))
 	}
+	// argo-cd's CRDs are templates (charts/argo-cd/templates/crds/ in argoproj/argo-helm, on by the
+	// chart's default crds.install: true): Helm upgrades them with the chart.
 	release, err := kube.NewRelease(ctx, name, kube.ReleaseArgs{
 		Name: Release, Chart: ChartName, Version: args.ChartVersion, Repo: ChartRepo,
 		Namespace: nsName, Values: values,

@@ -72,12 +72,12 @@ func (b *builder) logs() error {
 		return err
 	}
 
-	// Every Loki target keeps its write-ahead log or index cache on a volume.
+	// Every Loki replica keeps its write-ahead log and index cache on a volume.
 	loki, err := kube.NewRelease(b.ctx, b.name+"-loki", kube.ReleaseArgs{
 		Name:      LokiRelease,
 		Chart:     "loki",
 		Version:   a.ChartVersion,
-		Repo:      GrafanaRepo,
+		Repo:      GrafanaCommunityRepo,
 		Namespace: b.ns,
 		Values:    b.lokiValues(logs.Name, role.Arn),
 	}, append(b.k8s, pulumi.DependsOn(b.args.StorageReady))...)
@@ -108,22 +108,22 @@ func (b *builder) lokiGateway() pulumi.StringOutput {
 	return pulumi.Sprintf("http://%s-gateway.%s.svc.cluster.local", LokiRelease, b.ns)
 }
 
+// lokiValues follow the loki chart of grafana-community/helm-charts at the pinned version
+// (charts/loki/values.yaml at tag loki-18.11.0): deploymentMode Monolithic runs the singleBinary
+// StatefulSet; the simple scalable targets (write, read, backend) default to three replicas each
+// and the chart refuses both at once (templates/validate.yaml), so they are set to zero and
+// nothing else of theirs is given (their persistence and resources would be ignored).
 func (b *builder) lokiValues(bucketName, roleArn pulumi.StringInput) lokiValues {
 	a := b.args.Loki
-	persistence := lokiPersistence{Size: fmt.Sprintf("%dGi", a.StorageGiB), StorageClass: b.args.StorageClass}
-	target := func(replicas int) lokiTarget {
-		return lokiTarget{Replicas: replicas, Resources: a.Resources, Persistence: persistence}
-	}
-	mode, single, scalable := "SingleBinary", 1, 0
+	// Monolithic replicas share the ring through memberlist and the chunks through S3; with
+	// three or more, every write goes to three of them and is acknowledged by two
+	// (https://grafana.com/docs/loki/latest/setup/install/helm/install-monolithic/).
 	replication := 1
-	if a.SimpleScalable {
-		mode, single, scalable = "SimpleScalable", 0, a.Replicas
-		if a.Replicas >= 3 {
-			replication = 3 // a write is acknowledged by two of three ingesters
-		}
+	if a.Replicas >= 3 {
+		replication = 3
 	}
 	return lokiValues{
-		DeploymentMode: mode,
+		DeploymentMode: LokiMonolithic,
 		Loki: lokiConfig{
 			// One tenant: the cluster. The gateway is only reachable inside the cluster.
 			AuthEnabled:  false,
@@ -141,10 +141,14 @@ func (b *builder) lokiValues(bucketName, roleArn pulumi.StringInput) lokiValues 
 			Compactor:    lokiCompactor{RetentionEnabled: true, DeleteRequestStore: "s3"},
 		},
 		ServiceAccount: kube.IRSAServiceAccount(LokiServiceAccount, roleArn),
-		SingleBinary:   target(single),
-		Write:          target(scalable),
-		Read:           target(scalable),
-		Backend:        target(scalable),
+		SingleBinary: lokiTarget{
+			Replicas:    a.Replicas,
+			Resources:   a.Resources,
+			Persistence: lokiPersistence{Size: fmt.Sprintf("%dGi", a.StorageGiB), StorageClass: b.args.StorageClass},
+		},
+		Write:   replicasOnly{Replicas: 0},
+		Read:    replicasOnly{Replicas: 0},
+		Backend: replicasOnly{Replicas: 0},
 		Gateway: lokiGatewayValues{
 			Enabled:   true,
 			Replicas:  a.Replicas,

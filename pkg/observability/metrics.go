@@ -74,8 +74,26 @@ func (b *builder) metrics() error {
 	if amRole != nil {
 		amRoleArn = amRole.Arn
 	}
+	crdsVersion, err := OperatorCRDsChartVersion(b.args.Prometheus.ChartVersion)
+	if err != nil {
+		return err
+	}
+	// The operator's CRDs are a release of their own, so that Helm upgrades them (see
+	// operatorCRDsChart); kube-prometheus-stack's own copy (crds.enabled) is off.
+	crds, err := kube.NewRelease(b.ctx, b.name+"-crds", kube.ReleaseArgs{
+		Name:      OperatorCRDsRelease,
+		Chart:     "prometheus-operator-crds",
+		Version:   crdsVersion,
+		Repo:      PrometheusCommunityRepo,
+		Namespace: b.ns,
+		Values:    operatorCRDsValues{CRDs: operatorCRDsSettings{Annotations: map[string]string{helmResourcePolicy: "keep"}}},
+	}, b.k8s...)
+	if err != nil {
+		return err
+	}
 	// Grafana cannot start without its admin Secret: the release waits for the ExternalSecret.
-	// Prometheus, Alertmanager and Grafana mount volumes: it waits for the storage too.
+	// Prometheus, Alertmanager and Grafana mount volumes: it waits for the storage too, and for
+	// the CRDs of the Prometheus and Alertmanager objects it creates.
 	stack, err := kube.NewRelease(b.ctx, b.name+"-stack", kube.ReleaseArgs{
 		Name:      StackRelease,
 		Chart:     "kube-prometheus-stack",
@@ -83,18 +101,19 @@ func (b *builder) metrics() error {
 		Repo:      PrometheusCommunityRepo,
 		Namespace: b.ns,
 		Values:    b.stackValues(grafanaRole.Arn, amRoleArn),
-	}, append(b.k8s, pulumi.DependsOn(append([]pulumi.Resource{adminSecret}, b.args.StorageReady...)))...)
+	}, append(b.k8s, pulumi.DependsOn(append([]pulumi.Resource{adminSecret, crds}, b.args.StorageReady...)))...)
 	if err != nil {
 		return err
 	}
-	// The PrometheusRule CRD comes with the chart.
+	// The PrometheusRule CRD comes with the CRDs release; the operator (in the stack release)
+	// validates rules through its admission webhook, so the rule waits for both.
 	_, err = kube.NewCustomResource(b.ctx, b.name+"-alerts", kube.Object{
 		APIVersion: "monitoring.coreos.com/v1",
 		Kind:       "PrometheusRule",
 		Name:       "cinegit-alerts",
 		Namespace:  b.ns,
 		Labels:     map[string]string{"app.kubernetes.io/part-of": "cinegit"},
-	}, AlertRules(b.args.Dashboards.MediaJobsNamespace), append(b.k8s, pulumi.DependsOn([]pulumi.Resource{stack}))...)
+	}, AlertRules(b.args.Dashboards.MediaJobsNamespace), append(b.k8s, pulumi.DependsOn([]pulumi.Resource{crds, stack}))...)
 	return err
 }
 
@@ -199,7 +218,7 @@ func (b *builder) stackValues(grafanaRoleArn, alertmanagerRoleArn pulumi.StringI
 		am.ServiceAccount = kube.IRSAServiceAccount(AlertmanagerServiceAccount, alertmanagerRoleArn)
 	}
 	return stackValues{
-		CRDs:         kube.Enabled{Enabled: true},
+		CRDs:         kube.Enabled{Enabled: false}, // the prometheus-operator-crds release has them
 		Alertmanager: am,
 		Grafana:      b.grafanaValues(grafanaRoleArn),
 		Prometheus: prometheusValues{

@@ -22,13 +22,22 @@ import (
 const (
 	PrometheusCommunityRepo = "https://prometheus-community.github.io/helm-charts"
 	GrafanaRepo             = "https://grafana.github.io/helm-charts"
+	// GrafanaCommunityRepo holds the open-source Loki chart: grafana/helm-charts' loki chart is
+	// maintained for Grafana Enterprise Logs only since March 2026 (grafana/loki#20705; the
+	// chart's README, "From 7.x to 8.0.0", in grafana-community/helm-charts).
+	GrafanaCommunityRepo = "https://grafana-community.github.io/helm-charts"
+	// LokiMonolithic runs every Loki target in one process (the chart's deploymentMode), replicated
+	// for high availability (https://grafana.com/docs/loki/latest/get-started/deployment-modes/).
+	LokiMonolithic = "Monolithic"
 )
 
 // Release names; in-cluster service names derive from them.
 const (
 	StackRelease = "kube-prometheus-stack"
-	LokiRelease  = "loki"
-	AlloyRelease = "alloy"
+	// OperatorCRDsRelease installs the Prometheus Operator's CRDs (see operatorCRDsChart).
+	OperatorCRDsRelease = "prometheus-operator-crds"
+	LokiRelease         = "loki"
+	AlloyRelease        = "alloy"
 )
 
 // Service accounts that assume IRSA roles.
@@ -108,9 +117,9 @@ type Grafana struct {
 // Loki sizes Loki and its bucket.
 type Loki struct {
 	ChartVersion string
-	// SimpleScalable runs read, write and backend targets; otherwise one single binary.
-	SimpleScalable bool
-	// Replicas of each target (1 for the single binary).
+	// DeploymentMode is the chart's deploymentMode; only LokiMonolithic is supported.
+	DeploymentMode string
+	// Replicas of the monolithic Loki: 1, or 3 and more (each write replicated three times).
 	Replicas int
 	// RetentionDays keeps logs; the bucket expires objects a day later.
 	RetentionDays       int
@@ -169,8 +178,10 @@ func (a Args) check() error {
 		return fmt.Errorf("Grafana needs StorageGiB")
 	case a.Loki.RetentionDays < 1 || a.Loki.Replicas < 1 || a.Loki.StorageGiB < 1:
 		return fmt.Errorf("Loki needs RetentionDays, Replicas and StorageGiB")
-	case !a.Loki.SimpleScalable && a.Loki.Replicas != 1:
-		return fmt.Errorf("a single-binary Loki has exactly one replica")
+	case a.Loki.DeploymentMode != LokiMonolithic:
+		return fmt.Errorf("Loki deployment mode %q is not supported (only %s)", a.Loki.DeploymentMode, LokiMonolithic)
+	case a.Loki.Replicas == 2:
+		return fmt.Errorf("two Loki replicas cannot hold a write quorum: 1, or 3 and more")
 	case a.Dashboards.ApplicationNamespace == "" || a.Dashboards.MediaJobsNamespace == "" || a.Dashboards.CDNDistributionID == nil:
 		return fmt.Errorf("Dashboards need ApplicationNamespace, MediaJobsNamespace and CDNDistributionID")
 	case a.Alertmanager.SNSTopicKmsKeyArn != nil && a.Alertmanager.SNSTopicArn == nil:

@@ -59,7 +59,7 @@ func testArgs() Args {
 		Alertmanager: Alertmanager{Replicas: 1, StorageGiB: 1},
 		Grafana:      Grafana{StorageGiB: 5},
 		Loki: Loki{
-			ChartVersion: "7.3.0", Replicas: 1, RetentionDays: 7, StorageGiB: 10, ChunksCacheMemoryMB: 512, ForceDestroy: true,
+			ChartVersion: "18.11.0", DeploymentMode: LokiMonolithic, Replicas: 1, RetentionDays: 7, StorageGiB: 10, ChunksCacheMemoryMB: 512, ForceDestroy: true,
 			Resources: kube.NewResources("100m", "256Mi", "1", "1Gi"),
 		},
 		AlloyChartVersion:     "1.11.1",
@@ -125,7 +125,8 @@ func at(v any, path string) any {
 func TestReleasesArePinnedAtomicAndFromHTTPS(t *testing.T) {
 	want := map[string][2]string{
 		"observability-stack": {"kube-prometheus-stack", "88.5.3"},
-		"observability-loki":  {"loki", "7.3.0"},
+		"observability-loki":  {"loki", "18.11.0"},
+		"observability-crds":  {"prometheus-operator-crds", "31.0.1"},
 		"observability-alloy": {"alloy", "1.11.1"},
 	}
 	eachRun(t, nil, func(t *testing.T, r *harness.Result, preview bool) {
@@ -456,7 +457,7 @@ func TestLokiBucketAndModes(t *testing.T) {
 		}
 		v := values(t, r, "observability-loki")
 		for path, want := range map[string]any{
-			"deploymentMode": "SingleBinary", "singleBinary/replicas": 1.0, "write/replicas": 0.0, "read/replicas": 0.0, "backend/replicas": 0.0,
+			"deploymentMode": "Monolithic", "singleBinary/replicas": 1.0, "write/replicas": 0.0, "read/replicas": 0.0, "backend/replicas": 0.0,
 			"loki/storage/type": "s3", "loki/storage/s3/region": region, "loki/limits_config/retention_period": "168h",
 			"loki/compactor/retention_enabled": true, "loki/auth_enabled": false, "gateway/service/type": "ClusterIP",
 			"loki/commonConfig/replication_factor": 1.0, "chunksCache/allocatedMemory": 512.0, "lokiCanary/enabled": false,
@@ -468,17 +469,39 @@ func TestLokiBucketAndModes(t *testing.T) {
 		if !preview && at(v, "loki/storage/bucketNames/chunks") != b.InputString("bucket") {
 			t.Errorf("loki stores chunks in %v", at(v, "loki/storage/bucketNames/chunks"))
 		}
-		if rel := r.Named(tRelease, "observability-loki"); !r.DependsOn(rel, pab) {
+		rel := r.Named(tRelease, "observability-loki")
+		if !r.DependsOn(rel, pab) {
 			t.Error("loki must use the bucket only once its public access block is in place")
 		}
+		// The open-source chart lives in grafana-community/helm-charts; grafana/helm-charts'
+		// loki chart is for Grafana Enterprise Logs only.
+		if rel.InputString("repositoryOpts.repo") != "https://grafana-community.github.io/helm-charts" {
+			t.Errorf("loki chart from %s", rel.InputString("repositoryOpts.repo"))
+		}
+		// The simple scalable targets are off, and only their replica count is given: their
+		// persistence and resources would be ignored in monolithic mode.
+		for _, target := range []string{"write", "read", "backend"} {
+			if m, _ := at(v, target).(map[string]any); len(m) != 1 {
+				t.Errorf("loki %s sets %v, want only replicas: 0", target, m)
+			}
+		}
 	})
-	v := values(t, mustRun(t, false, func(a *Args) { a.Loki.SimpleScalable, a.Loki.Replicas = true, 3 }), "observability-loki")
+	v := values(t, mustRun(t, false, func(a *Args) { a.Loki.Replicas = 3 }), "observability-loki")
 	for path, want := range map[string]any{
-		"deploymentMode": "SimpleScalable", "singleBinary/replicas": 0.0, "write/replicas": 3.0, "read/replicas": 3.0,
-		"backend/replicas": 3.0, "loki/commonConfig/replication_factor": 3.0, "gateway/replicas": 3.0,
+		"deploymentMode": "Monolithic", "singleBinary/replicas": 3.0, "write/replicas": 0.0, "read/replicas": 0.0,
+		"backend/replicas": 0.0, "loki/commonConfig/replication_factor": 3.0, "gateway/replicas": 3.0,
+		"singleBinary/persistence/size": "10Gi", "singleBinary/persistence/storageClass": "gp3",
 	} {
 		if got := at(v, path); got != want {
-			t.Errorf("simple scalable %s = %v, want %v", path, got, want)
+			t.Errorf("replicated monolithic %s = %v, want %v", path, got, want)
+		}
+	}
+	for name, mutate := range map[string]func(*Args){
+		"deprecated simple scalable mode": func(a *Args) { a.Loki.DeploymentMode = "SimpleScalable" },
+		"two replicas without a quorum":   func(a *Args) { a.Loki.Replicas = 2 },
+	} {
+		if _, err := run(t, false, mutate); err == nil {
+			t.Errorf("%s: accepted", name)
 		}
 	}
 }
@@ -764,5 +787,40 @@ func TestMemcachedSizing(t *testing.T) {
 	}
 	if memcached(0).Enabled {
 		t.Error("a 0 MB cache is enabled")
+	}
+}
+
+// TestOperatorCRDsFollowTheStack: the Prometheus Operator's CRDs are a release of their own
+// (templates, so Helm upgrades them), at the version shipping the stack's operator, kept on
+// uninstall; kube-prometheus-stack's own never-upgraded copy is off; the stack and the rules
+// wait for the CRDs.
+func TestOperatorCRDsFollowTheStack(t *testing.T) {
+	eachRun(t, nil, func(t *testing.T, r *harness.Result, preview bool) {
+		crds, stack := r.Named(tRelease, "observability-crds"), r.Named(tRelease, "observability-stack")
+		rule := r.Named("kubernetes:monitoring.coreos.com/v1:PrometheusRule", "observability-alerts")
+		if crds == nil || stack == nil || rule == nil {
+			t.Fatal("CRDs release, stack release and PrometheusRule expected")
+		}
+		if crds.InputString("name") != OperatorCRDsRelease || crds.InputString("repositoryOpts.repo") != PrometheusCommunityRepo {
+			t.Errorf("crds release %v", crds.Inputs)
+		}
+		if ann, _ := at(values(t, r, "observability-crds"), "crds/annotations").(map[string]any); ann["helm.sh/resource-policy"] != "keep" {
+			t.Errorf("the CRDs must survive an uninstall: %v", at(values(t, r, "observability-crds"), "crds"))
+		}
+		if at(values(t, r, "observability-stack"), "crds/enabled") != false {
+			t.Error("kube-prometheus-stack must not install its own (never upgraded) copy of the CRDs")
+		}
+		if !r.DependsOn(stack, crds) || !r.DependsOn(rule, crds) || !r.DependsOn(rule, stack) {
+			t.Error("the stack and the PrometheusRule wait for the CRDs release, the rule for the operator's webhook too")
+		}
+	})
+	// Every pinned pair ships the same operator, and a stack bump without its CRDs fails.
+	for stackVersion, v := range operatorCRDsChart {
+		if !kube.ExactVersion.MatchString(stackVersion) || !kube.ExactVersion.MatchString(v.Chart) || !strings.HasPrefix(v.Operator, "v0.") {
+			t.Errorf("operatorCRDsChart[%s] = %+v", stackVersion, v)
+		}
+	}
+	if _, err := run(t, false, func(a *Args) { a.Prometheus.ChartVersion = "88.6.0" }); err == nil || !strings.Contains(err.Error(), "operatorCRDsChart") {
+		t.Errorf("kube-prometheus-stack bumped without its CRDs: %v", err)
 	}
 }

@@ -7,7 +7,7 @@ import (
 )
 
 // Typed Helm values. Only what CineGit sets is modelled; every other key keeps the chart's
-// default. Field names follow each chart's values.yaml (kube-prometheus-stack 88.x, loki 7.x,
+// default. Field names follow each chart's values.yaml (kube-prometheus-stack 88.x, grafana-community loki 18.x,
 // alloy 1.x).
 
 // Shared shapes.
@@ -233,6 +233,18 @@ type grafanaAnalytics struct {
 	CheckForUpdates  bool `json:"check_for_updates"`
 }
 
+// prometheus-operator-crds.
+
+type operatorCRDsValues struct {
+	CRDs operatorCRDsSettings `json:"crds"`
+}
+
+// operatorCRDsSettings are the chart's crds.* values (charts/prometheus-operator-crds/values.yaml):
+// the annotations go on every CRD.
+type operatorCRDsSettings struct {
+	Annotations map[string]string `json:"annotations"`
+}
+
 // loki.
 
 type lokiValues struct {
@@ -240,16 +252,17 @@ type lokiValues struct {
 	Loki           lokiConfig          `json:"loki"`
 	ServiceAccount kube.ServiceAccount `json:"serviceAccount"`
 	SingleBinary   lokiTarget          `json:"singleBinary"`
-	Write          lokiTarget          `json:"write"`
-	Read           lokiTarget          `json:"read"`
-	Backend        lokiTarget          `json:"backend"`
-	Gateway        lokiGatewayValues   `json:"gateway"`
-	Ruler          kube.Enabled        `json:"ruler"`
-	ChunksCache    lokiCache           `json:"chunksCache"`
-	ResultsCache   lokiCache           `json:"resultsCache"`
+	// The simple scalable targets, off (zero replicas) in monolithic mode.
+	Write        replicasOnly      `json:"write"`
+	Read         replicasOnly      `json:"read"`
+	Backend      replicasOnly      `json:"backend"`
+	Gateway      lokiGatewayValues `json:"gateway"`
+	Ruler        kube.Enabled      `json:"ruler"`
+	ChunksCache  lokiCache         `json:"chunksCache"`
+	ResultsCache lokiCache         `json:"resultsCache"`
 	// The memcached exporter sidecar of each cache pod.
 	MemcachedExporter resourcesOnly `json:"memcachedExporter"`
-	// The rules sidecar (loki-sc-rules) of the backend and single-binary pods.
+	// The rules sidecar (loki-sc-rules) of the single-binary pods.
 	Sidecar    lokiSidecar  `json:"sidecar"`
 	LokiCanary kube.Enabled `json:"lokiCanary"`
 	Test       kube.Enabled `json:"test"`
@@ -316,6 +329,10 @@ type lokiTarget struct {
 	Replicas    int             `json:"replicas"`
 	Resources   kube.Resources  `json:"resources"`
 	Persistence lokiPersistence `json:"persistence"`
+}
+
+type replicasOnly struct {
+	Replicas int `json:"replicas"`
 }
 
 type lokiPersistence struct {

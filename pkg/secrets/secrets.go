@@ -324,6 +324,8 @@ func ReadPolicy(env stackenv.Env, platformKeyArn pulumi.StringInput, secrets []A
 // ExternalSecret; the webhook and the certificate controller are mostly idle.
 func operatorValues(args Args, roleArn pulumi.StringInput) esoValues {
 	return esoValues{
+		// The chart's CRDs are templates (deploy/charts/external-secrets/templates/crds/ in
+		// external-secrets/external-secrets), not a crds/ directory: Helm upgrades them with the chart.
 		InstallCRDs:         true,
 		ReplicaCount:        args.Replicas,
 		LeaderElect:         args.Replicas > 1,
