@@ -154,6 +154,7 @@ func (b *builder) lokiValues(bucketName, roleArn pulumi.StringInput) lokiValues 
 			Replicas:  a.Replicas,
 			Resources: LokiGatewayResources,
 			Service:   kube.ClusterIP,
+			Metrics:   lokiGatewayMetrics{Enabled: true, Resources: ConfigReloaderResources},
 		},
 		// Loki's alerting and recording rules are not used: alerts are Prometheus rules. So
 		// neither the ruler nor the sidecar that loads rule ConfigMaps runs.

@@ -345,6 +345,14 @@ type lokiGatewayValues struct {
 	Replicas  int            `json:"replicas"`
 	Resources kube.Resources `json:"resources"`
 	Service   kube.Service   `json:"service"`
+	// Metrics is the access-log exporter beside nginx in every gateway pod (on by default in
+	// the chart, with no resources).
+	Metrics lokiGatewayMetrics `json:"metrics"`
+}
+
+type lokiGatewayMetrics struct {
+	Enabled   bool           `json:"enabled"`
+	Resources kube.Resources `json:"resources"`
 }
 
 type lokiCache struct {
