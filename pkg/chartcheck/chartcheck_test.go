@@ -25,12 +25,16 @@ func TestRenderLikeHelmTemplate(t *testing.T) {
 	for _, o := range r.Objects {
 		kinds = append(kinds, o.String())
 	}
-	if want := []string{"CustomResourceDefinition/widgets.demo.cinegit.io", "Deployment/r-demo"}; !reflect.DeepEqual(kinds, want) {
+	// The test hook is left out: a Pulumi Release never runs `helm test`.
+	if want := []string{"CustomResourceDefinition/widgets.demo.cinegit.io", "Deployment/r-demo", "Job/r-migrate"}; !reflect.DeepEqual(kinds, want) {
 		t.Fatalf("objects %v, want %v", kinds, want)
 	}
 	pods, err := Pods(r.Objects)
-	if err != nil || len(pods) != 1 || pods[0].Replicas != 3 {
-		t.Fatalf("pods %+v, %v; want one template with 3 replicas", pods, err)
+	if err != nil || len(pods) != 2 {
+		t.Fatalf("pods %+v, %v; want two templates", pods, err)
+	}
+	if d, j := pods[0], pods[1]; d.Replicas != 3 || d.Hook || j.Replicas != 0 || !j.Hook {
+		t.Fatalf("deployment %d replicas (hook %v), job %d (hook %v); want 3 and a hook job", d.Replicas, d.Hook, j.Replicas, j.Hook)
 	}
 }
 
@@ -68,9 +72,17 @@ func TestUnknownKeys(t *testing.T) {
 	if want := []string{"extras", "image.tga", "replicas"}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("unknown %v, want %v", got, want)
 	}
-	got = UnknownKeys(r.Defaults, supplied, []string{"extras", "image.*"})
-	if want := []string{"replicas"}; !reflect.DeepEqual(got, want) {
-		t.Fatalf("with allow-list: unknown %v, want %v", got, want)
+	for _, tc := range []struct {
+		allow []string
+		want  []string
+	}{
+		{[]string{"extras", "image.*"}, []string{"replicas"}},
+		{[]string{"**.tga", "**.extras"}, []string{"replicas"}},
+		{[]string{"tga", "*.anything"}, []string{"extras", "image.tga", "replicas"}}, // no "**.": top level only
+	} {
+		if got := UnknownKeys(r.Defaults, supplied, tc.allow); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("allow %v: unknown %v, want %v", tc.allow, got, tc.want)
+		}
 	}
 }
 
@@ -89,7 +101,7 @@ func TestPodSecurityAndResources(t *testing.T) {
 		{"privileged container, restricted", map[string]any{"hardened": false, "resources": full}, "restricted", 1, 0},
 		{"privileged container, baseline", map[string]any{"hardened": false, "resources": full}, "baseline", 1, 0},
 		{"privileged container, privileged", map[string]any{"hardened": false, "resources": full}, "privileged", 0, 0},
-		{"no limits", map[string]any{"resources": map[string]any{"requests": full["requests"]}}, "restricted", 0, 1},
+		{"no limits", map[string]any{"resources": map[string]any{"requests": full["requests"]}}, "restricted", 0, 2}, // deployment and hook
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			pods, err := Pods(render(t, tc.values).Objects)

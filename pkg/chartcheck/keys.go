@@ -11,7 +11,8 @@ import (
 // is known when the defaults have it; below it, a default that is an empty map, null, or not a
 // map (a list or a scalar) is free-form and not descended into. freeForm lists further paths
 // the chart reads as free-form maps though its defaults spell out some keys (path.Match
-// patterns over dotted paths, e.g. "loki.structuredConfig" or "*.podAnnotations").
+// patterns over dotted paths, e.g. "loki.structuredConfig" or "*.podAnnotations"; a pattern
+// starting with "**." matches at any depth, e.g. "**.securityContext").
 func UnknownKeys(defaults, supplied map[string]any, freeForm []string) []string {
 	var out []string
 	var walk func(prefix string, def, sup map[string]any)
@@ -42,10 +43,18 @@ func UnknownKeys(defaults, supplied map[string]any, freeForm []string) []string 
 }
 
 func matchAny(patterns []string, p string) bool {
+	elems := strings.Split(p, ".")
 	for _, pat := range patterns {
+		anyDepth := strings.HasPrefix(pat, "**.")
 		// Dots separate path elements; path.Match's '*' stops at '/'.
-		if ok, _ := path.Match(strings.ReplaceAll(pat, ".", "/"), strings.ReplaceAll(p, ".", "/")); ok {
-			return true
+		pat = strings.ReplaceAll(strings.TrimPrefix(pat, "**."), ".", "/")
+		for i := range elems {
+			if i > 0 && !anyDepth {
+				break
+			}
+			if ok, _ := path.Match(pat, strings.Join(elems[i:], "/")); ok {
+				return true
+			}
 		}
 	}
 	return false

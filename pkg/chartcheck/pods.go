@@ -16,8 +16,10 @@ import (
 type Pod struct {
 	Owner    Object
 	Replicas int // 1 for a Deployment without replicas; 0 for a DaemonSet, a Job or a CronJob
-	Meta     metav1.ObjectMeta
-	Spec     corev1.PodSpec
+	// Hook is a Helm hook's pod: it runs during the install or upgrade and is gone after it.
+	Hook bool
+	Meta metav1.ObjectMeta
+	Spec corev1.PodSpec
 }
 
 // podTemplatePaths are where each workload kind keeps its pod template.
@@ -66,7 +68,10 @@ func Pods(objs []Object) ([]Pod, error) {
 		case "Pod":
 			replicas = 1
 		}
-		out = append(out, Pod{Owner: o, Replicas: replicas, Meta: pt.Metadata, Spec: pt.Spec})
+		meta, _ := o["metadata"].(map[string]any)
+		annotations, _ := meta["annotations"].(map[string]any)
+		_, hook := annotations["helm.sh/hook"]
+		out = append(out, Pod{Owner: o, Replicas: replicas, Hook: hook, Meta: pt.Metadata, Spec: pt.Spec})
 	}
 	return out, nil
 }

@@ -7,6 +7,7 @@ package chartcheck
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -56,8 +57,8 @@ type Rendered struct {
 	// Defaults are the chart's default values, its subcharts' under their names, as Helm
 	// coalesces them before it applies the release's values.
 	Defaults map[string]any
-	// Objects are the rendered manifests, hooks included, and the CRDs in the chart's crds/
-	// directories.
+	// Objects are the rendered manifests, hooks included (test hooks are not: only `helm test`
+	// runs them), and the CRDs in the chart's crds/ directories.
 	Objects []Object
 }
 
@@ -111,6 +112,10 @@ func Render(path string, r Release) (*Rendered, error) {
 	var docs bytes.Buffer
 	docs.WriteString(rl.Manifest)
 	for _, h := range rl.Hooks {
+		// Test hooks run only on `helm test`, which a Pulumi Release never runs.
+		if slices.Contains(h.Events, release.HookTest) {
+			continue
+		}
 		docs.WriteString("\n---\n" + h.Manifest)
 	}
 	objs, err := Decode(docs.Bytes())
