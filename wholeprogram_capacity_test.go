@@ -163,7 +163,10 @@ var platformPods = []platformPod{
 	{release: "observability-stack", pod: "node-exporter", replicas: onEveryNode, containers: []container{{name: "node-exporter", resources: "prometheus-node-exporter/resources"}}},
 
 	{release: "observability-loki", pod: "single-binary", replicas: "singleBinary/replicas", containers: []container{{name: "loki", resources: "singleBinary/resources"}}},
-	{release: "observability-loki", pod: "gateway", replicas: "gateway/replicas", enabled: "gateway/enabled", containers: []container{{name: "nginx", resources: "gateway/resources"}}},
+	{release: "observability-loki", pod: "gateway", replicas: "gateway/replicas", enabled: "gateway/enabled", containers: []container{
+		{name: "nginx", resources: "gateway/resources"},
+		{name: "exporter", resources: "gateway/metrics/resources"},
+	}},
 	{release: "observability-loki", pod: "chunks-cache", replicas: "chunksCache/replicas", enabled: "chunksCache/enabled", containers: []container{
 		{name: "memcached", resources: "chunksCache/resources"},
 		{name: "exporter", resources: "memcachedExporter/resources"},
@@ -263,7 +266,13 @@ type capacityReport struct {
 	platformCPU, platformMem    float64
 	largestPodCPU, largestPodMB float64
 	nodeCPU, nodeMem            float64 // one node, less the DaemonSets
+	// byRelease is each release's share of the platform's pods (hooks excluded), which the
+	// chart renders check against the real charts (wholeprogram_charts_test.go).
+	byRelease map[string]releaseLoad
 }
+
+// releaseLoad is what one release's pods ask in all: CPU in millicores, memory in MiB.
+type releaseLoad struct{ cpu, mem, pods float64 }
 
 func (c capacityReport) String() string {
 	return fmt.Sprintf("%d x %s: allocatable %.2f vCPU / %.1f GiB; kube-system %.2f vCPU / %.1f GiB; platform %.2f vCPU / %.1f GiB; free %.0f%% CPU / %.0f%% memory; %d of %d pods",
@@ -285,7 +294,7 @@ func capacity(t *testing.T, r *harness.Result) capacityReport {
 		t.Fatalf("general node group %v, min %v", types, min)
 	}
 	// Mixed types: the smallest one decides.
-	rep := capacityReport{nodes: int(min)}
+	rep := capacityReport{nodes: int(min), byRelease: map[string]releaseLoad{}}
 	for i, ty := range types {
 		it, ok := instanceTypes[fmt.Sprint(ty)]
 		if !ok {
@@ -380,6 +389,8 @@ func capacity(t *testing.T, r *harness.Result) capacityReport {
 		rep.platformCPU += n * cpu
 		rep.platformMem += n * mem
 		rep.pods += int(n)
+		l := rep.byRelease[p.release]
+		rep.byRelease[p.release] = releaseLoad{l.cpu + n*cpu, l.mem + n*mem, l.pods + n}
 	}
 	for _, l := range loads {
 		rep.largestPodCPU = math.Max(rep.largestPodCPU, l.cpu)
