@@ -16,6 +16,8 @@
 # Needs helm 3, jq, internet access to the chart repositories, and Go or a built bin/cinegit
 # (CINEGIT_BIN). See README.md, "Bumping a chart".
 set -euo pipefail
+# shellcheck source=lib/common.bash
+source "$(dirname "$0")/lib/common.bash"
 
 usage() { echo "usage: $0 <release> <version>   (e.g. $0 observability-loki 18.12.0)" >&2; exit 2; }
 [ "$#" -eq 2 ] || usage
@@ -25,14 +27,8 @@ version=$2
 [[ $version =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || { echo "bump-chart: $version is not an exact chart version (major.minor.patch)" >&2; exit 2; }
 cd "$(dirname "$0")/.."
 
-for tool in helm jq; do
-  command -v "$tool" >/dev/null 2>&1 || { echo "bump-chart: $tool is required" >&2; exit 2; }
-done
-
-bin=${CINEGIT_BIN:-bin/cinegit}
-if [ ! -x "$bin" ]; then
-  go build -o "$bin" .
-fi
+require bump-chart helm jq
+bin=$(cinegit_bin)
 
 work=.charts
 mkdir -p "$work/rendered"

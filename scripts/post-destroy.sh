@@ -17,15 +17,15 @@
 # stack if time has passed (a late log batch can arrive minutes later). Safe to run twice.
 # See README.md, "Destroying a stack".
 set -euo pipefail
+# shellcheck source=lib/common.bash
+source "$(dirname "$0")/lib/common.bash"
 
 usage() { echo "usage: $0 <stack>" >&2; exit 2; }
 [ "$#" -eq 1 ] || usage
 stack=$1
 cd "$(dirname "$0")/.."
 
-for tool in pulumi aws jq; do
-  command -v "$tool" >/dev/null 2>&1 || { echo "post-destroy: $tool is required" >&2; exit 2; }
-done
+require post-destroy pulumi aws jq
 log() { printf 'post-destroy [%s]: %s\n' "$stack" "$*" >&2; }
 
 # 1. Only after a complete destroy: the state may keep the stack and its providers, nothing else.
@@ -38,10 +38,7 @@ fi
 region=$(pulumi config get --stack "$stack" aws:region)
 
 # 2. The log groups the program would create under /aws/, from the offline plan.
-bin=${CINEGIT_BIN:-bin/cinegit}
-if [ ! -x "$bin" ]; then
-  go build -o "$bin" .
-fi
+bin=$(cinegit_bin)
 "$bin" plan --stack "$stack" --format json \
   | jq -r '.resources[] | select(.type == "aws:cloudwatch/logGroup:LogGroup") | .inputs.name // empty | select(startswith("/aws/"))' \
   | sort -u | while read -r group; do

@@ -17,6 +17,8 @@
 # credentials for the stack's account and network access to the cluster's API endpoint.
 # Safe to run twice. See README.md, "Destroying a stack".
 set -euo pipefail
+# shellcheck source=lib/common.bash
+source "$(dirname "$0")/lib/common.bash"
 
 usage() { echo "usage: $0 <stack>" >&2; exit 2; }
 [ "$#" -eq 1 ] || usage
@@ -24,9 +26,7 @@ stack=$1
 timeout=${PRE_DESTROY_TIMEOUT:-900}
 interval=${PRE_DESTROY_INTERVAL:-15}
 
-for tool in pulumi kubectl aws jq; do
-  command -v "$tool" >/dev/null 2>&1 || { echo "pre-destroy: $tool is required" >&2; exit 2; }
-done
+require pre-destroy pulumi kubectl aws jq
 
 log() { printf 'pre-destroy [%s]: %s\n' "$stack" "$*" >&2; }
 

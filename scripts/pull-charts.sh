@@ -10,6 +10,8 @@
 # Needs helm 3 or 4, jq, internet access to the chart repositories, and Go or a built bin/cinegit
 # (CINEGIT_BIN). See README.md, "Charts in tests".
 set -euo pipefail
+# shellcheck source=lib/common.bash
+source "$(dirname "$0")/lib/common.bash"
 
 usage() { echo "usage: $0 <dev|staging|prod|all>" >&2; exit 2; }
 [ "$#" -eq 1 ] || usage
@@ -20,14 +22,8 @@ case $1 in
 esac
 cd "$(dirname "$0")/.."
 
-for tool in helm jq sha256sum; do
-  command -v "$tool" >/dev/null 2>&1 || { echo "pull-charts: $tool is required" >&2; exit 2; }
-done
-
-bin=${CINEGIT_BIN:-bin/cinegit}
-if [ ! -x "$bin" ]; then
-  go build -o "$bin" .
-fi
+require pull-charts helm jq sha256sum
+bin=$(cinegit_bin)
 
 work=.charts
 mkdir -p "$work"

@@ -41,7 +41,7 @@ func TestScriptsParseAndPassShellcheck(t *testing.T) {
 				t.Log("shellcheck not installed: skipped")
 				return
 			}
-			if out, err := exec.Command(shellcheck, f).CombinedOutput(); err != nil {
+			if out, err := exec.Command(shellcheck, "--external-sources", "--source-path=SCRIPTDIR", f).CombinedOutput(); err != nil {
 				t.Fatalf("shellcheck: %v\n%s", err, out)
 			}
 		})
