@@ -117,6 +117,13 @@ var builtinGroups = map[string]bool{
 	"certificates.k8s.io": true, "node.k8s.io": true,
 }
 
+// isCustom reports whether an apiVersion is a custom resource's: one with a group Kubernetes
+// does not serve itself.
+func isCustom(apiVersion string) bool {
+	group, _, grouped := strings.Cut(apiVersion, "/")
+	return grouped && !builtinGroups[group]
+}
+
 // customResource is a custom resource the program writes, as the API server would receive it.
 // A server-side-apply patch (<Kind>Patch) is partial by design and is checked only for fields
 // the schema does not have.
@@ -133,8 +140,7 @@ func customResources(r *harness.Result) []customResource {
 			continue
 		}
 		gv, kind, _ := strings.Cut(rest, ":")
-		group, _, _ := strings.Cut(gv, "/")
-		if builtinGroups[group] {
+		if !isCustom(gv) {
 			continue
 		}
 		obj := map[string]any{"apiVersion": gv, "kind": strings.TrimSuffix(kind, "Patch")}
@@ -188,27 +194,17 @@ func TestChartsRenderWithTheProgramsValues(t *testing.T) {
 				}
 				t.Fatalf("charts missing in %s: %v: run scripts/pull-charts.sh", dir, missing)
 			}
-			var apiVersions []string
-			for _, crd := range crds {
-				for _, v := range crd.Spec.Versions {
-					if v.Served {
-						apiVersions = append(apiVersions, crd.Spec.Group+"/"+v.Name, crd.Spec.Group+"/"+v.Name+"/"+crd.Spec.Names.Kind)
-					}
-				}
-			}
-			sort.Strings(apiVersions)
 
 			// The capacity test's hand-kept table of pods and values paths must agree with what
 			// the charts render (item 3 with the fresh-account issue's item 5).
 			table := capacity(t, r)
-			general := r.Named("aws:eks/nodeGroup:NodeGroup", "cluster-general")
-			minNodes, _ := general.Input("scalingConfig.minSize").(float64)
+			minNodes, _ := r.Named("aws:eks/nodeGroup:NodeGroup", "cluster-general").Input("scalingConfig.minSize").(float64)
 
 			for _, rel := range releases {
 				t.Run(rel.resource, func(t *testing.T) {
 					out, err := chartcheck.Render(paths[rel.resource], chartcheck.Release{
 						Name: rel.name, Namespace: rel.namespace, Values: rel.values,
-						KubeVersion: kubeVersion, APIVersions: apiVersions,
+						KubeVersion: kubeVersion, APIVersions: crds.APIVersions(),
 					})
 					if err != nil {
 						t.Fatal(err)
@@ -216,62 +212,15 @@ func TestChartsRenderWithTheProgramsValues(t *testing.T) {
 					if out.Version != rel.version {
 						t.Fatalf("%s holds %s %s, pinned %s: run scripts/pull-charts.sh", paths[rel.resource], out.Chart, out.Version, rel.version)
 					}
-					for _, k := range chartcheck.UnknownKeys(out.Defaults, rel.values, append(kubernetesObjects, freeForm[rel.chart]...)) {
-						t.Errorf("values key %s is not in %s %s's values", k, rel.chart, rel.version)
-					}
-					// The custom resources the chart renders itself (ServiceMonitors, the
-					// Prometheus and Alertmanager resources, ...) validate against their CRDs too.
-					validated := 0
-					for _, o := range out.Objects {
-						group, _, _ := strings.Cut(o.APIVersion(), "/")
-						if !strings.Contains(o.APIVersion(), "/") || builtinGroups[group] {
-							continue
-						}
-						validated++
-						findings, err := crds.Validate(o)
-						if err != nil {
-							t.Errorf("%s: %v", o, err)
-						}
-						for _, f := range findings {
-							t.Errorf("%s: %s", o, f)
-						}
-					}
-					pods, err := chartcheck.Pods(out.Objects)
-					t.Logf("%s %s: %d objects, %d pod templates, %d custom resources validated", rel.chart, rel.version, len(out.Objects), len(pods), validated)
-					if err != nil {
-						t.Fatal(err)
-					}
 					level, ok := levels[rel.namespace]
 					if !ok {
 						level = "privileged"
 					}
-					psa, err := chartcheck.PodSecurity(pods, level)
+					pods := checkRendered(t, rel, out, crds, level)
+					got, err := renderedLoad(pods, out.Objects, minNodes)
 					if err != nil {
 						t.Fatal(err)
 					}
-					for _, f := range psa {
-						t.Errorf("Pod Security %s in %s: %s", level, rel.namespace, f)
-					}
-					for _, f := range chartcheck.Resources(pods) {
-						t.Errorf("%s", f)
-					}
-					var got releaseLoad
-					for _, p := range pods {
-						if p.Hook {
-							continue
-						}
-						n := float64(p.Replicas)
-						if p.Owner.Kind() == "DaemonSet" {
-							n = minNodes
-						}
-						cpu, mem := chartcheck.Requests(p)
-						got = releaseLoad{got.cpu + n*cpu, got.mem + n*mem, got.pods + n}
-					}
-					op, err := operatorPods(out.Objects)
-					if err != nil {
-						t.Fatal(err)
-					}
-					got = releaseLoad{got.cpu + op.cpu, got.mem + op.mem, got.pods + op.pods}
 					if want := table.byRelease[rel.resource]; math.Abs(got.cpu-want.cpu) > 0.5 || math.Abs(got.mem-want.mem) > 0.5 || got.pods != want.pods {
 						t.Errorf("rendered pods ask %.0fm CPU and %.0fMi in %.0f pods; the capacity table (platformPods) counts %.0fm and %.0fMi in %.0f: update the table", got.cpu, got.mem, got.pods, want.cpu, want.mem, want.pods)
 					}
@@ -281,21 +230,85 @@ func TestChartsRenderWithTheProgramsValues(t *testing.T) {
 			written := customResources(r)
 			t.Logf("%d custom resources the program writes, against %d CRDs", len(written), len(crds))
 			for _, cr := range written {
-				findings, err := crds.Validate(cr.obj)
-				if err != nil {
-					t.Errorf("%v", err)
-					continue
-				}
-				name, _ := cr.obj["metadata"].(map[string]any)["name"].(string)
-				for _, f := range findings {
-					if cr.patch && !strings.Contains(f, "would be pruned") {
-						continue
+				for _, f := range validate(t, crds, cr.obj) {
+					if !cr.patch || strings.Contains(f, "would be pruned") {
+						t.Error(f)
 					}
-					t.Errorf("%s/%s: %s", cr.obj["kind"], name, f)
 				}
 			}
 		})
 	}
+}
+
+// checkRendered checks one rendered release: its values keys, the custom resources it renders
+// itself (ServiceMonitors, the Prometheus and Alertmanager resources, ...) against their CRDs,
+// and its pods' Pod Security and resources. It returns the pods.
+func checkRendered(t *testing.T, rel chartRelease, out *chartcheck.Rendered, crds chartcheck.CRDs, level string) []chartcheck.Pod {
+	t.Helper()
+	for _, k := range chartcheck.UnknownKeys(out.Defaults, rel.values, append(kubernetesObjects, freeForm[rel.chart]...)) {
+		t.Errorf("values key %s is not in %s %s's values", k, rel.chart, rel.version)
+	}
+	validated := 0
+	for _, o := range out.Objects {
+		if isCustom(o.APIVersion()) {
+			validated++
+			for _, f := range validate(t, crds, o) {
+				t.Error(f)
+			}
+		}
+	}
+	pods, err := chartcheck.Pods(out.Objects)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%s %s: %d objects, %d pod templates, %d custom resources validated", rel.chart, rel.version, len(out.Objects), len(pods), validated)
+	psa, err := chartcheck.PodSecurity(pods, level)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range psa {
+		t.Errorf("Pod Security %s in %s: %s", level, rel.namespace, f)
+	}
+	for _, f := range chartcheck.Resources(pods) {
+		t.Error(f)
+	}
+	return pods
+}
+
+// validate checks one custom resource against its CRD; the findings name the resource.
+func validate(t *testing.T, crds chartcheck.CRDs, obj map[string]any) []string {
+	t.Helper()
+	o := chartcheck.Object(obj)
+	findings, err := crds.Validate(obj)
+	if err != nil {
+		t.Errorf("%s: %v", o, err)
+	}
+	for i, f := range findings {
+		findings[i] = o.String() + ": " + f
+	}
+	return findings
+}
+
+// renderedLoad is what a release's rendered pods ask in all, as the capacity table counts it:
+// hooks left out, a DaemonSet's pod once per node of the general group at its minimum, and
+// the pods the Prometheus Operator makes from the rendered resources added.
+func renderedLoad(pods []chartcheck.Pod, objs []chartcheck.Object, minNodes float64) (releaseLoad, error) {
+	got, err := operatorPods(objs)
+	if err != nil {
+		return got, err
+	}
+	for _, p := range pods {
+		if p.Hook {
+			continue
+		}
+		n := float64(p.Replicas)
+		if p.Owner.Kind() == "DaemonSet" {
+			n = minNodes
+		}
+		cpu, mem := chartcheck.Requests(p)
+		got = releaseLoad{got.cpu + n*cpu, got.mem + n*mem, got.pods + n}
+	}
+	return got, nil
 }
 
 // operatorPods are the pods the Prometheus Operator creates for the Prometheus and Alertmanager

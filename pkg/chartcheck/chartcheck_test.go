@@ -173,6 +173,9 @@ func TestCustomResourcesAgainstTheirCRD(t *testing.T) {
 			}
 		})
 	}
+	if got, want := crds.APIVersions(), []string{"demo.cinegit.io/v1", "demo.cinegit.io/v1/Widget"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("API versions %v, want %v (the unserved v1alpha1 left out)", got, want)
+	}
 	if _, err := crds.Validate(map[string]any{"apiVersion": "demo.cinegit.io/v1", "kind": "Gadget"}); err == nil {
 		t.Fatal("a kind no CRD defines validated")
 	}

@@ -36,6 +36,22 @@ func (c CRDs) CollectCRDs(objs []Object) error {
 	return nil
 }
 
+// APIVersions are the group/version and group/version/kind of every served version, as a
+// cluster with these CRDs lists them to Helm's Capabilities.APIVersions.
+func (c CRDs) APIVersions() []string {
+	var out []string
+	for _, crd := range c {
+		for _, v := range crd.Spec.Versions {
+			if v.Served {
+				gv := crd.Spec.Group + "/" + v.Name
+				out = append(out, gv, gv+"/"+crd.Spec.Names.Kind)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
 // Validate checks one custom resource as the API server would on create: its version must be
 // served, it must validate against that version's OpenAPI schema, and no field may be one the
 // structural schema would prune as unknown (the API server drops those silently). It returns
