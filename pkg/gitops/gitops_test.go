@@ -268,7 +268,7 @@ func TestNamespaceIsLabelled(t *testing.T) {
 		t.Fatal(err)
 	}
 	labels, _ := r.Named(tNamespace, "gitops").Input("metadata.labels").(map[string]any)
-	if labels[kube.LabelEnforce] != kube.Baseline || labels[kube.LabelWarn] != kube.Restricted || labels[kube.LabelPurpose] != "gitops" {
+	if labels[kube.LabelEnforce] != kube.Restricted || labels[kube.LabelWarn] != kube.Restricted || labels[kube.LabelPurpose] != "gitops" {
 		t.Errorf("labels %v", labels)
 	}
 }
