@@ -47,6 +47,7 @@ func TestRenderFails(t *testing.T) {
 	}{
 		{"values schema", map[string]any{"replicaCount": "three"}, "1.36", "replicaCount"},
 		{"kubeVersion constraint", nil, "1.29", "kubeVersion"},
+		{"kubeVersion constraint, patch given", nil, "v1.29.4", "kubeVersion"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Render(demo, Release{Name: "r", Namespace: "ns", Values: tc.values, KubeVersion: tc.kube})

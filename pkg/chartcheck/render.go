@@ -95,7 +95,11 @@ func Render(path string, r Release) (*Rendered, error) {
 	install.Namespace = r.Namespace
 	install.APIVersions = common.VersionSet(r.APIVersions)
 	if r.KubeVersion != "" {
-		kv, err := common.ParseKubeVersion("v" + strings.TrimPrefix(r.KubeVersion, "v") + ".0")
+		v := strings.TrimPrefix(r.KubeVersion, "v")
+		if strings.Count(v, ".") == 1 { // EKS versions are major.minor
+			v += ".0"
+		}
+		kv, err := common.ParseKubeVersion("v" + v)
 		if err != nil {
 			return nil, err
 		}
