@@ -3,8 +3,9 @@
 # version the stack files pin, from the chart's own repository into .charts/<chart>-<version>/
 # (gitignored: third-party chart archives are never committed), keep the archive and unpack it
 # beside it, and record each chart's repository and the archive's sha256 in .charts/SOURCES.tsv.
-# `go test` renders the releases with these charts (wholeprogram_charts_test.go: set
-# CINEGIT_CHARTS_REQUIRED=1 to fail rather than skip when one is missing). Charts already pulled
+# `go test -tags charts -run TestChartsRender .` renders the releases with these charts
+# (wholeprogram_charts_test.go; set CINEGIT_CHARTS_REQUIRED=1 to fail rather than skip when one
+# is missing). Charts already pulled
 # are kept; delete .charts/ to pull afresh.
 #
 # Needs helm 3 or 4, jq, internet access to the chart repositories, and Go or a built bin/cinegit
