@@ -89,22 +89,11 @@ func mustRun(t *testing.T, preview bool, mutate func(*Args)) *harness.Result {
 	return r
 }
 
-type statement struct {
-	Sid       string
-	Action    []string
-	Resource  []string
-	Condition map[string]map[string][]string
-}
-
-func policyOf(t *testing.T, res *harness.Resource) map[string]statement {
+func policyOf(t *testing.T, res *harness.Resource) map[string]harness.Statement {
 	t.Helper()
-	var doc struct{ Statement []statement }
-	if err := json.Unmarshal([]byte(res.InputString("policy")), &doc); err != nil {
-		t.Fatalf("policy of %s: %v", res.Name, err)
-	}
-	out := map[string]statement{}
-	for _, s := range doc.Statement {
-		out[s.Sid] = s
+	out, err := res.PolicyBySid("policy")
+	if err != nil {
+		t.Fatal(err)
 	}
 	return out
 }

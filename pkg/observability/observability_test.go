@@ -236,26 +236,15 @@ func TestGrafanaAdminComesFromSecretsManager(t *testing.T) {
 	})
 }
 
-type statement struct {
-	Sid       string
-	Action    []string
-	Resource  []string
-	Condition map[string]map[string][]string
-}
-
-func policy(t *testing.T, r *harness.Result, name string) map[string]statement {
+func policy(t *testing.T, r *harness.Result, name string) map[string]harness.Statement {
 	t.Helper()
 	res := r.Named(tPolicy, name)
 	if res == nil {
 		t.Fatalf("policy %s missing", name)
 	}
-	var doc struct{ Statement []statement }
-	if err := json.Unmarshal([]byte(res.InputString("policy")), &doc); err != nil {
+	out, err := res.PolicyBySid("policy")
+	if err != nil {
 		t.Fatal(err)
-	}
-	out := map[string]statement{}
-	for _, s := range doc.Statement {
-		out[s.Sid] = s
 	}
 	return out
 }

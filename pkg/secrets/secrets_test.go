@@ -83,23 +83,11 @@ func mustRun(t *testing.T, preview bool, mutate func(*Args)) *harness.Result {
 	return r
 }
 
-type statement struct {
-	Sid       string
-	Effect    string
-	Action    []string
-	Resource  []string
-	Condition map[string]map[string][]string
-}
-
-func policyOf(t *testing.T, res *harness.Resource, path string) map[string]statement {
+func policyOf(t *testing.T, res *harness.Resource, path string) map[string]harness.Statement {
 	t.Helper()
-	var doc struct{ Statement []statement }
-	if err := json.Unmarshal([]byte(res.InputString(path)), &doc); err != nil {
-		t.Fatalf("%s of %s: %v", path, res.Name, err)
-	}
-	out := map[string]statement{}
-	for _, s := range doc.Statement {
-		out[s.Sid] = s
+	out, err := res.PolicyBySid(path)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return out
 }
