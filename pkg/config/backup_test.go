@@ -1,8 +1,6 @@
 package config
 
 import (
-	"errors"
-	"strings"
 	"testing"
 )
 
@@ -127,16 +125,7 @@ func TestInvalidBackupConfigurationsNameTheKey(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Parse(tt.stack, tt.raw)
-			var verr *ValidationError
-			if !errors.As(err, &verr) {
-				t.Fatalf("want a validation error, got %v", err)
-			}
-			for _, p := range verr.Problems {
-				if p.Key == tt.key && strings.Contains(p.Allowed, tt.allowed) && p.Value != "" {
-					return
-				}
-			}
-			t.Fatalf("no problem names %s with %q; got:\n%v", tt.key, tt.allowed, err)
+			expectProblem(t, err, tt.key, tt.allowed)
 		})
 	}
 }

@@ -174,7 +174,7 @@ func TestInvalidCDNConfigurationsNameTheKey(t *testing.T) {
 				raw["cinegit:protect"] = "true"
 				raw["cinegit:network"] = `{"availabilityZones":["us-east-1a","us-east-1b","us-east-1c"]}`
 			}
-			expectMediaProblem(t, tt.stack, raw, tt.key, tt.allowed)
+			expectParseProblem(t, tt.stack, raw, tt.key, tt.allowed)
 		})
 	}
 }

@@ -1,8 +1,6 @@
 package config
 
 import (
-	"errors"
-	"strings"
 	"testing"
 )
 
@@ -137,16 +135,7 @@ func TestClusterInvalidConfigurationsNameTheKey(t *testing.T) {
 					"cinegit:network", `{"availabilityZones":["us-east-1a","us-east-1b","us-east-1c"]}`)
 			}
 			_, err := Parse(tt.stack, raw)
-			var verr *ValidationError
-			if !errors.As(err, &verr) {
-				t.Fatalf("want a validation error, got %v", err)
-			}
-			for _, p := range verr.Problems {
-				if p.Key == tt.key && strings.Contains(p.Allowed, tt.allowed) && p.Value != "" {
-					return
-				}
-			}
-			t.Fatalf("no problem names %s with %q; got:\n%v", tt.key, tt.allowed, err)
+			expectProblem(t, err, tt.key, tt.allowed)
 		})
 	}
 }

@@ -111,16 +111,7 @@ func TestInvalidConfigurationsNameTheKey(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Parse(tt.stack, tt.raw)
-			var verr *ValidationError
-			if !errors.As(err, &verr) {
-				t.Fatalf("want a validation error, got %v", err)
-			}
-			for _, p := range verr.Problems {
-				if p.Key == tt.key && strings.Contains(p.Allowed, tt.allowed) && p.Value != "" {
-					return
-				}
-			}
-			t.Fatalf("no problem names %s with %q; got:\n%v", tt.key, tt.allowed, err)
+			expectProblem(t, err, tt.key, tt.allowed)
 		})
 	}
 }
@@ -161,4 +152,27 @@ func TestKeysCoverEverySection(t *testing.T) {
 			t.Errorf("Keys() lacks %s", k)
 		}
 	}
+}
+
+// expectProblem requires err to be a validation error with a problem that names key, shows the
+// value, and says what is allowed in words containing allowed.
+func expectProblem(t *testing.T, err error, key, allowed string) {
+	t.Helper()
+	var verr *ValidationError
+	if !errors.As(err, &verr) {
+		t.Fatalf("want a validation error, got %v", err)
+	}
+	for _, p := range verr.Problems {
+		if p.Key == key && strings.Contains(p.Allowed, allowed) && p.Value != "" {
+			return
+		}
+	}
+	t.Fatalf("no problem names %s with %q; got:\n%v", key, allowed, err)
+}
+
+// expectParseProblem parses raw for stack and requires the problem expectProblem describes.
+func expectParseProblem(t *testing.T, stack string, raw map[string]string, key, allowed string) {
+	t.Helper()
+	_, err := Parse(stack, raw)
+	expectProblem(t, err, key, allowed)
 }

@@ -1,8 +1,6 @@
 package config
 
 import (
-	"errors"
-	"strings"
 	"testing"
 )
 
@@ -35,16 +33,7 @@ func TestDeployRunnerSection(t *testing.T) {
 				}
 				return
 			}
-			var verr *ValidationError
-			if !errors.As(err, &verr) {
-				t.Fatalf("want a validation error, got %v", err)
-			}
-			for _, p := range verr.Problems {
-				if p.Key == tt.key && strings.Contains(p.Allowed, tt.allowed) {
-					return
-				}
-			}
-			t.Fatalf("no problem names %s with %q: %v", tt.key, tt.allowed, err)
+			expectProblem(t, err, tt.key, tt.allowed)
 		})
 	}
 }

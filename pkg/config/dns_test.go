@@ -1,7 +1,6 @@
 package config
 
 import (
-	"errors"
 	"strings"
 	"testing"
 )
@@ -55,16 +54,7 @@ func TestInvalidDNSConfigurationsNameTheKey(t *testing.T) {
 				raw["cinegit:cdn"] = tt.cdn
 			}
 			_, err := Parse("dev", raw)
-			var verr *ValidationError
-			if !errors.As(err, &verr) {
-				t.Fatalf("want a validation error, got %v", err)
-			}
-			for _, p := range verr.Problems {
-				if p.Key == tt.key && strings.Contains(p.Allowed, tt.allowed) {
-					return
-				}
-			}
-			t.Fatalf("no problem names %s with %q; got:\n%v", tt.key, tt.allowed, err)
+			expectProblem(t, err, tt.key, tt.allowed)
 		})
 	}
 }

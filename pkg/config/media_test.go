@@ -1,8 +1,6 @@
 package config
 
 import (
-	"errors"
-	"strings"
 	"testing"
 )
 
@@ -113,24 +111,7 @@ func TestInvalidMediaConfigurationsNameTheKey(t *testing.T) {
 				raw = with("cinegit:media", tt.media, "cinegit:protect", "true",
 					"cinegit:network", `{"availabilityZones":["us-east-1a","us-east-1b","us-east-1c"]}`)
 			}
-			expectMediaProblem(t, tt.stack, raw, tt.key, tt.allowed)
+			expectParseProblem(t, tt.stack, raw, tt.key, tt.allowed)
 		})
 	}
-}
-
-// expectMediaProblem parses raw and requires a problem naming key, with a value, whose allowed text
-// contains allowed.
-func expectMediaProblem(t *testing.T, stack string, raw map[string]string, key, allowed string) {
-	t.Helper()
-	_, err := Parse(stack, raw)
-	var verr *ValidationError
-	if !errors.As(err, &verr) {
-		t.Fatalf("want a validation error, got %v", err)
-	}
-	for _, p := range verr.Problems {
-		if p.Key == key && strings.Contains(p.Allowed, allowed) && p.Value != "" {
-			return
-		}
-	}
-	t.Fatalf("no problem names %s with %q; got:\n%v", key, allowed, err)
 }

@@ -1,8 +1,6 @@
 package config
 
 import (
-	"errors"
-	"strings"
 	"testing"
 )
 
@@ -112,17 +110,8 @@ func TestInvalidMediaProcessingConfigurationsNameTheKey(t *testing.T) {
 				raw = with("cinegit:network", threeAZs, "cinegit:mediaProcessing", tt.section)
 			}
 			_, err := Parse(tt.stack, raw)
-			var verr *ValidationError
-			if !errors.As(err, &verr) {
-				t.Fatalf("want a validation error, got %v", err)
-			}
 			want := "cinegit:mediaProcessing." + tt.key
-			for _, p := range verr.Problems {
-				if p.Key == want && strings.Contains(p.Allowed, tt.allowed) && p.Value != "" {
-					return
-				}
-			}
-			t.Fatalf("no problem names %s with %q; got:\n%v", want, tt.allowed, err)
+			expectProblem(t, err, want, tt.allowed)
 		})
 	}
 }

@@ -61,7 +61,7 @@ func TestServicesRejected(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			expectMediaProblem(t, "dev", tt.raw, tt.key, tt.allowed)
+			expectParseProblem(t, "dev", tt.raw, tt.key, tt.allowed)
 		})
 	}
 }

@@ -29,16 +29,7 @@ func TestTyposNameTheKeyAndTheNearestValidKey(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Parse("dev", tt.raw)
-			var verr *ValidationError
-			if !errors.As(err, &verr) {
-				t.Fatalf("want a validation error, got %v", err)
-			}
-			for _, p := range verr.Problems {
-				if p.Key == tt.key && strings.Contains(p.Allowed, tt.allow) {
-					return
-				}
-			}
-			t.Fatalf("no problem names %s with %q; got:\n%v", tt.key, tt.allow, err)
+			expectProblem(t, err, tt.key, tt.allow)
 		})
 	}
 }
