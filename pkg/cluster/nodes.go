@@ -2,6 +2,8 @@ package cluster
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/autoscaling"
@@ -193,7 +195,7 @@ func (p *platform) scaleFromZeroTags(ng *awseks.NodeGroup, workload string, tain
 		tags["taint-"+MediaTaint.Key] = "k8s.io/cluster-autoscaler/node-template/taint/" + MediaTaint.Key
 		values["taint-"+MediaTaint.Key] = MediaTaint.Value + ":" + MediaTaint.Effect
 	}
-	for _, suffix := range sortedKeys(tags) {
+	for _, suffix := range slices.Sorted(maps.Keys(tags)) {
 		if _, err := autoscaling.NewTag(p.ctx, fmt.Sprintf("%s-%s-%s", p.name, workload, suffix), &autoscaling.TagArgs{
 			AutoscalingGroupName: asg,
 			Tag: autoscaling.TagTagArgs{

@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"fmt"
-	"sort"
 
 	awseks "github.com/pulumi/pulumi-aws/sdk/v6/go/aws/eks"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
@@ -356,13 +355,4 @@ func (p *platform) autoscalerPolicy(groups []*awseks.NodeGroup) pulumi.StringOut
 		},
 		iampolicy.Allow("ReadThisClustersNodeGroups", []string{"eks:DescribeNodegroup"}, groupArns),
 	)
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -2,7 +2,9 @@ package config
 
 import (
 	"encoding/json"
+	"maps"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -30,7 +32,7 @@ func checkShape(p *problems, path string, v any, t reflect.Type) int {
 			return 0 // a type error: the decoder names it by path
 		}
 		fields := jsonFields(t)
-		for _, k := range sortedKeys(obj) {
+		for _, k := range slices.Sorted(maps.Keys(obj)) {
 			ft, known := fields[k]
 			if !known {
 				names := make([]string, 0, len(fields))
@@ -48,7 +50,7 @@ func checkShape(p *problems, path string, v any, t reflect.Type) int {
 		if !ok || t.Key().Kind() != reflect.String {
 			return 0
 		}
-		for _, k := range sortedKeys(obj) {
+		for _, k := range slices.Sorted(maps.Keys(obj)) {
 			if want, ok := scalarKind(t.Elem()); ok && jsonKind(obj[k]) != want {
 				p.add(path+"."+k, jsonText{obj[k]}, "a %s, not %s (quote it in YAML if it looks like another type)", want, withArticle(jsonKind(obj[k])))
 				n++
@@ -186,13 +188,4 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(rb)]
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -9,8 +9,9 @@ package irsa
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
@@ -93,7 +94,7 @@ func NewRole(ctx *pulumi.Context, name string, args Args, opts ...pulumi.Resourc
 		"kubernetes-namespace", args.Namespace,
 		"kubernetes-service-account", args.ServiceAccount,
 	)
-	for _, k := range sortedKeys(args.Tags) {
+	for _, k := range slices.Sorted(maps.Keys(args.Tags)) {
 		roleTags = roleTags.With(k, args.Tags[k])
 	}
 	role, err := iam.NewRole(ctx, name, &iam.RoleArgs{
@@ -170,13 +171,4 @@ type trustStatement struct {
 	Principal map[string]string            `json:"Principal"`
 	Action    string                       `json:"Action"`
 	Condition map[string]map[string]string `json:"Condition"`
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
