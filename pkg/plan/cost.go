@@ -221,24 +221,12 @@ func volumeSize(m map[string]any) float64 {
 	for _, k := range []string{"storageSpec", "storage"} {
 		if s, ok := m[k].(map[string]any); ok {
 			vct, _ := s["volumeClaimTemplate"].(map[string]any)
-			if g := gib(lookupPath(vct, "spec", "resources", "requests", "storage")); g > 0 {
+			if g := gib(at(vct, "spec.resources.requests.storage")); g > 0 {
 				return g
 			}
 		}
 	}
 	return 0
-}
-
-func lookupPath(m map[string]any, path ...string) any {
-	var v any = m
-	for _, p := range path {
-		mm, ok := v.(map[string]any)
-		if !ok {
-			return nil
-		}
-		v = mm[p]
-	}
-	return v
 }
 
 // gib parses a Kubernetes quantity in Gi (or Ti).
