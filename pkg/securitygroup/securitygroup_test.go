@@ -1,6 +1,7 @@
 package securitygroup
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -49,7 +50,11 @@ func TestServiceOnly(t *testing.T) {
 				t.Fatalf("%d rules, want %d", len(rules), len(tt.sources))
 			}
 			for i, src := range tt.sources {
-				rule := rules[i]
+				// By name: registration order follows when each source resolves, not i.
+				rule := r.Named(ruleType, fmt.Sprintf("db-ingress-%d", i))
+				if rule == nil {
+					t.Fatalf("rule %d missing", i)
+				}
 				if rule.InputString("referencedSecurityGroupId") != src || rule.InputString("ipProtocol") != "tcp" ||
 					rule.Input("fromPort") != 5432.0 || rule.Input("toPort") != 5432.0 || rule.Input("cidrIpv4") != nil ||
 					!r.DependsOn(rule, sg) || rule.InputString("tags.project") != "cinegit" {
