@@ -6,9 +6,9 @@ package harness
 import (
 	"fmt"
 	"path/filepath"
-	"sync"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/internals"
 )
 
 // Options choose what to run.
@@ -74,10 +74,7 @@ func Run(program pulumi.RunFunc, o Options) (*Result, error) {
 func RunRaw(program pulumi.RunFunc, project, stack string, raw map[string]string, preview bool) (*Result, error) {
 	mocks := NewMocks(project, stack, raw["aws:region"])
 
-	var (
-		mu      sync.Mutex
-		exports = map[string]Export{}
-	)
+	exports := map[string]Export{}
 	body := func(ctx *pulumi.Context) error {
 		if err := mocks.registerStandIns(ctx); err != nil {
 			return err
@@ -85,26 +82,14 @@ func RunRaw(program pulumi.RunFunc, project, stack string, raw map[string]string
 		if err := program(ctx); err != nil {
 			return err
 		}
+		// Awaited here, before the program returns: an apply on an export built without the
+		// context (pulumi.String("").ToStringOutput()) is not one RunErr waits for.
 		for name, in := range ctx.GetCurrentExportMap() {
-			out := pulumi.ToOutput(in)
-			mu.Lock()
-			exports[name] = Export{Known: false}
-			mu.Unlock()
-			out.ApplyT(func(v any) any {
-				mu.Lock()
-				e := exports[name]
-				e.Value, e.Known = v, true
-				exports[name] = e
-				mu.Unlock()
-				return v
-			})
-			// Asked here, not inside the apply: IsSecret waits on the output itself.
-			secret := pulumi.IsSecret(out)
-			mu.Lock()
-			e := exports[name]
-			e.Secret = secret
-			exports[name] = e
-			mu.Unlock()
+			res, err := internals.UnsafeAwaitOutput(ctx.Context(), pulumi.ToOutput(in))
+			if err != nil {
+				return fmt.Errorf("export %s: %w", name, err)
+			}
+			exports[name] = Export{Value: res.Value, Known: res.Known, Secret: res.Secret}
 		}
 		return nil
 	}
