@@ -6,7 +6,6 @@ import (
 	awseks "github.com/pulumi/pulumi-aws/sdk/v6/go/aws/eks"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
-	helmv3 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v3"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	storagev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/storage/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -14,6 +13,7 @@ import (
 	"github.com/cinegit/infrastructure/pkg/iampolicy"
 	"github.com/cinegit/infrastructure/pkg/irsa"
 	"github.com/cinegit/infrastructure/pkg/kmskey"
+	"github.com/cinegit/infrastructure/pkg/kube"
 	"github.com/cinegit/infrastructure/pkg/stackenv"
 )
 
@@ -284,13 +284,12 @@ func (p *platform) autoscaler(groups ...*awseks.NodeGroup) error {
 		return err
 	}
 	a := p.args.Autoscaler
-	_, err = helmv3.NewRelease(p.ctx, p.name+"-autoscaler", &helmv3.ReleaseArgs{
-		Name:           pulumi.String("cluster-autoscaler"),
-		Chart:          pulumi.String("cluster-autoscaler"),
-		Version:        pulumi.String(a.ChartVersion),
-		RepositoryOpts: helmv3.RepositoryOptsArgs{Repo: pulumi.String(AutoscalerChartRepo)},
-		Namespace:      pulumi.String(SystemNamespace),
-		CleanupOnFail:  pulumi.Bool(true),
+	_, err = kube.NewRelease(p.ctx, p.name+"-autoscaler", kube.ReleaseArgs{
+		Name:      "cluster-autoscaler",
+		Chart:     "cluster-autoscaler",
+		Version:   a.ChartVersion,
+		Repo:      AutoscalerChartRepo,
+		Namespace: pulumi.String(SystemNamespace),
 		Values: pulumi.Map{
 			"cloudProvider": pulumi.String("aws"),
 			// Pods cannot read the region from instance metadata (hop limit 1).

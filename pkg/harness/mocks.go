@@ -104,6 +104,7 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	if rpc := args.RegisterRPC; rpc != nil {
 		rec.Parent = rpc.GetParent()
 		rec.Provider = rpc.GetProvider()
+		rec.Version = rpc.GetVersion()
 		rec.Remote = rpc.GetRemote()
 		rec.Dependencies = rpc.GetDependencies()
 		rec.PropertyDependencies = map[string][]string{}

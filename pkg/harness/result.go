@@ -19,6 +19,7 @@ type Resource struct {
 	Remote                  bool
 	Parent                  string
 	Provider                string // provider reference "<urn>::<id>", empty for default providers
+	Version                 string // the provider plugin version the SDK asked for
 	Inputs                  resource.PropertyMap
 	Outputs                 resource.PropertyMap
 	Dependencies            []string

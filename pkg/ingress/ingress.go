@@ -202,9 +202,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 
 	in.WebAclArn = acl.Arn
 	// The class exists once the release that creates it is installed.
-	in.IngressClass = pulumi.All(controller.Status, pulumi.String(args.IngressClass)).ApplyT(func(v []any) string {
-		return v[1].(string)
-	}).(pulumi.StringOutput)
+	in.IngressClass = controller.ID().ApplyT(func(pulumi.ID) string { return args.IngressClass }).(pulumi.StringOutput)
 	in.GroupName = pulumi.String(args.GroupName).ToStringOutput()
 	in.ControllerRoleArn = controllerRole.Arn
 	in.ExternalDNSRoleArn = dnsRoleArn

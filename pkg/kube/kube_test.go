@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	helmv3 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v3"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/cinegit/infrastructure/pkg/harness"
@@ -218,5 +219,88 @@ func TestExternalSecretShape(t *testing.T) {
 	labels, _ := es.Input("spec.target.template.metadata.labels").(map[string]any)
 	if labels["argocd.argoproj.io/secret-type"] != "repository" {
 		t.Errorf("labels: %v", labels)
+	}
+}
+
+// The Release binding must send the engine what the SDK's helmv3.NewRelease sends: the same
+// type, inputs, dependencies and provider version, in a deployment and in a preview (where the
+// namespace is unknown). Outputs the binding declares must have the SDK's names and types.
+func TestReleaseBindingMatchesTheSDK(t *testing.T) {
+	for _, preview := range []bool{false, true} {
+		r, err := harness.RunRaw(func(ctx *pulumi.Context) error {
+			k8s, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{Kubeconfig: pulumi.String("{}")})
+			if err != nil {
+				return err
+			}
+			opts := pulumi.Provider(k8s)
+			ns, err := NewNamespace(ctx, "ns", NamespaceArgs{Name: "monitoring", Environment: "dev", Purpose: "monitoring", PodSecurity: Restricted}, opts)
+			if err != nil {
+				return err
+			}
+			values := struct {
+				Mode     string             `json:"deploymentMode"`
+				Replicas int                `json:"replicas"`
+				Role     pulumi.StringInput `json:"role"`
+			}{"SingleBinary", 2, pulumi.String("arn:aws:iam::1:role/r")}
+			if _, err := NewRelease(ctx, "ours", ReleaseArgs{
+				Name: "loki", Chart: "loki", Version: "7.3.0", Repo: "https://grafana.github.io/helm-charts",
+				Namespace: NamespaceName(ns), Values: values, TimeoutSeconds: 600,
+			}, opts); err != nil {
+				return err
+			}
+			sdkValues, err := Values(values)
+			if err != nil {
+				return err
+			}
+			_, err = helmv3.NewRelease(ctx, "sdk", &helmv3.ReleaseArgs{
+				Name:            pulumi.String("loki"),
+				Chart:           pulumi.String("loki"),
+				Version:         pulumi.String("7.3.0"),
+				RepositoryOpts:  helmv3.RepositoryOptsArgs{Repo: pulumi.String("https://grafana.github.io/helm-charts")},
+				Namespace:       NamespaceName(ns),
+				CreateNamespace: pulumi.Bool(false),
+				Atomic:          pulumi.Bool(true),
+				CleanupOnFail:   pulumi.Bool(true),
+				MaxHistory:      pulumi.Int(10),
+				Timeout:         pulumi.Int(600),
+				Values:          sdkValues,
+			}, opts)
+			return err
+		}, "cinegit", "dev", map[string]string{"aws:region": "us-east-1"}, preview)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ours, sdk := r.Named(ReleaseType, "ours"), r.Named(ReleaseType, "sdk")
+		if ours == nil || sdk == nil {
+			t.Fatalf("preview=%v: want two %s, got %v and %v", preview, ReleaseType, ours, sdk)
+		}
+		if !ours.Inputs.DeepEquals(sdk.Inputs) {
+			t.Errorf("preview=%v: inputs differ:\n ours %v\n sdk  %v", preview, ours.Inputs, sdk.Inputs)
+		}
+		if ours.Version == "" || ours.Version != sdk.Version || ours.Provider != sdk.Provider {
+			t.Errorf("preview=%v: provider %q version %q, the SDK's %q version %q", preview, ours.Provider, ours.Version, sdk.Provider, sdk.Version)
+		}
+		if !reflect.DeepEqual(ours.Dependencies, sdk.Dependencies) || !reflect.DeepEqual(ours.PropertyDependencies, sdk.PropertyDependencies) {
+			t.Errorf("preview=%v: dependencies %v %v, the SDK's %v %v", preview, ours.Dependencies, ours.PropertyDependencies, sdk.Dependencies, sdk.PropertyDependencies)
+		}
+	}
+
+	sdkOutputs := map[string]reflect.Type{}
+	st := reflect.TypeFor[helmv3.Release]()
+	for i := range st.NumField() {
+		if tag := st.Field(i).Tag.Get("pulumi"); tag != "" {
+			sdkOutputs[tag] = st.Field(i).Type
+		}
+	}
+	ot := reflect.TypeFor[Release]()
+	for i := range ot.NumField() {
+		f := ot.Field(i)
+		tag := f.Tag.Get("pulumi")
+		if tag == "" {
+			continue
+		}
+		if want, ok := sdkOutputs[tag]; !ok || want != f.Type {
+			t.Errorf("output %s: %v, the SDK has %v", tag, f.Type, want)
+		}
 	}
 }

@@ -2,10 +2,11 @@ package kube
 
 import (
 	"fmt"
+	"reflect"
 	"regexp"
 	"strings"
 
-	helmv3 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v3"
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/utilities"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
@@ -47,10 +48,66 @@ func (a ReleaseArgs) check() error {
 	return nil
 }
 
+// ReleaseType is the Pulumi type of a Helm release: the Kubernetes provider installs the chart
+// itself (Helm's install and upgrade actions), so no helm binary is needed where Pulumi runs.
+const ReleaseType = "kubernetes:helm.sh/v3:Release"
+
+// Release is a kubernetes:helm.sh/v3:Release with the outputs our components read.
+//
+// Why not helmv3.Release from the SDK: its package also holds the client-side Chart resource,
+// which imports the SDK's yaml package and through it every Kubernetes API group (69 packages).
+// Every binary that creates a release linked them, about 8 s of link time per test binary on
+// two cores. This binding registers the same type with the same inputs and the SDK's default
+// options (utilities.PkgResourceDefaultOpts: the provider version); TestReleaseBindingMatchesTheSDK
+// registers both under mocks and requires identical inputs, so a drift in the SDK fails the tests.
+type Release struct {
+	pulumi.CustomResourceState
+
+	Chart     pulumi.StringOutput    `pulumi:"chart"`
+	Name      pulumi.StringPtrOutput `pulumi:"name"`
+	Namespace pulumi.StringPtrOutput `pulumi:"namespace"`
+	Version   pulumi.StringPtrOutput `pulumi:"version"`
+}
+
+// releaseInputs are the Release inputs we set, with the provider schema's property names
+// (the same names and types as the SDK's releaseArgs).
+type releaseInputs struct {
+	Atomic          *bool          `pulumi:"atomic"`
+	Chart           string         `pulumi:"chart"`
+	CleanupOnFail   *bool          `pulumi:"cleanupOnFail"`
+	Compat          *string        `pulumi:"compat"`
+	CreateNamespace *bool          `pulumi:"createNamespace"`
+	MaxHistory      *int           `pulumi:"maxHistory"`
+	Name            *string        `pulumi:"name"`
+	Namespace       *string        `pulumi:"namespace"`
+	RepositoryOpts  map[string]any `pulumi:"repositoryOpts"`
+	Timeout         *int           `pulumi:"timeout"`
+	Values          map[string]any `pulumi:"values"`
+	Version         *string        `pulumi:"version"`
+}
+
+// releaseArgs mirror releaseInputs field by field (the SDK pairs them by field name).
+type releaseArgs struct {
+	Atomic          pulumi.BoolPtrInput
+	Chart           pulumi.StringInput
+	CleanupOnFail   pulumi.BoolPtrInput
+	Compat          pulumi.StringPtrInput
+	CreateNamespace pulumi.BoolPtrInput
+	MaxHistory      pulumi.IntPtrInput
+	Name            pulumi.StringPtrInput
+	Namespace       pulumi.StringPtrInput
+	RepositoryOpts  pulumi.MapInput
+	Timeout         pulumi.IntPtrInput
+	Values          pulumi.MapInput
+	Version         pulumi.StringPtrInput
+}
+
+func (releaseArgs) ElementType() reflect.Type { return reflect.TypeFor[releaseInputs]() }
+
 // NewRelease installs a chart as a Helm release: the pinned version from an https repository,
 // atomically (a failed install or upgrade is rolled back and the deployment fails), cleaning up
 // what a failed upgrade created, keeping ten revisions for `helm rollback`.
-func NewRelease(ctx *pulumi.Context, name string, args ReleaseArgs, opts ...pulumi.ResourceOption) (*helmv3.Release, error) {
+func NewRelease(ctx *pulumi.Context, name string, args ReleaseArgs, opts ...pulumi.ResourceOption) (*Release, error) {
 	if err := args.check(); err != nil {
 		return nil, fmt.Errorf("release %s: %w", name, err)
 	}
@@ -62,17 +119,25 @@ func NewRelease(ctx *pulumi.Context, name string, args ReleaseArgs, opts ...pulu
 	if timeout == 0 {
 		timeout = DefaultTimeoutSeconds
 	}
-	return helmv3.NewRelease(ctx, name, &helmv3.ReleaseArgs{
+	in := releaseArgs{
 		Name:            pulumi.String(args.Name),
 		Chart:           pulumi.String(args.Chart),
 		Version:         pulumi.String(args.Version),
-		RepositoryOpts:  helmv3.RepositoryOptsArgs{Repo: pulumi.String(args.Repo)},
-		Namespace:       args.Namespace,
+		RepositoryOpts:  pulumi.Map{"repo": pulumi.String(args.Repo)},
+		Namespace:       args.Namespace.ToStringOutput().ToStringPtrOutput(),
 		CreateNamespace: pulumi.Bool(false),
 		Atomic:          pulumi.Bool(true),
 		CleanupOnFail:   pulumi.Bool(true),
 		MaxHistory:      pulumi.Int(10),
 		Timeout:         pulumi.Int(timeout),
 		Values:          values,
-	}, opts...)
+		// The SDK's NewRelease always sends compat "true"; so do we, so that the provider sees
+		// exactly the inputs it would get from the SDK.
+		Compat: pulumi.String("true"),
+	}
+	var release Release
+	if err := ctx.RegisterResource(ReleaseType, name, in, &release, utilities.PkgResourceDefaultOpts(opts)...); err != nil {
+		return nil, err
+	}
+	return &release, nil
 }
