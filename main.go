@@ -16,6 +16,7 @@ import (
 	"github.com/cinegit/infrastructure/pkg/cdn"
 	"github.com/cinegit/infrastructure/pkg/cluster"
 	"github.com/cinegit/infrastructure/pkg/config"
+	"github.com/cinegit/infrastructure/pkg/config/wiring"
 	"github.com/cinegit/infrastructure/pkg/database"
 	"github.com/cinegit/infrastructure/pkg/dns"
 	"github.com/cinegit/infrastructure/pkg/gitops"
@@ -28,6 +29,7 @@ import (
 	"github.com/cinegit/infrastructure/pkg/offhours"
 	"github.com/cinegit/infrastructure/pkg/secrets"
 	"github.com/cinegit/infrastructure/pkg/services"
+	"github.com/cinegit/infrastructure/pkg/services/grant"
 	"github.com/cinegit/infrastructure/pkg/stackenv"
 	"github.com/cinegit/infrastructure/pkg/tags"
 )
@@ -59,14 +61,15 @@ func main() {
 
 // program is the whole stack. `pulumi up`, `go run . plan` and the tests all run this function.
 func program(ctx *pulumi.Context) error {
-	cfg, err := config.FromContext(ctx)
+	parsed, err := config.FromContext(ctx)
 	if err != nil {
 		return err
 	}
+	cfg := wiring.Config{Config: parsed}
 
 	// Providers: the stack's region, us-east-1 for CloudFront, WAF and DNSSEC, and the
 	// secondary region for backup copies and the media replica (none in dev).
-	regional, edge, secondary, env, err := providers(ctx, cfg)
+	regional, edge, secondary, env, err := providers(ctx, parsed)
 	if err != nil {
 		return err
 	}
@@ -204,7 +207,7 @@ func program(ctx *pulumi.Context) error {
 // appOutputs is what CineGit's services read from the infrastructure-outputs ConfigMap: where
 // the data stores, buckets, CDN and queue are, and the names of the Secrets that hold their
 // credentials.
-func appOutputs(cfg *config.Config, zone *dns.Zone, routes *ingress.Ingress, media *mediastore.MediaStore, edgeCDN *cdn.CDN, db *database.Database,
+func appOutputs(cfg wiring.Config, zone *dns.Zone, routes *ingress.Ingress, media *mediastore.MediaStore, edgeCDN *cdn.CDN, db *database.Database,
 	redis *cache.Cache, pipeline *mediaprocessing.MediaProcessing, monitoring *observability.Observability, apps *services.Services) map[string]pulumi.StringInput {
 	out := map[string]pulumi.StringInput{
 		"awsRegion":            pulumi.String(cfg.Region),
@@ -240,9 +243,9 @@ func appOutputs(cfg *config.Config, zone *dns.Zone, routes *ingress.Ingress, med
 		out["serviceAccount."+s.Name] = pulumi.String(s.ServiceAccount)
 		for _, p := range s.Permissions {
 			switch p.Action {
-			case services.ConnectDatabase:
+			case grant.ConnectDatabase:
 				out["databaseUser."+s.Name] = pulumi.String(p.DBUser)
-			case services.ReadSecret:
+			case grant.ReadSecret:
 				out["serviceSecret."+s.Name+"."+p.Secret] = pulumi.String(services.SecretName(s.Name, p.Secret))
 			}
 		}
@@ -309,7 +312,7 @@ type components struct {
 
 // export publishes the stack outputs, named for their consumers (the GitOps repository,
 // operators, the delegation of the zone, CI).
-func (c components) export(ctx *pulumi.Context, cfg *config.Config) {
+func (c components) export(ctx *pulumi.Context, cfg wiring.Config) {
 	ctx.Export("vpcId", c.net.VpcID)
 	ctx.Export("availabilityZones", c.net.AvailabilityZones)
 	ctx.Export("publicSubnetIds", c.net.PublicSubnetIDs)

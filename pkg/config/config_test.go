@@ -4,27 +4,16 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/cinegit/infrastructure/pkg/config/configtest"
 )
 
-// base is a valid dev configuration; each case changes one thing.
-func base() map[string]string {
-	return map[string]string{
-		"aws:region":      "us-east-1",
-		"cinegit:network": `{"cidr":"10.10.0.0/16","availabilityZones":["us-east-1a","us-east-1b"],"natGateways":"single"}`,
-	}
-}
-
-func with(kv ...string) map[string]string {
-	m := base()
-	for i := 0; i+1 < len(kv); i += 2 {
-		if kv[i+1] == "" {
-			delete(m, kv[i])
-			continue
-		}
-		m[kv[i]] = kv[i+1]
-	}
-	return m
-}
+// The raw configurations the cases start from (shared with pkg/config/wiring's tests).
+var (
+	base     = configtest.Base
+	with     = configtest.With
+	prodWith = configtest.ProdWith
+)
 
 func TestValidConfigurations(t *testing.T) {
 	tests := []struct {

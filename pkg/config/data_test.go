@@ -2,14 +2,11 @@ package config
 
 import (
 	"testing"
+
+	"github.com/cinegit/infrastructure/pkg/config/configtest"
 )
 
-const threeAZs = `{"availabilityZones":["us-east-1a","us-east-1b","us-east-1c"]}`
-
-// prodWith is a valid prod configuration with the given keys changed.
-func prodWith(kv ...string) map[string]string {
-	return with(append([]string{"cinegit:protect", "true", "cinegit:network", threeAZs}, kv...)...)
-}
+const threeAZs = configtest.ThreeAZs
 
 func TestDataStoreDefaultsFollowTheStack(t *testing.T) {
 	tests := []struct {

@@ -1,37 +1,8 @@
 package config
 
 import (
-	"strings"
 	"testing"
 )
-
-func TestValidDNSConfigurations(t *testing.T) {
-	tests := []struct {
-		name string
-		raw  map[string]string
-		// what the program then issues
-		regional bool
-		edge     []string
-	}{
-		{"no domain: no zone", base(), false, nil},
-		{"zone with its regional certificate", with("cinegit:dns", `{"domain":"dev.cinegit.io"}`), true, nil},
-		{"brought regional certificate", with("cinegit:dns", `{"domain":"dev.cinegit.io","certificateArn":"arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"}`), false, nil},
-		{"CDN name in the zone", with("cinegit:dns", `{"domain":"dev.cinegit.io","dnssec":true}`, "cinegit:cdn", `{"customDomain":"media.dev.cinegit.io"}`), true, []string{"media.dev.cinegit.io"}},
-		{"CDN name elsewhere with its certificate", with("cinegit:dns", `{"domain":"dev.cinegit.io"}`, "cinegit:cdn", `{"customDomain":"media.cinegit.io","certificateArn":"arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"}`), true, nil},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c, err := Parse("dev", tt.raw)
-			if err != nil {
-				t.Fatal(err)
-			}
-			a := c.DNSArgs(envForArgs(c), nil)
-			if a.RegionalCertificate != tt.regional || strings.Join(a.EdgeCertificateNames, ",") != strings.Join(tt.edge, ",") {
-				t.Errorf("regional %v edge %v, want %v %v", a.RegionalCertificate, a.EdgeCertificateNames, tt.regional, tt.edge)
-			}
-		})
-	}
-}
 
 func TestInvalidDNSConfigurationsNameTheKey(t *testing.T) {
 	const otherRegion = "arn:aws:acm:eu-west-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"

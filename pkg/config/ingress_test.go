@@ -26,14 +26,6 @@ func TestIngressDefaultsFollowTheStack(t *testing.T) {
 			in.WAFMode != WAFBlock || !reflect.DeepEqual(in.NetworkPolicy.ServicePorts, []int{8080}) {
 			t.Errorf("%s: %+v", tc.stack, in)
 		}
-		a := c.IngressArgs(envForArgs(c), newStandIns().eks, newStandIns().net, nil, newStandIns().media, newStandIns().store)
-		if a.Domain != "" || a.LogsPrefix != "alb" || a.NetworkPolicy == nil || len(a.NetworkPolicy.LoadBalancerCIDRs) == 0 ||
-			len(a.NetworkPolicy.DataStoreCIDRs) != 2*len(a.NetworkPolicy.LoadBalancerCIDRs) {
-			t.Errorf("%s: args %+v", tc.stack, a)
-		}
-		if m := c.MediaStoreArgs(envForArgs(c), nil); m.LoadBalancerLogsPrefix != "alb" {
-			t.Errorf("%s: the logs bucket does not admit the ALB logs prefix (%q)", tc.stack, m.LoadBalancerLogsPrefix)
-		}
 	}
 }
 

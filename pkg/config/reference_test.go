@@ -12,6 +12,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/cinegit/infrastructure/pkg/config/configtest"
 )
 
 var updateReadme = flag.Bool("update-readme", false, "rewrite the config reference in README.md")
@@ -231,17 +233,8 @@ func typeName(t reflect.Type) string {
 	return t.Kind().String()
 }
 
-func jsonName(f reflect.StructField) string {
-	tag := f.Tag.Get("json")
-	name, _, _ := strings.Cut(tag, ",")
-	if name == "-" || !f.IsExported() {
-		return ""
-	}
-	if name == "" {
-		return f.Name
-	}
-	return name
-}
+// jsonName is a field's configuration key (shared with pkg/config/wiring's tests).
+var jsonName = configtest.JSONName
 
 // fieldDocs reads "<Type>.<Field>" doc comments from this package's source.
 func fieldDocs(t *testing.T) map[string]string {

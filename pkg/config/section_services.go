@@ -5,7 +5,7 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/cinegit/infrastructure/pkg/services"
+	"github.com/cinegit/infrastructure/pkg/services/grant"
 )
 
 // ServicesConfig is the `services` section: CineGit's services, each with its own AWS identity
@@ -105,25 +105,25 @@ func (c *Config) validatePermissions(p *problems, k string, s *ServiceConfig, us
 		targets := map[string]bool{"bucket": perm.Bucket != "", "dbUser": perm.DBUser != "", "secret": perm.Secret != ""}
 		want := ""
 		switch perm.Action {
-		case services.ReadBucket, services.WriteBucket:
+		case grant.ReadBucket, grant.WriteBucket:
 			want = "bucket"
-			if !contains([]string{services.MediaBucket, services.ProxiesBucket, services.ThumbnailsBucket}, perm.Bucket) {
+			if !contains([]string{grant.MediaBucket, grant.ProxiesBucket, grant.ThumbnailsBucket}, perm.Bucket) {
 				p.add(pk+"bucket", perm.Bucket, "one of media, proxies, thumbnails")
 			}
-		case services.ConnectDatabase:
+		case grant.ConnectDatabase:
 			want = "dbUser"
 			c.validateDBUser(p, pk+"dbUser", perm.DBUser, s.Name, users)
-		case services.ReadSecret:
+		case grant.ReadSecret:
 			want = "secret"
 			if !contains(ServiceSecrets, perm.Secret) {
 				p.add(pk+"secret", perm.Secret, "one of %s", strings.Join(ServiceSecrets, ", "))
 			}
-		case services.PresignUpload, services.ReadProxies, services.ReadThumbnails, services.SendMediaQueue:
+		case grant.PresignUpload, grant.ReadProxies, grant.ReadThumbnails, grant.SendMediaQueue:
 		default:
-			p.add(pk+"action", perm.Action, "one of %s", strings.Join(services.Actions, ", "))
+			p.add(pk+"action", perm.Action, "one of %s", strings.Join(grant.Actions, ", "))
 			continue
 		}
-		if perm.Action != services.ReadSecret {
+		if perm.Action != grant.ReadSecret {
 			aws = true
 		}
 		for _, t := range []string{"bucket", "dbUser", "secret"} {

@@ -65,17 +65,3 @@ func TestServicesRejected(t *testing.T) {
 		})
 	}
 }
-
-// TestServiceNamespacesMayUseTheStore: a service outside the application namespace gets its
-// Secrets from the same ClusterSecretStore, which serves only the namespaces it lists.
-func TestServiceNamespacesMayUseTheStore(t *testing.T) {
-	c, err := Parse("dev", with("cinegit:services", `[{"name":"media","namespace":"uploads","permissions":[{"action":"presignUpload"},{"action":"readSecret","secret":"redis"}]}]`,
-		"cinegit:gitops", `{"destinationNamespaces":["uploads"]}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := c.SecretsArgs(envForArgs(c), newStandIns().eks, nil).ConsumerNamespaces
-	if !contains(got, "uploads") {
-		t.Errorf("store consumers %v lack the service's namespace", got)
-	}
-}

@@ -32,41 +32,12 @@ import (
 	"github.com/cinegit/infrastructure/pkg/iampolicy"
 	"github.com/cinegit/infrastructure/pkg/irsa"
 	"github.com/cinegit/infrastructure/pkg/kube"
+	"github.com/cinegit/infrastructure/pkg/services/grant"
 	"github.com/cinegit/infrastructure/pkg/stackenv"
-)
-
-// The actions a service may be granted. Nothing else is accepted.
-const (
-	// ReadBucket reads (GetObject, ListBucket) one bucket: media, proxies or thumbnails.
-	ReadBucket = "readBucket"
-	// WriteBucket writes (PutObject, multipart) one bucket.
-	WriteBucket = "writeBucket"
-	// PresignUpload signs upload URLs for the media bucket's originals prefix: the URL carries
-	// the signer's permissions, so the role may put objects there and nothing more.
-	PresignUpload = "presignUpload"
-	// ReadProxies and ReadThumbnails read the derived media.
-	ReadProxies    = "readProxies"
-	ReadThumbnails = "readThumbnails"
-	// ConnectDatabase connects to PostgreSQL as one IAM-authenticated database user.
-	ConnectDatabase = "connectDatabase"
-	// ReadSecret syncs one named secret into the service's namespace (External Secrets).
-	ReadSecret = "readSecret"
-	// SendMediaQueue sends messages to the media processing queue.
-	SendMediaQueue = "sendMediaQueue"
 )
 
 // ServiceTag on a role names the service it belongs to; the policy pack checks such roles.
 const ServiceTag = "cinegit:service"
-
-// Actions lists every known action, sorted.
-var Actions = []string{ConnectDatabase, PresignUpload, ReadBucket, ReadProxies, ReadSecret, ReadThumbnails, SendMediaQueue, WriteBucket}
-
-// Buckets a ReadBucket or WriteBucket permission may name.
-const (
-	MediaBucket      = "media"
-	ProxiesBucket    = "proxies"
-	ThumbnailsBucket = "thumbnails"
-)
 
 // Permission is one thing a service may do. Bucket is set for ReadBucket and WriteBucket,
 // DBUser for ConnectDatabase, Secret for ReadSecret; nothing else takes a target.
@@ -169,13 +140,13 @@ func (a Args) check() error {
 			if err := a.checkPermission(p); err != nil {
 				return fmt.Errorf("service %q: %w", s.Name, err)
 			}
-			if p.Action == ConnectDatabase {
+			if p.Action == grant.ConnectDatabase {
 				if other, ok := users[p.DBUser]; ok {
 					return fmt.Errorf("service %q: database user %q is already %q's", s.Name, p.DBUser, other)
 				}
 				users[p.DBUser] = s.Name
 			}
-			if p.Action != ReadSecret {
+			if p.Action != grant.ReadSecret {
 				aws++
 			}
 		}
@@ -188,31 +159,31 @@ func (a Args) check() error {
 
 func (a Args) checkPermission(p Permission) error {
 	switch p.Action {
-	case ReadBucket, WriteBucket:
+	case grant.ReadBucket, grant.WriteBucket:
 		if _, ok := a.Buckets[p.Bucket]; !ok || p.DBUser != "" || p.Secret != "" {
 			return fmt.Errorf("%s: bucket %q is not one of media, proxies, thumbnails, or another target is set", p.Action, p.Bucket)
 		}
-	case ConnectDatabase:
+	case grant.ConnectDatabase:
 		if !pgIdent.MatchString(p.DBUser) || p.Bucket != "" || p.Secret != "" || a.DatabaseResourceID == nil {
 			return fmt.Errorf("%s: database user %q is not a PostgreSQL identifier, or another target is set", p.Action, p.DBUser)
 		}
-	case ReadSecret:
+	case grant.ReadSecret:
 		if _, ok := a.Secrets[p.Secret]; !ok || p.Bucket != "" || p.DBUser != "" {
 			return fmt.Errorf("%s: secret %q is not a known secret, or another target is set", p.Action, p.Secret)
 		}
-	case PresignUpload, ReadProxies, ReadThumbnails, SendMediaQueue:
+	case grant.PresignUpload, grant.ReadProxies, grant.ReadThumbnails, grant.SendMediaQueue:
 		if p.Bucket != "" || p.DBUser != "" || p.Secret != "" {
 			return fmt.Errorf("%s takes no target", p.Action)
 		}
-		needs := map[string]string{PresignUpload: MediaBucket, ReadProxies: ProxiesBucket, ReadThumbnails: ThumbnailsBucket}[p.Action]
+		needs := map[string]string{grant.PresignUpload: grant.MediaBucket, grant.ReadProxies: grant.ProxiesBucket, grant.ReadThumbnails: grant.ThumbnailsBucket}[p.Action]
 		if _, ok := a.Buckets[needs]; needs != "" && !ok {
 			return fmt.Errorf("%s: the %s bucket is not given", p.Action, needs)
 		}
-		if p.Action == SendMediaQueue && (a.QueueArn == nil || a.QueueKmsKeyArn == nil) {
+		if p.Action == grant.SendMediaQueue && (a.QueueArn == nil || a.QueueKmsKeyArn == nil) {
 			return fmt.Errorf("%s: the queue is not given", p.Action)
 		}
 	default:
-		return fmt.Errorf("unknown action %q (known: %v)", p.Action, Actions)
+		return fmt.Errorf("unknown action %q (known: %v)", p.Action, grant.Actions)
 	}
 	return nil
 }
@@ -294,7 +265,7 @@ func secretsOf(s Service) []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, p := range s.Permissions {
-		if p.Action == ReadSecret && !seen[p.Secret] {
+		if p.Action == grant.ReadSecret && !seen[p.Secret] {
 			seen[p.Secret] = true
 			out = append(out, p.Secret)
 		}
@@ -344,23 +315,23 @@ func Policy(a Args, s Service) pulumi.StringOutput {
 	}
 	for _, p := range s.Permissions {
 		switch p.Action {
-		case ReadBucket:
+		case grant.ReadBucket:
 			read("Read"+title(p.Bucket), p.Bucket)
-		case ReadProxies:
-			read("ReadProxies", ProxiesBucket)
-		case ReadThumbnails:
-			read("ReadThumbnails", ThumbnailsBucket)
-		case WriteBucket:
+		case grant.ReadProxies:
+			read("ReadProxies", grant.ProxiesBucket)
+		case grant.ReadThumbnails:
+			read("ReadThumbnails", grant.ThumbnailsBucket)
+		case grant.WriteBucket:
 			write("Write"+title(p.Bucket), p.Bucket, "")
-		case PresignUpload:
-			write("PresignUpload", MediaBucket, a.UploadsPrefix)
-		case ConnectDatabase:
+		case grant.PresignUpload:
+			write("PresignUpload", grant.MediaBucket, a.UploadsPrefix)
+		case grant.ConnectDatabase:
 			// arn:aws:rds-db:<region>:<account>:dbuser:<DbiResourceId>/<user> (RDS User Guide,
 			// IAM database access policy): one user of one instance, never "*".
 			add("ConnectAs"+title(p.DBUser), connectAction, pulumi.StringArray{
 				pulumi.Sprintf("arn:%s:rds-db:%s:%s:dbuser:%s/%s", env.Partition, env.Region, env.AccountID, a.DatabaseResourceID, p.DBUser),
 			})
-		case SendMediaQueue:
+		case grant.SendMediaQueue:
 			add("SendMediaQueue", sendMessage, pulumi.StringArray{a.QueueArn})
 			add("SendMediaQueueEncrypt", encrypt, pulumi.StringArray{a.QueueKmsKeyArn}, via("sqs"))
 		}

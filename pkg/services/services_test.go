@@ -11,6 +11,7 @@ import (
 
 	"github.com/cinegit/infrastructure/pkg/harness"
 	"github.com/cinegit/infrastructure/pkg/naming"
+	"github.com/cinegit/infrastructure/pkg/services/grant"
 	"github.com/cinegit/infrastructure/pkg/stackenv"
 	"github.com/cinegit/infrastructure/pkg/tags"
 )
@@ -40,7 +41,7 @@ func testArgs(svcs ...Service) Args {
 		Store:                    pulumi.String("aws-secrets-manager"),
 		RefreshInterval:          "15m",
 		Secrets:                  map[string]pulumi.StringInput{"redis": pulumi.String(redisSM)},
-		Buckets:                  map[string]Bucket{MediaBucket: bucket(mediaB), ProxiesBucket: bucket(proxyB), ThumbnailsBucket: bucket(thumbB)},
+		Buckets:                  map[string]Bucket{grant.MediaBucket: bucket(mediaB), grant.ProxiesBucket: bucket(proxyB), grant.ThumbnailsBucket: bucket(thumbB)},
 		UploadsPrefix:            "originals/",
 		DatabaseResourceID:       pulumi.String("db-ABCDEFGHIJKL"),
 		QueueArn:                 pulumi.String(queue),
@@ -53,20 +54,20 @@ func svc(name string, perms ...Permission) Service {
 }
 
 func TestArgsAreChecked(t *testing.T) {
-	db := Permission{Action: ConnectDatabase, DBUser: "project"}
+	db := Permission{Action: grant.ConnectDatabase, DBUser: "project"}
 	tests := []struct {
 		name, want string
 		svcs       []Service
 	}{
 		{"unknown action", "unknown action", []Service{svc("project", Permission{Action: "s3:*"})}},
-		{"bucket not given", "bucket", []Service{svc("project", Permission{Action: ReadBucket, Bucket: "logs"})}},
-		{"wildcard db user", "PostgreSQL identifier", []Service{svc("project", Permission{Action: ConnectDatabase, DBUser: "*"})}},
-		{"unknown secret", "not a known secret", []Service{svc("project", db, Permission{Action: ReadSecret, Secret: "database"})}},
-		{"target on a targetless action", "takes no target", []Service{svc("media", Permission{Action: PresignUpload, Bucket: "media"})}},
+		{"bucket not given", "bucket", []Service{svc("project", Permission{Action: grant.ReadBucket, Bucket: "logs"})}},
+		{"wildcard db user", "PostgreSQL identifier", []Service{svc("project", Permission{Action: grant.ConnectDatabase, DBUser: "*"})}},
+		{"unknown secret", "not a known secret", []Service{svc("project", db, Permission{Action: grant.ReadSecret, Secret: "database"})}},
+		{"target on a targetless action", "takes no target", []Service{svc("media", Permission{Action: grant.PresignUpload, Bucket: "media"})}},
 		{"two services, one db user", "already", []Service{svc("project", db), svc("review", db)}},
-		{"same service twice", "twice", []Service{svc("project", db), svc("project", Permission{Action: ReadProxies})}},
+		{"same service twice", "twice", []Service{svc("project", db), svc("project", Permission{Action: grant.ReadProxies})}},
 		{"same permission twice", "twice", []Service{svc("project", db, db)}},
-		{"only secrets", "at least one AWS permission", []Service{svc("project", Permission{Action: ReadSecret, Secret: "redis"})}},
+		{"only secrets", "at least one AWS permission", []Service{svc("project", Permission{Action: grant.ReadSecret, Secret: "redis"})}},
 		{"bad name", "DNS label", []Service{svc("Project", db)}},
 	}
 	ok := testArgs(svc("project", db))
@@ -98,8 +99,8 @@ type document struct {
 // may do, on what, and what is synced for it.
 func TestExactlyTheConfiguredPermissions(t *testing.T) {
 	args := testArgs(
-		svc("project", Permission{Action: ConnectDatabase, DBUser: "project"}, Permission{Action: ReadSecret, Secret: "redis"}),
-		svc("media", Permission{Action: PresignUpload}, Permission{Action: SendMediaQueue}),
+		svc("project", Permission{Action: grant.ConnectDatabase, DBUser: "project"}, Permission{Action: grant.ReadSecret, Secret: "redis"}),
+		svc("media", Permission{Action: grant.PresignUpload}, Permission{Action: grant.SendMediaQueue}),
 	)
 	for _, preview := range []bool{false, true} {
 		r, err := harness.RunComponent(region, preview, func(ctx *pulumi.Context, p harness.Providers) error {

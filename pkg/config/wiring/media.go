@@ -1,4 +1,4 @@
-package config
+package wiring
 
 import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
@@ -11,7 +11,7 @@ import (
 // MediaStoreArgs is the MediaStore component's input: the media, proxies, thumbnails and logs
 // buckets, and the originals' replica through secondary (the provider in
 // backup.secondaryRegion; nil without one).
-func (c *Config) MediaStoreArgs(env stackenv.Env, secondary *aws.Provider) mediastore.Args {
+func (c Config) MediaStoreArgs(env stackenv.Env, secondary *aws.Provider) mediastore.Args {
 	m := c.Media
 	var replication *mediastore.Replication
 	if r := c.Backup.MediaReplication; r != nil && secondary != nil {

@@ -1,4 +1,4 @@
-package config
+package wiring
 
 import (
 	"github.com/cinegit/infrastructure/pkg/cluster"
@@ -11,7 +11,7 @@ import (
 // MediaProcessingArgs is the MediaProcessing component's input: the pipeline from the media
 // store's originals to its proxies and thumbnails, in the network's private subnets, with its
 // Kubernetes Jobs on the cluster's media nodes.
-func (c *Config) MediaProcessingArgs(env stackenv.Env, net *network.Network, media *mediastore.MediaStore, eks *cluster.Cluster) mediaprocessing.Args {
+func (c Config) MediaProcessingArgs(env stackenv.Env, net *network.Network, media *mediastore.MediaStore, eks *cluster.Cluster) mediaprocessing.Args {
 	mp := c.MediaProcessing
 	return mediaprocessing.Args{
 		Env:                  env,

@@ -1,6 +1,7 @@
-package config
+package wiring
 
 import (
+	"github.com/cinegit/infrastructure/pkg/config"
 	"github.com/cinegit/infrastructure/pkg/network"
 	"github.com/cinegit/infrastructure/pkg/stackenv"
 )
@@ -8,7 +9,7 @@ import (
 // NetworkArgs is the Network component's input for this stack. clusterName is the EKS cluster
 // the subnets are tagged for, so its load balancers find them; runner is the deploy runner VPC
 // to peer with.
-func (c *Config) NetworkArgs(env stackenv.Env, clusterName string, runner *network.Peer) (network.Args, error) {
+func (c Config) NetworkArgs(env stackenv.Env, clusterName string, runner *network.Peer) (network.Args, error) {
 	n := c.Network
 	layout, err := n.Layout()
 	if err != nil {
@@ -21,7 +22,7 @@ func (c *Config) NetworkArgs(env stackenv.Env, clusterName string, runner *netwo
 		PublicSubnetCIDRs:    layout.Public,
 		PrivateSubnetCIDRs:   layout.Private,
 		DatabaseSubnetCIDRs:  layout.Database,
-		SingleNatGateway:     n.NatGateways == NatSingle,
+		SingleNatGateway:     n.NatGateways == config.NatSingle,
 		FlowLogRetentionDays: n.FlowLogRetentionDays,
 		InterfaceEndpoints:   n.InterfaceEndpoints,
 		ClusterName:          clusterName,

@@ -1,4 +1,4 @@
-package config
+package wiring
 
 import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
@@ -11,7 +11,7 @@ import (
 // DNSArgs is the DNS component's input: the stack's zone, a regional certificate unless the
 // stack brings one, and CloudFront's certificate (through edge, us-east-1) when the CDN's custom
 // domain brings none.
-func (c *Config) DNSArgs(env stackenv.Env, edge *aws.Provider) dns.Args {
+func (c Config) DNSArgs(env stackenv.Env, edge *aws.Provider) dns.Args {
 	d := c.DNS
 	a := dns.Args{
 		Env:                 env,
@@ -30,7 +30,7 @@ func (c *Config) DNSArgs(env stackenv.Env, edge *aws.Provider) dns.Args {
 
 // CertificateArn is the certificate the load balancers of CineGit's services present: the one
 // the stack brings, or the zone's. Empty without a domain (zone nil).
-func (c *Config) CertificateArn(zone *dns.Zone) pulumi.StringInput {
+func (c Config) CertificateArn(zone *dns.Zone) pulumi.StringInput {
 	switch {
 	case c.DNS.CertificateArn != "":
 		return pulumi.String(c.DNS.CertificateArn)

@@ -1,13 +1,14 @@
-package config
+package wiring
 
 import (
 	"github.com/cinegit/infrastructure/pkg/cluster"
+	"github.com/cinegit/infrastructure/pkg/config"
 	"github.com/cinegit/infrastructure/pkg/network"
 	"github.com/cinegit/infrastructure/pkg/stackenv"
 )
 
 // ClusterArgs is the Cluster component's input: EKS named name in the network's private subnets.
-func (c *Config) ClusterArgs(env stackenv.Env, name string, net *network.Network) cluster.Args {
+func (c Config) ClusterArgs(env stackenv.Env, name string, net *network.Network) cluster.Args {
 	k := c.Cluster
 	role := func(roleName string) string {
 		if roleName == "" {
@@ -25,14 +26,14 @@ func (c *Config) ClusterArgs(env stackenv.Env, name string, net *network.Network
 		PublicAccessCidrs:    k.PublicAccessCidrs,
 		DeployRoleArn:        role(k.DeployRoleName),
 		BreakGlassRoleArn:    role(k.BreakGlassRoleName),
-		ViewerRoleArn:        role(k.viewer()),
+		ViewerRoleArn:        role(viewer(k)),
 		// The deploy runner reaches the endpoint through the network's peering.
 		APIClientCidrs:            append([]string{c.DeployRunner.CIDR}, k.APIClientCidrs...),
 		APIClientsRoutable:        net.PeeringConnectionID,
 		APIClientSecurityGroupIDs: k.APIClientSecurityGroupIDs,
 		LogRetentionDays:          k.LogRetentionDays,
-		General:                   k.General.nodeGroup(),
-		Media:                     k.Media.nodeGroup(),
+		General:                   nodeGroup(k.General),
+		Media:                     nodeGroup(k.Media),
 		Addons: cluster.Addons{
 			VpcCni:       k.Addons.VpcCni,
 			CoreDNS:      k.Addons.CoreDNS,
@@ -46,7 +47,7 @@ func (c *Config) ClusterArgs(env stackenv.Env, name string, net *network.Network
 	}
 }
 
-func (n NodeGroupConfig) nodeGroup() cluster.NodeGroup {
+func nodeGroup(n config.NodeGroupConfig) cluster.NodeGroup {
 	return cluster.NodeGroup{
 		InstanceTypes: n.InstanceTypes, AmiType: n.AmiType(), CapacityType: n.CapacityType,
 		MinSize: n.MinSize, DesiredSize: n.Desired(), MaxSize: n.MaxSize, DiskSizeGiB: n.DiskSizeGiB,
@@ -54,8 +55,8 @@ func (n NodeGroupConfig) nodeGroup() cluster.NodeGroup {
 }
 
 // viewer is the cluster's read-only role name, "" when the stack wants none.
-func (k ClusterConfig) viewer() string {
-	if k.ViewerRoleName == NoViewer {
+func viewer(k config.ClusterConfig) string {
+	if k.ViewerRoleName == config.NoViewer {
 		return ""
 	}
 	return k.ViewerRoleName

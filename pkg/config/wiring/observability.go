@@ -1,8 +1,9 @@
-package config
+package wiring
 
 import (
 	"github.com/cinegit/infrastructure/pkg/cdn"
 	"github.com/cinegit/infrastructure/pkg/cluster"
+	"github.com/cinegit/infrastructure/pkg/config"
 	"github.com/cinegit/infrastructure/pkg/kube"
 	"github.com/cinegit/infrastructure/pkg/mediaprocessing"
 	"github.com/cinegit/infrastructure/pkg/observability"
@@ -13,11 +14,11 @@ import (
 // ObservabilityArgs is the Observability component's input: metrics, logs, dashboards and
 // alerts on the cluster. Alerts go to the media pipeline's alarm topic when the receiver is SNS,
 // where the AWS-side CloudWatch alarms go too; Grafana's credentials come through store.
-func (c *Config) ObservabilityArgs(env stackenv.Env, eks *cluster.Cluster, store *secrets.Secrets,
+func (c Config) ObservabilityArgs(env stackenv.Env, eks *cluster.Cluster, store *secrets.Secrets,
 	pipeline *mediaprocessing.MediaProcessing, edge *cdn.CDN) observability.Args {
 	o, g := c.Observability, c.GitOps
 	alerts := observability.Alertmanager{Replicas: o.Alertmanager.Replicas, StorageGiB: o.Alertmanager.StorageGiB}
-	if o.Alertmanager.Receiver == ReceiverSNS {
+	if o.Alertmanager.Receiver == config.ReceiverSNS {
 		alerts.SNSTopicArn, alerts.SNSTopicKmsKeyArn = pipeline.AlarmTopicArn, pipeline.KmsKeyArn
 	}
 	return observability.Args{
@@ -32,7 +33,7 @@ func (c *Config) ObservabilityArgs(env stackenv.Env, eks *cluster.Cluster, store
 		Prometheus: observability.Prometheus{
 			ChartVersion: o.Prometheus.ChartVersion, Retention: o.Prometheus.Retention,
 			StorageGiB: o.Prometheus.StorageGiB, Replicas: o.Prometheus.Replicas,
-			Resources: o.Prometheus.Resources.resources(),
+			Resources: resources(o.Prometheus.Resources),
 		},
 		Alertmanager: alerts,
 		Grafana: observability.Grafana{
@@ -42,7 +43,7 @@ func (c *Config) ObservabilityArgs(env stackenv.Env, eks *cluster.Cluster, store
 			ChartVersion: o.Loki.ChartVersion, DeploymentMode: o.Loki.DeploymentMode,
 			Replicas: o.Loki.Replicas, RetentionDays: o.Loki.RetentionDays(), StorageGiB: o.Loki.StorageGiB,
 			ChunksCacheMemoryMB: *o.Loki.ChunksCacheMemoryMB, ForceDestroy: o.Loki.ForceDestroy,
-			Resources: o.Loki.Resources.resources(),
+			Resources: resources(o.Loki.Resources),
 		},
 		AlloyChartVersion:     o.Alloy.ChartVersion,
 		SecretStore:           store.StoreName,
@@ -57,6 +58,6 @@ func (c *Config) ObservabilityArgs(env stackenv.Env, eks *cluster.Cluster, store
 	}
 }
 
-func (r ResourcesConfig) resources() kube.Resources {
+func resources(r config.ResourcesConfig) kube.Resources {
 	return kube.NewResources(r.Requests.CPU, r.Requests.Memory, r.Limits.CPU, r.Limits.Memory)
 }

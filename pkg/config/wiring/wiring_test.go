@@ -1,4 +1,4 @@
-package config
+package wiring
 
 import (
 	"fmt"
@@ -10,6 +10,8 @@ import (
 
 	"github.com/cinegit/infrastructure/pkg/cdn"
 	"github.com/cinegit/infrastructure/pkg/cluster"
+	"github.com/cinegit/infrastructure/pkg/config"
+	"github.com/cinegit/infrastructure/pkg/config/configtest"
 	"github.com/cinegit/infrastructure/pkg/database"
 	"github.com/cinegit/infrastructure/pkg/dns"
 	"github.com/cinegit/infrastructure/pkg/mediaprocessing"
@@ -47,7 +49,7 @@ func newStandIns() standIns {
 // allArgs is every component's Args as the Args methods build them from c. An error (a network
 // layout that does not fit) is kept as a value, so a change that breaks the layout still counts
 // as received.
-func allArgs(c *Config, s standIns) []any {
+func allArgs(c Config, s standIns) []any {
 	env := envForArgs(c)
 	netArgs, err := c.NetworkArgs(env, "cinegit-prod-eks", nil)
 	return []any{
@@ -70,7 +72,7 @@ func allArgs(c *Config, s standIns) []any {
 	}
 }
 
-func envForArgs(c *Config) stackenv.Env {
+func envForArgs(c Config) stackenv.Env {
 	return stackenv.Env{AccountID: "123456789012", Partition: "aws", Region: c.Region}
 }
 
@@ -94,15 +96,15 @@ func TestEveryConfigKeyReachesAComponent(t *testing.T) {
 	// Enumerations whose consumer compares with one value: a changed spelling would read as the
 	// other value, so the change is to the value that matters.
 	alternatives := map[string]string{
-		"network.natGateways": NatSingle,
+		"network.natGateways": config.NatSingle,
 	}
-	parse := func(t *testing.T) *Config {
+	parse := func(t *testing.T) Config {
 		t.Helper()
-		c, err := Parse("prod", prodWith())
+		c, err := config.Parse("prod", configtest.ProdWith())
 		if err != nil {
 			t.Fatal(err)
 		}
-		return c
+		return Config{Config: c}
 	}
 	stand := newStandIns()
 	baseline := allArgs(parse(t), stand)
@@ -110,7 +112,7 @@ func TestEveryConfigKeyReachesAComponent(t *testing.T) {
 		t.Fatal("the same configuration gives different Args: the comparison cannot work")
 	}
 	var leaves []string
-	collectLeaves(reflect.TypeOf(Config{}), "", &leaves)
+	collectLeaves(reflect.TypeOf(config.Config{}), "", &leaves)
 	if len(leaves) < 100 {
 		t.Fatalf("only %d configuration leaves found: the walk is broken", len(leaves))
 	}
@@ -120,7 +122,7 @@ func TestEveryConfigKeyReachesAComponent(t *testing.T) {
 		}
 		t.Run(key, func(t *testing.T) {
 			c := parse(t)
-			field := fieldByKey(reflect.ValueOf(c).Elem(), key)
+			field := fieldByKey(reflect.ValueOf(c.Config).Elem(), key)
 			if alt, ok := alternatives[key]; ok {
 				if field.String() == alt {
 					t.Fatalf("%s is already %q in the baseline", key, alt)
@@ -140,7 +142,7 @@ func TestEveryConfigKeyReachesAComponent(t *testing.T) {
 func collectLeaves(typ reflect.Type, prefix string, out *[]string) {
 	for i := 0; i < typ.NumField(); i++ {
 		f := typ.Field(i)
-		name := jsonName(f)
+		name := configtest.JSONName(f)
 		if name == "" || name == "-" {
 			continue
 		}
@@ -171,7 +173,7 @@ func fieldByKey(v reflect.Value, key string) reflect.Value {
 		}
 		t := v.Type()
 		for i := 0; i < t.NumField(); i++ {
-			if jsonName(t.Field(i)) == part {
+			if configtest.JSONName(t.Field(i)) == part {
 				v = v.Field(i)
 				break
 			}

@@ -1,4 +1,4 @@
-package config
+package wiring
 
 import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -9,13 +9,14 @@ import (
 	"github.com/cinegit/infrastructure/pkg/mediastore"
 	"github.com/cinegit/infrastructure/pkg/secrets"
 	"github.com/cinegit/infrastructure/pkg/services"
+	"github.com/cinegit/infrastructure/pkg/services/grant"
 	"github.com/cinegit/infrastructure/pkg/stackenv"
 )
 
 // ServicesArgs is the Services component's input: each configured service's identity, and the
 // buckets, database, queue and secrets its permissions name. appSecrets are the Secrets
 // Manager secrets a readSecret may name, by name (ServiceSecrets).
-func (c *Config) ServicesArgs(env stackenv.Env, eks *cluster.Cluster, store *secrets.Secrets, db *database.Database,
+func (c Config) ServicesArgs(env stackenv.Env, eks *cluster.Cluster, store *secrets.Secrets, db *database.Database,
 	media *mediastore.MediaStore, pipeline *mediaprocessing.MediaProcessing, appSecrets map[string]pulumi.StringInput) services.Args {
 	list := make([]services.Service, 0, len(c.Services))
 	for _, s := range c.Services {
@@ -37,9 +38,9 @@ func (c *Config) ServicesArgs(env stackenv.Env, eks *cluster.Cluster, store *sec
 		RefreshInterval:          c.GitOps.ExternalSecrets.RefreshInterval,
 		Secrets:                  appSecrets,
 		Buckets: map[string]services.Bucket{
-			services.MediaBucket:      {Arn: media.MediaBucketArn, KmsKeyArn: media.KmsKeyArn},
-			services.ProxiesBucket:    {Arn: media.ProxiesBucketArn, KmsKeyArn: media.KmsKeyArn},
-			services.ThumbnailsBucket: {Arn: media.ThumbnailsBucketArn, KmsKeyArn: media.KmsKeyArn},
+			grant.MediaBucket:      {Arn: media.MediaBucketArn, KmsKeyArn: media.KmsKeyArn},
+			grant.ProxiesBucket:    {Arn: media.ProxiesBucketArn, KmsKeyArn: media.KmsKeyArn},
+			grant.ThumbnailsBucket: {Arn: media.ThumbnailsBucketArn, KmsKeyArn: media.KmsKeyArn},
 		},
 		UploadsPrefix:      c.Media.OriginalsPrefix,
 		DatabaseResourceID: db.ResourceID,

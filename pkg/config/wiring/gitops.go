@@ -1,6 +1,8 @@
-package config
+package wiring
 
 import (
+	"slices"
+
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/cinegit/infrastructure/pkg/cluster"
@@ -11,7 +13,7 @@ import (
 
 // SecretsArgs is the Secrets component's input: External Secrets on the cluster, the
 // application namespace, and the application secrets it syncs there.
-func (c *Config) SecretsArgs(env stackenv.Env, eks *cluster.Cluster, appSecrets []secrets.ApplicationSecret) secrets.Args {
+func (c Config) SecretsArgs(env stackenv.Env, eks *cluster.Cluster, appSecrets []secrets.ApplicationSecret) secrets.Args {
 	g, es := c.GitOps, c.GitOps.ExternalSecrets
 	return secrets.Args{
 		Env:                  env,
@@ -31,10 +33,10 @@ func (c *Config) SecretsArgs(env stackenv.Env, eks *cluster.Cluster, appSecrets 
 
 // secretConsumers are the namespaces besides the application namespace whose ExternalSecrets
 // the store serves: observability's, Argo CD's, and every service's (their Secrets).
-func (c *Config) secretConsumers() []string {
+func (c Config) secretConsumers() []string {
 	out := []string{c.Observability.Namespace, c.GitOps.Namespace}
 	for _, s := range c.Services {
-		if s.Namespace != c.GitOps.ApplicationNamespace && !contains(out, s.Namespace) {
+		if s.Namespace != c.GitOps.ApplicationNamespace && !slices.Contains(out, s.Namespace) {
 			out = append(out, s.Namespace)
 		}
 	}
@@ -43,7 +45,7 @@ func (c *Config) secretConsumers() []string {
 
 // GitOpsArgs is the GitOps component's input: Argo CD on the cluster, syncing the GitOps
 // repository into the application namespace, with the infrastructure's outputs as a ConfigMap.
-func (c *Config) GitOpsArgs(env stackenv.Env, eks *cluster.Cluster, store *secrets.Secrets, outputs map[string]pulumi.StringInput) gitops.Args {
+func (c Config) GitOpsArgs(env stackenv.Env, eks *cluster.Cluster, store *secrets.Secrets, outputs map[string]pulumi.StringInput) gitops.Args {
 	g := c.GitOps
 	var sso *gitops.SSO
 	if s := g.SSO; s != nil {
@@ -55,8 +57,8 @@ func (c *Config) GitOpsArgs(env stackenv.Env, eks *cluster.Cluster, store *secre
 		ChartVersion:             g.ChartVersion,
 		Namespace:                g.Namespace,
 		HA:                       g.IsHA(),
-		ControllerResources:      g.ControllerResources.resources(),
-		RepoServerResources:      g.RepoServerResources.resources(),
+		ControllerResources:      resources(g.ControllerResources),
+		RepoServerResources:      resources(g.RepoServerResources),
 		RepoURL:                  g.RepoURL,
 		Revision:                 g.Revision,
 		Path:                     g.Path,

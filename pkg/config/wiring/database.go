@@ -1,8 +1,9 @@
-package config
+package wiring
 
 import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/cinegit/infrastructure/pkg/config"
 	"github.com/cinegit/infrastructure/pkg/database"
 	"github.com/cinegit/infrastructure/pkg/network"
 	"github.com/cinegit/infrastructure/pkg/stackenv"
@@ -10,7 +11,7 @@ import (
 
 // DatabaseArgs is the Database component's input: PostgreSQL in the network's isolated
 // database subnets, reachable from the security groups in clients only.
-func (c *Config) DatabaseArgs(env stackenv.Env, net *network.Network, clients pulumi.StringArray) database.Args {
+func (c Config) DatabaseArgs(env stackenv.Env, net *network.Network, clients pulumi.StringArray) database.Args {
 	d := c.Database
 	return database.Args{
 		Env:                              env,
@@ -34,12 +35,12 @@ func (c *Config) DatabaseArgs(env stackenv.Env, net *network.Network, clients pu
 		LogRetentionDays:                 d.LogRetentionDays,
 		PerformanceInsightsRetentionDays: d.PerformanceInsightsRetentionDays,
 		MonitoringIntervalSeconds:        d.MonitoringIntervalSeconds,
-		Restore:                          d.Restore.restore(),
+		Restore:                          restore(d.Restore),
 	}
 }
 
 // restore converts database.restore for the database component (nil: none).
-func (r *DatabaseRestoreConfig) restore() *database.Restore {
+func restore(r *config.DatabaseRestoreConfig) *database.Restore {
 	if r == nil {
 		return nil
 	}

@@ -1,7 +1,8 @@
-package config
+package wiring
 
 import (
 	"github.com/cinegit/infrastructure/pkg/cluster"
+	"github.com/cinegit/infrastructure/pkg/config"
 	"github.com/cinegit/infrastructure/pkg/dns"
 	"github.com/cinegit/infrastructure/pkg/ingress"
 	"github.com/cinegit/infrastructure/pkg/mediastore"
@@ -13,7 +14,7 @@ import (
 // IngressArgs is the Ingress component's input: the load balancer controller on the cluster in
 // the stack's VPC, logging to the logs bucket, ExternalDNS on the stack's zone (zone nil: none),
 // and the application namespace's network policy.
-func (c *Config) IngressArgs(env stackenv.Env, eks *cluster.Cluster, net *network.Network, zone *dns.Zone,
+func (c Config) IngressArgs(env stackenv.Env, eks *cluster.Cluster, net *network.Network, zone *dns.Zone,
 	media *mediastore.MediaStore, store *secrets.Secrets) ingress.Args {
 	in := c.Ingress
 	a := ingress.Args{
@@ -28,18 +29,18 @@ func (c *Config) IngressArgs(env stackenv.Env, eks *cluster.Cluster, net *networ
 		GroupName:              in.GroupName,
 		ControllerChartVersion: in.Controller.ChartVersion,
 		ControllerReplicas:     in.Controller.Replicas,
-		ControllerResources:    in.Controller.Resources.resources(),
+		ControllerResources:    resources(in.Controller.Resources),
 		CertificateArn:         c.CertificateArn(zone),
 		LogsBucket:             media.LogsBucketName,
 		LogsPrefix:             in.AccessLogsPrefix,
 		WAF: ingress.WAFArgs{
-			Block:                  in.WAFMode == WAFBlock,
+			Block:                  in.WAFMode == config.WAFBlock,
 			RateLimit:              in.RateLimit,
 			RateLimitWindowSeconds: in.RateLimitWindowSeconds,
 			LogRetentionDays:       in.WAFLogRetentionDays,
 		},
 		ExternalDNSChartVersion: in.ExternalDNS.ChartVersion,
-		ExternalDNSResources:    in.ExternalDNS.Resources.resources(),
+		ExternalDNSResources:    resources(in.ExternalDNS.Resources),
 		ExternalDNSPolicy:       in.ExternalDNS.Policy,
 		Protect:                 c.Protect,
 	}

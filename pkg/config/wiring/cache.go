@@ -1,4 +1,4 @@
-package config
+package wiring
 
 import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -10,7 +10,7 @@ import (
 
 // CacheArgs is the Cache component's input: Redis in the network's private subnets, reachable
 // from the security groups in clients only.
-func (c *Config) CacheArgs(env stackenv.Env, net *network.Network, clients pulumi.StringArray) cache.Args {
+func (c Config) CacheArgs(env stackenv.Env, net *network.Network, clients pulumi.StringArray) cache.Args {
 	r := c.Cache
 	return cache.Args{
 		Env:                          env,

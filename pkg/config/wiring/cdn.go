@@ -1,10 +1,11 @@
-package config
+package wiring
 
 import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/cinegit/infrastructure/pkg/cdn"
+	"github.com/cinegit/infrastructure/pkg/config"
 	"github.com/cinegit/infrastructure/pkg/dns"
 	"github.com/cinegit/infrastructure/pkg/mediastore"
 	"github.com/cinegit/infrastructure/pkg/stackenv"
@@ -13,7 +14,7 @@ import (
 // CDNArgs is the CDN component's input: CloudFront in front of the media store's proxies and
 // thumbnails, with its WAF through edge (us-east-1). A custom domain in the stack's zone takes
 // the zone's certificate and alias records; zone is nil without dns.domain.
-func (c *Config) CDNArgs(env stackenv.Env, edge *aws.Provider, media *mediastore.MediaStore, zone *dns.Zone) cdn.Args {
+func (c Config) CDNArgs(env stackenv.Env, edge *aws.Provider, media *mediastore.MediaStore, zone *dns.Zone) cdn.Args {
 	d := c.CDN
 	// A custom domain in the stack's zone without a certificate of its own is served once the
 	// zone is delegated and has issued CloudFront's certificate; until then, the default name.
@@ -50,7 +51,7 @@ func (c *Config) CDNArgs(env stackenv.Env, edge *aws.Provider, media *mediastore
 		PublicKeys:                   keys,
 		PublicThumbnailPaths:         d.PublicThumbnailPaths,
 		PriceClass:                   d.PriceClass,
-		WAFBlock:                     d.WAFMode == WAFBlock,
+		WAFBlock:                     d.WAFMode == config.WAFBlock,
 		RateLimit:                    d.RateLimit,
 		RateLimitWindowSeconds:       d.RateLimitWindowSeconds,
 		CustomDomain:                 domain,

@@ -1,4 +1,4 @@
-package config
+package wiring
 
 import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
@@ -6,6 +6,7 @@ import (
 
 	"github.com/cinegit/infrastructure/pkg/backup"
 	"github.com/cinegit/infrastructure/pkg/cluster"
+	"github.com/cinegit/infrastructure/pkg/config"
 	"github.com/cinegit/infrastructure/pkg/database"
 	"github.com/cinegit/infrastructure/pkg/mediastore"
 	"github.com/cinegit/infrastructure/pkg/offhours"
@@ -14,7 +15,7 @@ import (
 
 // BackupArgs are the backups of the database and the media bucket as the backup section asks;
 // secondary is the provider in backup.secondaryRegion (nil without one).
-func (c *Config) BackupArgs(env stackenv.Env, db *database.Database, media *mediastore.MediaStore, secondary *aws.Provider) backup.Args {
+func (c Config) BackupArgs(env stackenv.Env, db *database.Database, media *mediastore.MediaStore, secondary *aws.Provider) backup.Args {
 	b := c.Backup
 	args := backup.Args{
 		Env: env, Schedule: b.Schedule, RetentionDays: b.RetentionDays,
@@ -30,7 +31,7 @@ func (c *Config) BackupArgs(env stackenv.Env, db *database.Database, media *medi
 	}
 	if l := b.VaultLock; l != nil {
 		args.VaultLock = &backup.VaultLock{
-			Compliance: l.Mode == LockCompliance, ChangeableForDays: l.ChangeableForDays,
+			Compliance: l.Mode == config.LockCompliance, ChangeableForDays: l.ChangeableForDays,
 			MinRetentionDays: l.MinRetentionDays, MaxRetentionDays: l.MaxRetentionDays,
 		}
 	}
@@ -39,11 +40,11 @@ func (c *Config) BackupArgs(env stackenv.Env, db *database.Database, media *medi
 
 // OffHoursArgs schedule the cluster's node groups and the database as offHours asks; the
 // morning brings the node groups back to their configured sizes.
-func (c *Config) OffHoursArgs(env stackenv.Env, eks *cluster.Cluster, db *database.Database) offhours.Args {
+func (c Config) OffHoursArgs(env stackenv.Env, eks *cluster.Cluster, db *database.Database) offhours.Args {
 	o := c.OffHours
-	stopHour, stopMinute := Clock(o.StopAt)
-	startHour, startMinute := Clock(o.StartAt)
-	group := func(name string, asg pulumi.StringOutput, ng NodeGroupConfig) offhours.NodeGroup {
+	stopHour, stopMinute := config.Clock(o.StopAt)
+	startHour, startMinute := config.Clock(o.StartAt)
+	group := func(name string, asg pulumi.StringOutput, ng config.NodeGroupConfig) offhours.NodeGroup {
 		return offhours.NodeGroup{Name: name, AutoscalingGroupName: asg, MinSize: ng.MinSize, DesiredSize: ng.Desired(), MaxSize: ng.MaxSize}
 	}
 	return offhours.Args{
