@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	helmv3 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v3"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
@@ -112,18 +113,26 @@ func TestReleaseArgsAreChecked(t *testing.T) {
 	}
 }
 
+// runInNamespace runs body under mocks with a Kubernetes provider and a "monitoring" namespace
+// at the given Pod Security level; opts selects the provider.
+func runInNamespace(level string, preview bool, body func(ctx *pulumi.Context, ns *corev1.Namespace, opts pulumi.ResourceOption) error) (*harness.Result, error) {
+	return harness.RunRaw(func(ctx *pulumi.Context) error {
+		k8s, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{Kubeconfig: pulumi.String("{}")})
+		if err != nil {
+			return err
+		}
+		opts := pulumi.Provider(k8s)
+		ns, err := NewNamespace(ctx, "ns", NamespaceArgs{Name: "monitoring", Environment: "dev", Purpose: "monitoring", PodSecurity: level}, opts)
+		if err != nil {
+			return err
+		}
+		return body(ctx, ns, opts)
+	}, "cinegit", "dev", map[string]string{"aws:region": "us-east-1"}, preview)
+}
+
 func TestReleaseNamespaceAndCustomResourceUnderMocks(t *testing.T) {
 	for _, preview := range []bool{false, true} {
-		r, err := harness.RunRaw(func(ctx *pulumi.Context) error {
-			k8s, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{Kubeconfig: pulumi.String("{}")})
-			if err != nil {
-				return err
-			}
-			opts := pulumi.Provider(k8s)
-			ns, err := NewNamespace(ctx, "ns", NamespaceArgs{Name: "monitoring", Environment: "dev", Purpose: "monitoring", PodSecurity: Privileged}, opts)
-			if err != nil {
-				return err
-			}
+		r, err := runInNamespace(Privileged, preview, func(ctx *pulumi.Context, ns *corev1.Namespace, opts pulumi.ResourceOption) error {
 			rel, err := NewRelease(ctx, "rel", ReleaseArgs{
 				Name: "loki", Chart: "loki", Version: "7.3.0", Repo: "https://grafana.github.io/helm-charts",
 				Namespace: NamespaceName(ns), Values: struct {
@@ -138,7 +147,7 @@ func TestReleaseNamespaceAndCustomResourceUnderMocks(t *testing.T) {
 					Groups []string `json:"groups"`
 				}{[]string{}}, opts, pulumi.DependsOn([]pulumi.Resource{rel}))
 			return err
-		}, "cinegit", "dev", map[string]string{"aws:region": "us-east-1"}, preview)
+		})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -227,16 +236,7 @@ func TestExternalSecretShape(t *testing.T) {
 // namespace is unknown). Outputs the binding declares must have the SDK's names and types.
 func TestReleaseBindingMatchesTheSDK(t *testing.T) {
 	for _, preview := range []bool{false, true} {
-		r, err := harness.RunRaw(func(ctx *pulumi.Context) error {
-			k8s, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{Kubeconfig: pulumi.String("{}")})
-			if err != nil {
-				return err
-			}
-			opts := pulumi.Provider(k8s)
-			ns, err := NewNamespace(ctx, "ns", NamespaceArgs{Name: "monitoring", Environment: "dev", Purpose: "monitoring", PodSecurity: Restricted}, opts)
-			if err != nil {
-				return err
-			}
+		r, err := runInNamespace(Restricted, preview, func(ctx *pulumi.Context, ns *corev1.Namespace, opts pulumi.ResourceOption) error {
 			values := struct {
 				Mode     string             `json:"deploymentMode"`
 				Replicas int                `json:"replicas"`
@@ -266,7 +266,7 @@ func TestReleaseBindingMatchesTheSDK(t *testing.T) {
 				Values:          sdkValues,
 			}, opts)
 			return err
-		}, "cinegit", "dev", map[string]string{"aws:region": "us-east-1"}, preview)
+		})
 		if err != nil {
 			t.Fatal(err)
 		}
