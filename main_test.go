@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -9,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/cinegit/infrastructure/pkg/harness"
+	"github.com/cinegit/infrastructure/pkg/plan"
+	"github.com/cinegit/infrastructure/pkg/policy"
 )
 
 var stacks = []string{"dev", "staging", "prod"}
@@ -69,6 +72,28 @@ func runCached(t testing.TB, k runKey, o harness.Options) *harness.Result {
 	}
 	runs[k] = r
 	return r
+}
+
+var (
+	reportsMu sync.Mutex
+	reports   = map[*harness.Result]*policy.Report{}
+)
+
+// policyReport evaluates the whole policy pack over a shared run once and shares the report
+// between the tests that look at their own component's findings.
+func policyReport(t *testing.T, r *harness.Result) *policy.Report {
+	t.Helper()
+	reportsMu.Lock()
+	defer reportsMu.Unlock()
+	if rep, ok := reports[r]; ok {
+		return rep
+	}
+	rep, err := policy.Evaluate(context.Background(), plan.PolicyResources(r))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reports[r] = rep
+	return rep
 }
 
 // forEachRun runs f for every stack in update and preview mode.

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -10,8 +9,6 @@ import (
 
 	"github.com/cinegit/infrastructure/pkg/config"
 	"github.com/cinegit/infrastructure/pkg/harness"
-	"github.com/cinegit/infrastructure/pkg/plan"
-	"github.com/cinegit/infrastructure/pkg/policy"
 )
 
 func TestClusterPerStack(t *testing.T) {
@@ -195,10 +192,7 @@ func TestClusterIRSARolesTrustOnlyTheirServiceAccounts(t *testing.T) {
 // mandatory or advisory, on the cluster component's resources.
 func TestClusterPassesThePolicyPack(t *testing.T) {
 	forEachRun(t, func(t *testing.T, r *harness.Result) {
-		rep, err := policy.Evaluate(context.Background(), plan.PolicyResources(r))
-		if err != nil {
-			t.Fatal(err)
-		}
+		rep := policyReport(t, r)
 		comp := r.Component("cinegit:cluster:Cluster")
 		mine := map[string]bool{comp.URN: true}
 		for _, d := range r.Descendants(comp.URN) {

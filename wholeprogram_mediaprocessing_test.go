@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -9,8 +8,6 @@ import (
 	"testing"
 
 	"github.com/cinegit/infrastructure/pkg/harness"
-	"github.com/cinegit/infrastructure/pkg/plan"
-	"github.com/cinegit/infrastructure/pkg/policy"
 )
 
 // mediaProcessingWant is what each stack file promises about media processing.
@@ -392,10 +389,7 @@ func TestMediaProcessingExports(t *testing.T) {
 // finding, mandatory or advisory, on the media processing component's resources.
 func TestMediaProcessingPassesThePolicyPack(t *testing.T) {
 	check := func(t *testing.T, r *harness.Result) {
-		rep, err := policy.Evaluate(context.Background(), plan.PolicyResources(r))
-		if err != nil {
-			t.Fatal(err)
-		}
+		rep := policyReport(t, r)
 		comp := r.Component("cinegit:mediaprocessing:MediaProcessing")
 		mine := map[string]bool{comp.URN: true}
 		for _, d := range r.Descendants(comp.URN) {
