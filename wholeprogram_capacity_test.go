@@ -241,7 +241,7 @@ func parseMemory(s string) (float64, bool) {
 // request is one container's requests, or an error naming what is missing.
 func request(values map[string]any, path string) (cpu, mem float64, err error) {
 	for _, q := range []string{"requests/cpu", "requests/memory", "limits/cpu", "limits/memory"} {
-		s, _ := valueAt(values, path+"/"+q).(string)
+		s, _ := harness.At(values, path+"/"+q).(string)
 		var ok bool
 		if strings.HasSuffix(q, "cpu") {
 			_, ok = parseCPU(s)
@@ -252,8 +252,8 @@ func request(values map[string]any, path string) (cpu, mem float64, err error) {
 			return 0, 0, fmt.Errorf("%s/%s is %q, want an explicit quantity", path, q, s)
 		}
 	}
-	cpu, _ = parseCPU(valueAt(values, path+"/requests/cpu").(string))
-	mem, _ = parseMemory(valueAt(values, path+"/requests/memory").(string))
+	cpu, _ = parseCPU(harness.At(values, path+"/requests/cpu").(string))
+	mem, _ = parseMemory(harness.At(values, path+"/requests/memory").(string))
 	return cpu, mem, nil
 }
 
@@ -326,7 +326,7 @@ func capacity(t *testing.T, r *harness.Result) capacityReport {
 	}
 	for release, want := range mustBe {
 		for path, v := range want {
-			if got := valueAt(values[release], path); got != v {
+			if got := harness.At(values[release], path); got != v {
 				t.Errorf("%s: %s is %v: the capacity table assumes %v", release, path, got, v)
 			}
 		}
@@ -349,7 +349,7 @@ func capacity(t *testing.T, r *harness.Result) capacityReport {
 			t.Errorf("release %s missing", p.release)
 			continue
 		}
-		if p.enabled != "" && valueAt(v, p.enabled) != true {
+		if p.enabled != "" && harness.At(v, p.enabled) != true {
 			continue
 		}
 		n := 1.0
@@ -358,9 +358,9 @@ func capacity(t *testing.T, r *harness.Result) capacityReport {
 		case onEveryNode:
 			n = min
 		default:
-			f, ok := valueAt(v, p.replicas).(float64)
+			f, ok := harness.At(v, p.replicas).(float64)
 			if !ok {
-				t.Errorf("%s %s: replicas %s is %v, want an explicit count", p.release, p.pod, p.replicas, valueAt(v, p.replicas))
+				t.Errorf("%s %s: replicas %s is %v, want an explicit count", p.release, p.pod, p.replicas, harness.At(v, p.replicas))
 			}
 			n = f
 		}

@@ -330,8 +330,8 @@ func operatorPods(objs []chartcheck.Object) (releaseLoad, error) {
 		if o.Kind() != "Deployment" {
 			continue
 		}
-		for _, c := range asSlice(valueAt(map[string]any(o), "spec/template/spec/containers")) {
-			for _, a := range asSlice(valueAt(c, "args")) {
+		for _, c := range asSlice(harness.At(map[string]any(o), "spec/template/spec/containers")) {
+			for _, a := range asSlice(harness.At(c, "args")) {
 				s, _ := a.(string)
 				var err error
 				if v, ok := strings.CutPrefix(s, "--config-reloader-cpu-request="); ok {
@@ -351,10 +351,10 @@ func operatorPods(objs []chartcheck.Object) (releaseLoad, error) {
 			continue
 		}
 		n := 1.0
-		if v, ok := valueAt(map[string]any(o), "spec/replicas").(float64); ok {
+		if v, ok := harness.At(map[string]any(o), "spec/replicas").(float64); ok {
 			n = v
 		}
-		if v, ok := valueAt(map[string]any(o), "spec/shards").(float64); ok {
+		if v, ok := harness.At(map[string]any(o), "spec/shards").(float64); ok {
 			n *= v
 		}
 		cpu, mem := reloaderCPU, reloaderMem
@@ -362,7 +362,7 @@ func operatorPods(objs []chartcheck.Object) (releaseLoad, error) {
 			path string
 			sum  *resource.Quantity
 		}{{"spec/resources/requests/cpu", &cpu}, {"spec/resources/requests/memory", &mem}} {
-			if v, ok := valueAt(map[string]any(o), q.path).(string); ok {
+			if v, ok := harness.At(map[string]any(o), q.path).(string); ok {
 				qty, err := resource.ParseQuantity(v)
 				if err != nil {
 					return releaseLoad{}, fmt.Errorf("%s: %s: %w", o, q.path, err)

@@ -42,17 +42,6 @@ func releaseValues(t *testing.T, r *harness.Result, name string) map[string]any 
 	return v
 }
 
-func valueAt(v any, path string) any {
-	for _, p := range strings.Split(path, "/") {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return nil
-		}
-		v = m[p]
-	}
-	return v
-}
-
 func TestPlatformAddOnsPerStack(t *testing.T) {
 	forEachRun(t, func(t *testing.T, r *harness.Result) {
 		w := platformWant[r.Stack]
@@ -68,22 +57,22 @@ func TestPlatformAddOnsPerStack(t *testing.T) {
 			"alertmanager/alertmanagerSpec/replicas":                                          w.amReplicas,
 			"prometheus/prometheusSpec/storageSpec/volumeClaimTemplate/spec/storageClassName": "gp3",
 		} {
-			if got := valueAt(stack, path); got != want {
+			if got := harness.At(stack, path); got != want {
 				t.Errorf("kube-prometheus-stack %s = %v, want %v", path, got, want)
 			}
 		}
 		loki := releaseValues(t, r, "observability-loki")
-		if valueAt(loki, "deploymentMode") != w.lokiMode || valueAt(loki, "loki/limits_config/retention_period") != w.lokiRetention {
-			t.Errorf("loki: %v, %v", valueAt(loki, "deploymentMode"), valueAt(loki, "loki/limits_config/retention_period"))
+		if harness.At(loki, "deploymentMode") != w.lokiMode || harness.At(loki, "loki/limits_config/retention_period") != w.lokiRetention {
+			t.Errorf("loki: %v, %v", harness.At(loki, "deploymentMode"), harness.At(loki, "loki/limits_config/retention_period"))
 		}
-		if valueAt(loki, "singleBinary/replicas") != w.lokiReplicas {
-			t.Errorf("loki singleBinary/replicas = %v, want %v", valueAt(loki, "singleBinary/replicas"), w.lokiReplicas)
+		if harness.At(loki, "singleBinary/replicas") != w.lokiReplicas {
+			t.Errorf("loki singleBinary/replicas = %v, want %v", harness.At(loki, "singleBinary/replicas"), w.lokiReplicas)
 		}
 		argo := releaseValues(t, r, "gitops")
-		if valueAt(argo, "server/replicas") != w.argoReplicas || valueAt(argo, "redis-ha/enabled") != (w.argoReplicas > 1) {
-			t.Errorf("argo cd replicas %v, redis-ha %v", valueAt(argo, "server/replicas"), valueAt(argo, "redis-ha/enabled"))
+		if harness.At(argo, "server/replicas") != w.argoReplicas || harness.At(argo, "redis-ha/enabled") != (w.argoReplicas > 1) {
+			t.Errorf("argo cd replicas %v, redis-ha %v", harness.At(argo, "server/replicas"), harness.At(argo, "redis-ha/enabled"))
 		}
-		if got := valueAt(releaseValues(t, r, "secrets-operator"), "replicaCount"); got != w.esoReplicas {
+		if got := harness.At(releaseValues(t, r, "secrets-operator"), "replicaCount"); got != w.esoReplicas {
 			t.Errorf("external secrets replicas %v, want %v", got, w.esoReplicas)
 		}
 	})
@@ -94,7 +83,7 @@ func TestAlertsReachTheAlarmTopic(t *testing.T) {
 		w := platformWant[r.Stack]
 		role := r.Named("aws:iam/role:Role", "observability-alertmanager")
 		topic := r.Named("aws:sns/topic:Topic", "mediaprocessing-alarms")
-		route := valueAt(releaseValues(t, r, "observability-stack"), "alertmanager/config/route/receiver")
+		route := harness.At(releaseValues(t, r, "observability-stack"), "alertmanager/config/route/receiver")
 		if !w.receiver {
 			if role != nil || route != "null" {
 				t.Errorf("%s has no receiver: role %v, route %v", r.Stack, role != nil, route)

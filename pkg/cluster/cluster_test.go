@@ -205,7 +205,7 @@ func TestAccessEntriesAreTheOnlyAdmins(t *testing.T) {
 			}
 			pol, _ := e["accessPolicies"].(map[string]any)
 			ca, _ := pol["cluster-admin"].(map[string]any)
-			if len(pol) != 1 || ca["policyArn"] != admin || lookup(ca, "accessScope", "type") != "cluster" {
+			if len(pol) != 1 || ca["policyArn"] != admin || harness.Lookup(ca, "accessScope", "type") != "cluster" {
 				t.Errorf("entry %s policies %v", key, pol)
 			}
 			if e["kubernetesGroups"] != nil {
@@ -343,10 +343,10 @@ func TestKeyAndLogGroup(t *testing.T) {
 		}
 		asg := sids["AutoScalingGrantsKeyToNodeVolumes"]
 		slr := "arn:aws:iam::123456789012:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
-		if lookup(asg, "Condition", "StringEquals", "aws:PrincipalArn") == nil || strs(lookup(asg, "Condition", "StringEquals", "aws:PrincipalArn"))[0] != slr {
+		if harness.Lookup(asg, "Condition", "StringEquals", "aws:PrincipalArn") == nil || strs(harness.Lookup(asg, "Condition", "StringEquals", "aws:PrincipalArn"))[0] != slr {
 			t.Errorf("Auto Scaling statement not limited to its service-linked role: %v", asg["Condition"])
 		}
-		if strs(lookup(asg, "Condition", "Bool", "kms:GrantIsForAWSResource"))[0] != "true" {
+		if strs(harness.Lookup(asg, "Condition", "Bool", "kms:GrantIsForAWSResource"))[0] != "true" {
 			t.Errorf("grants not limited to AWS resources: %v", asg["Condition"])
 		}
 	})
@@ -429,7 +429,7 @@ func TestNodeGroups(t *testing.T) {
 				t.Errorf("%s: metadata options %v", tc.workload, lt.Input("metadataOptions"))
 			}
 			ebs := lt.Input("blockDeviceMappings[0].ebs")
-			if lookup(ebs, "volumeType") != "gp3" || lookup(ebs, "encrypted") != "true" || lookup(ebs, "volumeSize") != tc.disk {
+			if harness.Lookup(ebs, "volumeType") != "gp3" || harness.Lookup(ebs, "encrypted") != "true" || harness.Lookup(ebs, "volumeSize") != tc.disk {
 				t.Errorf("%s: root volume %v", tc.workload, ebs)
 			}
 			if !contains(lt.PropertyDependencies["blockDeviceMappings"], key.URN) {
@@ -442,7 +442,7 @@ func TestNodeGroups(t *testing.T) {
 			specs := map[string]bool{}
 			for _, s := range lt.Input("tagSpecifications").([]any) {
 				spec := s.(map[string]any)
-				if lookup(spec, "tags", "environment") == "dev" && lookup(spec, "tags", "project") == "cinegit" {
+				if harness.Lookup(spec, "tags", "environment") == "dev" && harness.Lookup(spec, "tags", "project") == "cinegit" {
 					specs[fmt.Sprint(spec["resourceType"])] = true
 				}
 			}
@@ -474,7 +474,7 @@ func TestNodeRoleHasOnlyNodePolicies(t *testing.T) {
 		}
 		if !r.Preview {
 			trust := jsonOf(t, node.InputString("assumeRolePolicy"))
-			if strs(lookup(trust, "Statement").([]any)[0].(map[string]any)["Principal"].(map[string]any)["Service"])[0] != "ec2.amazonaws.com" {
+			if strs(harness.Lookup(trust, "Statement").([]any)[0].(map[string]any)["Principal"].(map[string]any)["Service"])[0] != "ec2.amazonaws.com" {
 				t.Errorf("node trust %v", trust)
 			}
 		}
@@ -561,7 +561,7 @@ func TestAutoscalerPolicyIsScopedToTheClustersNodeGroups(t *testing.T) {
 	if got := strs(resize["Resource"]); !reflect.DeepEqual(got, wantASGs) {
 		t.Errorf("resize resources:\n got %v\nwant %v", got, wantASGs)
 	}
-	if got := strs(lookup(resize, "Condition", "StringEquals", "aws:ResourceTag/k8s.io/cluster-autoscaler/cinegit-dev-eks")); !reflect.DeepEqual(got, []string{"owned"}) {
+	if got := strs(harness.Lookup(resize, "Condition", "StringEquals", "aws:ResourceTag/k8s.io/cluster-autoscaler/cinegit-dev-eks")); !reflect.DeepEqual(got, []string{"owned"}) {
 		t.Errorf("resize condition %v", resize["Condition"])
 	}
 	read := bySid["ReadThisClustersNodeGroups"]
@@ -657,7 +657,7 @@ func TestKubernetesResources(t *testing.T) {
 		}
 		if !r.Preview {
 			kc := jsonOf(t, k8s.InputString("kubeconfig"))
-			args := strs(lookup(kc, "users").([]any)[0].(map[string]any)["user"].(map[string]any)["exec"].(map[string]any)["args"])
+			args := strs(harness.Lookup(kc, "users").([]any)[0].(map[string]any)["user"].(map[string]any)["exec"].(map[string]any)["args"])
 			if !slices.Contains(args, "--region") || !slices.Contains(args, "cinegit-dev-eks") {
 				t.Errorf("kubeconfig token args %v", args)
 			}
@@ -794,18 +794,6 @@ func TestKubeconfigNamesItsRegion(t *testing.T) {
 }
 
 func contains(list []string, s string) bool { return slices.Contains(list, s) }
-
-// lookup walks nested maps by key.
-func lookup(v any, keys ...string) any {
-	for _, k := range keys {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return nil
-		}
-		v = m[k]
-	}
-	return v
-}
 
 func TestViewerReadsAndAPIClientsReachThePrivateEndpoint(t *testing.T) {
 	viewer := "arn:aws:iam::123456789012:role/cinegit-runner-preview"

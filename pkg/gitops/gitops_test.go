@@ -59,40 +59,30 @@ func testArgs() Args {
 	}
 }
 
-func run(t *testing.T, preview bool, mutate func(*Args)) (*harness.Result, error) {
-	t.Helper()
-	args := testArgs()
-	if mutate != nil {
-		mutate(&args)
-	}
-	return harness.RunComponent(region, preview, func(ctx *pulumi.Context, p harness.Providers) error {
+// component runs New under mocks with testArgs wired to the test's providers.
+var component = harness.ComponentTest[Args]{
+	Region: region,
+	Args: func(p harness.Providers) Args {
+		args := testArgs()
 		args.KubernetesProvider = p.Kubernetes
+		return args
+	},
+	New: func(ctx *pulumi.Context, p harness.Providers, args Args) error {
 		_, err := New(ctx, "gitops", args, pulumi.Provider(p.AWS))
 		return err
-	})
+	},
 }
 
 func eachRun(t *testing.T, mutate func(*Args), f func(t *testing.T, r *harness.Result, preview bool)) {
 	for _, preview := range []bool{false, true} {
 		t.Run(fmt.Sprintf("preview=%v", preview), func(t *testing.T) {
-			r, err := run(t, preview, mutate)
+			r, err := component.Run(preview, mutate)
 			if err != nil {
 				t.Fatal(err)
 			}
 			f(t, r, preview)
 		})
 	}
-}
-
-func at(v any, path string) any {
-	for _, p := range strings.Split(path, "/") {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return nil
-		}
-		v = m[p]
-	}
-	return v
 }
 
 func values(r *harness.Result) map[string]any {
@@ -120,11 +110,11 @@ func TestArgoCDReleaseIsPinnedAndSingleInDev(t *testing.T) {
 			"server/service/type": "ClusterIP", "configs/cm/admin.enabled": true, "configs/cm/exec.enabled": false,
 			"dex/enabled": false, "configs/rbac/policy.default": "role:readonly", "server/pdb/enabled": false,
 		} {
-			if got := at(v, path); got != want {
+			if got := harness.At(v, path); got != want {
 				t.Errorf("values %s = %v, want %v", path, got, want)
 			}
 		}
-		if at(v, "server/resources/limits/memory") == nil || at(v, "controller/resources/requests/cpu") == nil {
+		if harness.At(v, "server/resources/limits/memory") == nil || harness.At(v, "controller/resources/requests/cpu") == nil {
 			t.Error("containers need requests and limits")
 		}
 	})
@@ -137,7 +127,7 @@ func TestArgoCDIsHighlyAvailableWhenAsked(t *testing.T) {
 			"server/replicas": 2.0, "repoServer/replicas": 2.0, "applicationSet/replicas": 2.0, "redis-ha/enabled": true,
 			"server/pdb/enabled": true, "redis-ha/hardAntiAffinity": false, "controller/replicas": 1.0,
 		} {
-			if got := at(v, path); got != want {
+			if got := harness.At(v, path); got != want {
 				t.Errorf("values %s = %v, want %v", path, got, want)
 			}
 		}
@@ -148,18 +138,18 @@ func TestSSODisablesTheAdminAccount(t *testing.T) {
 	sso := &SSO{URL: "https://argocd.dev.cinegit.io", Issuer: "https://cinegit.okta.com", ClientID: "argocd", AdminGroups: []string{"platform", "sre"}}
 	eachRun(t, func(a *Args) { a.SSO = sso }, func(t *testing.T, r *harness.Result, preview bool) {
 		v := values(r)
-		if at(v, "configs/cm/admin.enabled") != false || at(v, "configs/cm/url") != sso.URL {
-			t.Errorf("cm: %v", at(v, "configs/cm"))
+		if harness.At(v, "configs/cm/admin.enabled") != false || harness.At(v, "configs/cm/url") != sso.URL {
+			t.Errorf("cm: %v", harness.At(v, "configs/cm"))
 		}
 		var oidc oidcConfig
-		if err := yaml.Unmarshal([]byte(at(v, "configs/cm/oidc.config").(string)), &oidc); err != nil {
+		if err := yaml.Unmarshal([]byte(harness.At(v, "configs/cm/oidc.config").(string)), &oidc); err != nil {
 			t.Fatal(err)
 		}
 		if oidc.Issuer != sso.Issuer || oidc.ClientID != "argocd" || oidc.ClientSecret != "$argocd-oidc:clientSecret" {
 			t.Errorf("oidc.config: %+v", oidc)
 		}
-		if at(v, "configs/rbac/policy.csv") != "g, platform, role:admin\ng, sre, role:admin\n" {
-			t.Errorf("rbac: %v", at(v, "configs/rbac"))
+		if harness.At(v, "configs/rbac/policy.csv") != "g, platform, role:admin\ng, sre, role:admin\n" {
+			t.Errorf("rbac: %v", harness.At(v, "configs/rbac"))
 		}
 		secret := r.Named(tSecret, "gitops-oidc")
 		es := r.Named(tExtSecret, "gitops-oidc")
@@ -215,7 +205,7 @@ func TestProjectsLimitWhereTheRepositoryDeploys(t *testing.T) {
 			t.Error("projects read the GitOps repository only")
 		}
 		dest, _ := apps.Input("spec.destinations").([]any)
-		if len(dest) != 2 || at(dest[0], "namespace") != "cinegit" || at(dest[1], "namespace") != "media" || at(dest[0], "server") != InClusterServer {
+		if len(dest) != 2 || harness.At(dest[0], "namespace") != "cinegit" || harness.At(dest[1], "namespace") != "media" || harness.At(dest[0], "server") != InClusterServer {
 			t.Errorf("application destinations %v", dest)
 		}
 		if !reflect.DeepEqual(boot.Input("spec.namespaceResourceWhitelist"), []any{map[string]any{"group": "argoproj.io", "kind": "Application"}}) {
@@ -263,7 +253,7 @@ func TestInfrastructureOutputsConfigMap(t *testing.T) {
 }
 
 func TestNamespaceIsLabelled(t *testing.T) {
-	r, err := run(t, false, nil)
+	r, err := component.Run(false, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -284,7 +274,7 @@ func TestBadArgsFail(t *testing.T) {
 		"controller unsized": func(a *Args) { a.ControllerResources = kube.Resources{} },
 		"repo server limits": func(a *Args) { a.RepoServerResources.Limits = kube.Quantities{} },
 	} {
-		if _, err := run(t, false, mutate); err == nil || !strings.Contains(err.Error(), "gitops") {
+		if _, err := component.Run(false, mutate); err == nil || !strings.Contains(err.Error(), "gitops") {
 			t.Errorf("%s: got %v", name, err)
 		}
 	}
@@ -293,7 +283,7 @@ func TestBadArgsFail(t *testing.T) {
 // TestApplicationsCannotPullPlatformSecrets: the shared secret store reads every secret under
 // the stack's prefix, so applications may not declare ExternalSecrets or SecretStores.
 func TestApplicationsCannotPullPlatformSecrets(t *testing.T) {
-	r, err := run(t, false, nil)
+	r, err := component.Run(false, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

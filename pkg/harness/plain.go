@@ -57,6 +57,22 @@ func references(v resource.PropertyValue, into map[string]bool) {
 	}
 }
 
+// Lookup walks nested maps by key; nil where a key is missing or a value is not a map. Keys
+// are given one by one because Helm values and annotations have dots in theirs.
+func Lookup(v any, keys ...string) any {
+	for _, k := range keys {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[k]
+	}
+	return v
+}
+
+// At is Lookup with the keys of a "/"-separated path ("controller/resources/limits").
+func At(v any, path string) any { return Lookup(v, strings.Split(path, "/")...) }
+
 // lookup walks a path like "a.b[0].c" through plain values.
 func lookup(v any, path string) any {
 	if path == "" {

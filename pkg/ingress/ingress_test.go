@@ -67,26 +67,18 @@ func testArgs() Args {
 	}
 }
 
-func run(t *testing.T, preview bool, mutate func(*Args)) (*harness.Result, error) {
-	t.Helper()
-	args := testArgs()
-	if mutate != nil {
-		mutate(&args)
-	}
-	return harness.RunComponent(region, preview, func(ctx *pulumi.Context, p harness.Providers) error {
+// component runs New under mocks with testArgs wired to the test's providers.
+var component = harness.ComponentTest[Args]{
+	Region: region,
+	Args: func(p harness.Providers) Args {
+		args := testArgs()
 		args.KubernetesProvider = p.Kubernetes
+		return args
+	},
+	New: func(ctx *pulumi.Context, p harness.Providers, args Args) error {
 		_, err := New(ctx, "ingress", args, pulumi.Provider(p.AWS))
 		return err
-	})
-}
-
-func mustRun(t *testing.T, preview bool, mutate func(*Args)) *harness.Result {
-	t.Helper()
-	r, err := run(t, preview, mutate)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
+	},
 }
 
 func policyOf(t *testing.T, res *harness.Resource) map[string]harness.Statement {
@@ -108,29 +100,18 @@ func values(t *testing.T, r *harness.Result, name string) map[string]any {
 	return v
 }
 
-func at(v any, path ...string) any {
-	for _, p := range path {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return nil
-		}
-		v = m[p]
-	}
-	return v
-}
-
 // The controller is pinned, given what IMDS cannot tell it, runs with its IRSA role, and its
 // IngressClassParams force TLS 1.2+, the HTTPS redirect, access logs and the stack's group on
 // every Ingress of the class.
 func TestControllerValues(t *testing.T) {
-	r := mustRun(t, false, nil)
+	r := component.MustRun(t, false, nil)
 	rel := r.Named(tRelease, "ingress-controller")
 	if rel.InputString("chart") != ControllerChart || rel.InputString("version") != "3.5.0" || rel.InputString("repositoryOpts.repo") != ControllerChartRepo {
 		t.Errorf("chart %q %q %q", rel.InputString("chart"), rel.InputString("version"), rel.InputString("repositoryOpts.repo"))
 	}
 	v := values(t, r, "ingress-controller")
 	role := r.Named(tRole, "ingress-controller")
-	spec := at(v, "ingressClassParams", "spec")
+	spec := harness.Lookup(v, "ingressClassParams", "spec")
 	for _, tc := range []struct {
 		name string
 		got  any
@@ -140,34 +121,34 @@ func TestControllerValues(t *testing.T) {
 		{"region", v["region"], region},
 		{"vpcId", v["vpcId"], "vpc-0123456789abcdef0"},
 		{"replicaCount", v["replicaCount"], 2.0},
-		{"role", at(v, "serviceAccount", "annotations", "eks.amazonaws.com/role-arn"), "arn:aws:iam::123456789012:role/" + role.InputString("name")},
-		{"service account", at(v, "serviceAccount", "name"), ControllerSA},
+		{"role", harness.Lookup(v, "serviceAccount", "annotations", "eks.amazonaws.com/role-arn"), "arn:aws:iam::123456789012:role/" + role.InputString("name")},
+		{"service account", harness.Lookup(v, "serviceAccount", "name"), ControllerSA},
 		{"class", v["ingressClass"], "alb"},
 		{"class resource", v["createIngressClassResource"], true},
-		{"params name", at(v, "ingressClassParams", "name"), "alb"},
-		{"sslPolicy", at(spec, "sslPolicy"), "ELBSecurityPolicy-TLS13-1-2-2021-06"},
-		{"redirect", at(spec, "sslRedirectPort"), "443"},
-		{"group", at(spec, "group", "name"), "cinegit-dev"},
-		{"scheme", at(spec, "scheme"), "internet-facing"},
-		{"certificate", at(spec, "certificateArn"), []any{certArn}},
+		{"params name", harness.Lookup(v, "ingressClassParams", "name"), "alb"},
+		{"sslPolicy", harness.Lookup(spec, "sslPolicy"), "ELBSecurityPolicy-TLS13-1-2-2021-06"},
+		{"redirect", harness.Lookup(spec, "sslRedirectPort"), "443"},
+		{"group", harness.Lookup(spec, "group", "name"), "cinegit-dev"},
+		{"scheme", harness.Lookup(spec, "scheme"), "internet-facing"},
+		{"certificate", harness.Lookup(spec, "certificateArn"), []any{certArn}},
 		{"WAF classic off", v["enableWaf"], false},
 		{"shield off", v["enableShield"], false},
 		{"wafv2 on", v["enableWafv2"], true},
 		{"service webhook off", v["enableServiceMutatorWebhook"], false},
-		{"cpu request", at(v, "resources", "requests", "cpu"), "50m"},
-		{"memory limit", at(v, "resources", "limits", "memory"), "512Mi"},
-		{"PDB", at(v, "podDisruptionBudget", "maxUnavailable"), 1.0},
-		{"seccomp", at(v, "podSecurityContext", "seccompProfile", "type"), "RuntimeDefault"},
-		{"capabilities", at(v, "securityContext", "capabilities", "drop"), []any{"ALL"}},
+		{"cpu request", harness.Lookup(v, "resources", "requests", "cpu"), "50m"},
+		{"memory limit", harness.Lookup(v, "resources", "limits", "memory"), "512Mi"},
+		{"PDB", harness.Lookup(v, "podDisruptionBudget", "maxUnavailable"), 1.0},
+		{"seccomp", harness.Lookup(v, "podSecurityContext", "seccompProfile", "type"), "RuntimeDefault"},
+		{"capabilities", harness.Lookup(v, "securityContext", "capabilities", "drop"), []any{"ALL"}},
 	} {
 		if !reflect.DeepEqual(tc.got, tc.want) {
 			t.Errorf("%s: %#v, want %#v", tc.name, tc.got, tc.want)
 		}
 	}
 	attrs := map[string]any{}
-	list, _ := at(spec, "loadBalancerAttributes").([]any)
+	list, _ := harness.Lookup(spec, "loadBalancerAttributes").([]any)
 	for _, a := range list {
-		attrs[at(a, "key").(string)] = at(a, "value")
+		attrs[harness.Lookup(a, "key").(string)] = harness.Lookup(a, "value")
 	}
 	want := map[string]any{"access_logs.s3.enabled": "true", "access_logs.s3.bucket": "cinegit-dev-logs", "access_logs.s3.prefix": "alb",
 		"routing.http.drop_invalid_header_fields.enabled": "true"}
@@ -179,9 +160,9 @@ func TestControllerValues(t *testing.T) {
 // Before the certificate is issued the class names none (the controller then discovers it from
 // the Ingresses' TLS hosts); a single replica gets no disruption budget (the chart's rule).
 func TestControllerWithoutCertificate(t *testing.T) {
-	r := mustRun(t, false, func(a *Args) { a.CertificateArn = pulumi.String(""); a.ControllerReplicas = 1 })
+	r := component.MustRun(t, false, func(a *Args) { a.CertificateArn = pulumi.String(""); a.ControllerReplicas = 1 })
 	v := values(t, r, "ingress-controller")
-	if got := at(v, "ingressClassParams", "spec", "certificateArn"); got != nil {
+	if got := harness.Lookup(v, "ingressClassParams", "spec", "certificateArn"); got != nil {
 		t.Errorf("certificateArn %v, want none", got)
 	}
 	if got := v["podDisruptionBudget"]; got != nil {
@@ -191,7 +172,7 @@ func TestControllerWithoutCertificate(t *testing.T) {
 
 // Each role trusts exactly its service account.
 func TestRolesTrustOnlyTheirServiceAccounts(t *testing.T) {
-	r := mustRun(t, false, nil)
+	r := component.MustRun(t, false, nil)
 	for role, sa := range map[string]string{"ingress-controller": ControllerSA, "ingress-external-dns": ExternalDNSSA} {
 		var trust struct {
 			Statement []struct {
@@ -216,7 +197,7 @@ func TestRolesTrustOnlyTheirServiceAccounts(t *testing.T) {
 // cluster"), WAF association is limited to the stack's web ACL, and WAF Classic and Shield are
 // not granted.
 func TestControllerPolicyIsScopedToTheCluster(t *testing.T) {
-	r := mustRun(t, false, nil)
+	r := component.MustRun(t, false, nil)
 	p := policyOf(t, r.Named(tPolicy, "ingress-controller"))
 	for _, sid := range []string{"TagNewSecurityGroup", "TagOwnSecurityGroups", "DeleteOwnSecurityGroups", "CreateLoadBalancers", "TagOwnLoadBalancers", "TagOnCreate", "ModifyOwnLoadBalancers"} {
 		st, ok := p[sid]
@@ -250,7 +231,7 @@ func TestControllerPolicyIsScopedToTheCluster(t *testing.T) {
 // ExternalDNS changes records in the stack's zone only, owns them by TXT records under the
 // cluster's name, and watches only the domain.
 func TestExternalDNSIsLimitedToTheZone(t *testing.T) {
-	r := mustRun(t, false, nil)
+	r := component.MustRun(t, false, nil)
 	p := policyOf(t, r.Named(tPolicy, "ingress-external-dns"))
 	zone := "arn:aws:route53:::hostedzone/" + zoneID
 	if got := p["ChangeRecords"]; !reflect.DeepEqual(got.Action, []string{"route53:ChangeResourceRecordSets"}) || !reflect.DeepEqual(got.Resource, []string{zone}) {
@@ -271,15 +252,15 @@ func TestExternalDNSIsLimitedToTheZone(t *testing.T) {
 		name      string
 		got, want any
 	}{
-		{"provider", at(v, "provider", "name"), "aws"},
+		{"provider", harness.Lookup(v, "provider", "name"), "aws"},
 		{"registry", v["registry"], "txt"},
 		{"owner", v["txtOwnerId"], cluster},
 		{"policy", v["policy"], "sync"},
 		{"domains", v["domainFilters"], []any{"dev.cinegit.io"}},
 		{"sources", v["sources"], []any{"service", "ingress"}},
 		{"zone", v["extraArgs"], []any{"--aws-zone-type=public", "--zone-id-filter=" + zoneID}},
-		{"role", at(v, "serviceAccount", "annotations", "eks.amazonaws.com/role-arn"), "arn:aws:iam::123456789012:role/" + r.Named(tRole, "ingress-external-dns").InputString("name")},
-		{"requests", at(v, "resources", "requests", "memory"), "64Mi"},
+		{"role", harness.Lookup(v, "serviceAccount", "annotations", "eks.amazonaws.com/role-arn"), "arn:aws:iam::123456789012:role/" + r.Named(tRole, "ingress-external-dns").InputString("name")},
+		{"requests", harness.Lookup(v, "resources", "requests", "memory"), "64Mi"},
 	} {
 		if !reflect.DeepEqual(tc.got, tc.want) {
 			t.Errorf("%s: %#v, want %#v", tc.name, tc.got, tc.want)
@@ -289,7 +270,7 @@ func TestExternalDNSIsLimitedToTheZone(t *testing.T) {
 
 // Without a zone there is nothing for ExternalDNS to manage: neither it nor its role exist.
 func TestNoExternalDNSWithoutAZone(t *testing.T) {
-	r := mustRun(t, false, func(a *Args) { a.Domain, a.ZoneID = "", nil })
+	r := component.MustRun(t, false, func(a *Args) { a.Domain, a.ZoneID = "", nil })
 	if r.Named(tRelease, "ingress-external-dns") != nil || r.Named(tRole, "ingress-external-dns") != nil {
 		t.Error("ExternalDNS without a zone")
 	}
@@ -302,7 +283,7 @@ func TestNoExternalDNSWithoutAZone(t *testing.T) {
 // logs to an aws-waf-logs- group after the delivery grant exists.
 func TestRegionalWebACL(t *testing.T) {
 	for _, block := range []bool{true, false} {
-		r := mustRun(t, false, func(a *Args) { a.WAF.Block = block })
+		r := component.MustRun(t, false, func(a *Args) { a.WAF.Block = block })
 		acl := r.Named(tACL, "ingress")
 		if acl.InputString("scope") != "REGIONAL" {
 			t.Errorf("scope %q", acl.InputString("scope"))
@@ -311,8 +292,8 @@ func TestRegionalWebACL(t *testing.T) {
 		if len(rules) != 4 {
 			t.Fatalf("%d rules", len(rules))
 		}
-		_, blocks := at(rules[3], "action", "block").(map[string]any)
-		_, counts := at(rules[0], "overrideAction", "count").(map[string]any)
+		_, blocks := harness.Lookup(rules[3], "action", "block").(map[string]any)
+		_, counts := harness.Lookup(rules[0], "overrideAction", "count").(map[string]any)
 		if blocks != block || counts == block {
 			t.Errorf("block=%v: rate rule blocks %v, managed groups count %v", block, blocks, counts)
 		}
@@ -331,7 +312,7 @@ func TestRegionalWebACL(t *testing.T) {
 // the load balancer's subnets in on the service ports, the services to one another on the
 // service ports, and Prometheus's namespace on the metrics ports.
 func TestNetworkPolicies(t *testing.T) {
-	r := mustRun(t, true, nil)
+	r := component.MustRun(t, true, nil)
 	pols := map[string]*harness.Resource{}
 	for _, p := range r.ByType(tNetPol) {
 		pols[p.InputString("metadata.name")] = p
@@ -374,10 +355,10 @@ func TestNetworkPolicies(t *testing.T) {
 			t.Errorf("%s: %d %s rules", tc.name, len(rules), tc.direction)
 			continue
 		}
-		if got := at(rules[0], peerKey); !reflect.DeepEqual(got, tc.peers) {
+		if got := harness.Lookup(rules[0], peerKey); !reflect.DeepEqual(got, tc.peers) {
 			t.Errorf("%s peers %v, want %v", tc.name, got, tc.peers)
 		}
-		if got := at(rules[0], "ports"); !reflect.DeepEqual(got, tc.ports) {
+		if got := harness.Lookup(rules[0], "ports"); !reflect.DeepEqual(got, tc.ports) {
 			t.Errorf("%s ports %v, want %v", tc.name, got, tc.ports)
 		}
 	}
@@ -387,8 +368,8 @@ func TestNetworkPolicies(t *testing.T) {
 	}
 	for _, dir := range []string{"ingress", "egress"} {
 		rules, _ := same.Input("spec." + dir).([]any)
-		peers := at(rules[0], map[string]string{"ingress": "from", "egress": "to"}[dir])
-		if len(rules) != 1 || !reflect.DeepEqual(peers, []any{map[string]any{"podSelector": map[string]any{}}}) || !reflect.DeepEqual(at(rules[0], "ports"), []any{port("TCP", 8080)}) {
+		peers := harness.Lookup(rules[0], map[string]string{"ingress": "from", "egress": "to"}[dir])
+		if len(rules) != 1 || !reflect.DeepEqual(peers, []any{map[string]any{"podSelector": map[string]any{}}}) || !reflect.DeepEqual(harness.Lookup(rules[0], "ports"), []any{port("TCP", 8080)}) {
 			t.Errorf("allow-same-namespace %s: %v", dir, rules)
 		}
 	}
@@ -411,14 +392,14 @@ func TestArgsAreChecked(t *testing.T) {
 		"no vpc":               func(a *Args) { a.VpcID = nil },
 		"policy without ports": func(a *Args) { a.NetworkPolicy.ServicePorts = nil },
 	} {
-		if _, err := run(t, false, mutate); err == nil {
+		if _, err := component.Run(false, mutate); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}
 }
 
 func TestEverythingIsParented(t *testing.T) {
-	r := mustRun(t, true, nil)
+	r := component.MustRun(t, true, nil)
 	comp := r.Component("cinegit:ingress:Ingress")
 	if comp == nil {
 		t.Fatal("component missing")
@@ -437,7 +418,7 @@ func TestEverythingIsParented(t *testing.T) {
 // Protect reaches the WAF logs key (prod's policy requires protected keys).
 func TestProtectReachesTheKey(t *testing.T) {
 	for _, protect := range []bool{false, true} {
-		r := mustRun(t, false, func(a *Args) { a.Protect = protect })
+		r := component.MustRun(t, false, func(a *Args) { a.Protect = protect })
 		key := r.Named("aws:kms/key:Key", "ingress-waf-logs")
 		if key == nil {
 			t.Fatal("key missing")

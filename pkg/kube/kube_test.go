@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	helmv3 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v3"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -116,18 +115,14 @@ func TestReleaseArgsAreChecked(t *testing.T) {
 // runInNamespace runs body under mocks with a Kubernetes provider and a "monitoring" namespace
 // at the given Pod Security level; opts selects the provider.
 func runInNamespace(level string, preview bool, body func(ctx *pulumi.Context, ns *corev1.Namespace, opts pulumi.ResourceOption) error) (*harness.Result, error) {
-	return harness.RunRaw(func(ctx *pulumi.Context) error {
-		k8s, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{Kubeconfig: pulumi.String("{}")})
-		if err != nil {
-			return err
-		}
-		opts := pulumi.Provider(k8s)
+	return harness.RunComponent("us-east-1", preview, func(ctx *pulumi.Context, p harness.Providers) error {
+		opts := pulumi.Provider(p.Kubernetes)
 		ns, err := NewNamespace(ctx, "ns", NamespaceArgs{Name: "monitoring", Environment: "dev", Purpose: "monitoring", PodSecurity: level}, opts)
 		if err != nil {
 			return err
 		}
 		return body(ctx, ns, opts)
-	}, "cinegit", "dev", map[string]string{"aws:region": "us-east-1"}, preview)
+	})
 }
 
 func TestReleaseNamespaceAndCustomResourceUnderMocks(t *testing.T) {

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
-	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/cinegit/infrastructure/pkg/harness"
@@ -101,33 +99,17 @@ func testArgs() Args {
 	}
 }
 
-// run builds the component in a small program with explicit AWS and Kubernetes providers, the
-// way main.go does.
-func run(t *testing.T, preview bool, mutate func(*Args)) *harness.Result {
-	t.Helper()
-	r, err := build(preview, mutate)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
-}
-
-func build(preview bool, mutate func(*Args)) (*harness.Result, error) {
-	args := testArgs()
-	return harness.RunRaw(func(ctx *pulumi.Context) error {
-		p, err := aws.NewProvider(ctx, "aws", &aws.ProviderArgs{Region: pulumi.String(region)})
-		if err != nil {
-			return err
-		}
-		k8s, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{Kubeconfig: pulumi.String("{}")})
-		if err != nil {
-			return err
-		}
-		args.KubernetesProvider = k8s
-		if mutate != nil {
-			mutate(&args)
-		}
-		m, err := New(ctx, "mediaprocessing", args, pulumi.Provider(p))
+// component runs New under mocks with testArgs wired to the test's providers, and exports the
+// outputs the tests read.
+var component = harness.ComponentTest[Args]{
+	Region: region,
+	Args: func(p harness.Providers) Args {
+		args := testArgs()
+		args.KubernetesProvider = p.Kubernetes
+		return args
+	},
+	New: func(ctx *pulumi.Context, p harness.Providers, args Args) error {
+		m, err := New(ctx, "mediaprocessing", args, pulumi.Provider(p.AWS))
 		if err != nil {
 			return err
 		}
@@ -138,14 +120,14 @@ func build(preview bool, mutate func(*Args)) (*harness.Result, error) {
 		ctx.Export("jobsRoleArn", m.JobsRoleArn)
 		ctx.Export("functionSecurityGroupId", m.FunctionSecurityGroupID)
 		return nil
-	}, "cinegit", "dev", map[string]string{"aws:region": region}, preview)
+	},
 }
 
 // both runs f in update and preview mode.
 func both(t *testing.T, mutate func(*Args), f func(t *testing.T, r *harness.Result)) {
 	for _, preview := range []bool{false, true} {
 		t.Run(fmt.Sprintf("preview=%v", preview), func(t *testing.T) {
-			f(t, run(t, preview, mutate))
+			f(t, component.MustRun(t, preview, mutate))
 		})
 	}
 }
@@ -291,7 +273,7 @@ func TestQueuesAreEncryptedWithARedrivePolicy(t *testing.T) {
 
 func TestVisibilityTimeoutCoversSixFunctionRuns(t *testing.T) {
 	for _, tc := range []struct{ timeout, window int }{{900, 5}, {60, 0}, {300, 300}} {
-		r := run(t, false, func(a *Args) {
+		r := component.MustRun(t, false, func(a *Args) {
 			a.Function.TimeoutSeconds = tc.timeout
 			a.Queue.MaxBatchingWindowSeconds = tc.window
 			a.Alarms.OldestMessageAgeSeconds = 3600
@@ -427,7 +409,7 @@ func TestFunctionSettings(t *testing.T) {
 			}
 		}
 	})
-	r := run(t, false, func(a *Args) { a.Function.Architecture = "arm64"; a.Function.MemoryMB = 10240 })
+	r := component.MustRun(t, false, func(a *Args) { a.Function.Architecture = "arm64"; a.Function.MemoryMB = 10240 })
 	if fn := one(t, r, tFunction, "mediaprocessing-ffmpeg"); fmt.Sprint(fn.Input("architectures")) != "[arm64]" || fn.Input("memorySize") != 10240.0 {
 		t.Errorf("architecture and memory come from the arguments: %v %v", fn.Input("architectures"), fn.Input("memorySize"))
 	}
@@ -472,7 +454,7 @@ func TestRepositoryIsImmutableScannedEncryptedAndPruned(t *testing.T) {
 			t.Errorf("only this function may pull: %+v", st)
 		}
 	})
-	r := run(t, false, func(a *Args) { a.EcrForceDelete = true; a.ImagesToKeep = 3 })
+	r := component.MustRun(t, false, func(a *Args) { a.EcrForceDelete = true; a.ImagesToKeep = 3 })
 	if repo := one(t, r, tRepo, "mediaprocessing-ffmpeg"); repo.Input("forceDelete") != true {
 		t.Error("forceDelete comes from the arguments")
 	}
@@ -557,7 +539,7 @@ func inlinePolicy(t *testing.T, role *harness.Resource) doc {
 }
 
 func TestFunctionRoleIsLeastPrivilege(t *testing.T) {
-	r := run(t, false, nil)
+	r := component.MustRun(t, false, nil)
 	role := one(t, r, tRole, "mediaprocessing-function")
 	trust := parseDoc(t, role.InputString("assumeRolePolicy"))
 	if len(trust.Statement) != 1 || fmt.Sprint(trust.Statement[0].Principal["Service"]) != "[lambda.amazonaws.com]" {
@@ -616,7 +598,7 @@ func TestFunctionRoleIsLeastPrivilege(t *testing.T) {
 }
 
 func TestJobsRoleTrustsExactlyTheServiceAccount(t *testing.T) {
-	r := run(t, false, nil)
+	r := component.MustRun(t, false, nil)
 	role := one(t, r, tRole, "mediaprocessing-jobs")
 	if role.InputString("name") != "cinegit-dev-irsa-media-media-jobs" {
 		t.Errorf("role name %q", role.InputString("name"))
@@ -646,7 +628,7 @@ func TestJobsRoleTrustsExactlyTheServiceAccount(t *testing.T) {
 }
 
 func TestJobsRoleHasTheFunctionsDataPermissionsOnly(t *testing.T) {
-	r := run(t, false, nil)
+	r := component.MustRun(t, false, nil)
 	fnDoc := inlinePolicy(t, one(t, r, tRole, "mediaprocessing-function"))
 	jobs := one(t, r, tInline, "mediaprocessing-jobs")
 	jobsDoc := parseDoc(t, jobs.InputString("policy"))
@@ -712,7 +694,7 @@ func TestKubernetesFallbackNamespace(t *testing.T) {
 }
 
 func TestJobTemplateRunsOnMediaNodesUnderRestrictedPodSecurity(t *testing.T) {
-	r := run(t, false, nil)
+	r := component.MustRun(t, false, nil)
 	cm := one(t, r, tConfigMap, "mediaprocessing-job-template")
 	var job struct {
 		Kind string
@@ -753,7 +735,7 @@ func TestJobTemplateRunsOnMediaNodesUnderRestrictedPodSecurity(t *testing.T) {
 }
 
 func TestKeyPolicyLetsServicesUseThePipelineKeyForTheirResourcesOnly(t *testing.T) {
-	r := run(t, false, nil)
+	r := component.MustRun(t, false, nil)
 	key := one(t, r, tKey, "mediaprocessing")
 	if key.Input("enableKeyRotation") != true {
 		t.Error("rotation")
@@ -844,7 +826,7 @@ func TestAlarmsNotifyTheEncryptedTopic(t *testing.T) {
 			}
 		}
 	})
-	r := run(t, false, func(a *Args) { a.Alarms.Email = "media-oncall@cinegit.io" })
+	r := component.MustRun(t, false, func(a *Args) { a.Alarms.Email = "media-oncall@cinegit.io" })
 	if sub := one(t, r, tSub, "mediaprocessing-alarms-email"); sub.InputString("protocol") != "email" || sub.InputString("endpoint") != "media-oncall@cinegit.io" {
 		t.Errorf("subscription: %v", sub.Inputs)
 	}
@@ -852,7 +834,7 @@ func TestAlarmsNotifyTheEncryptedTopic(t *testing.T) {
 
 func TestProtectCoversTheStatefulResources(t *testing.T) {
 	for _, protect := range []bool{false, true} {
-		r := run(t, false, func(a *Args) { a.Protect = protect })
+		r := component.MustRun(t, false, func(a *Args) { a.Protect = protect })
 		for _, res := range []*harness.Resource{
 			one(t, r, tKey, "mediaprocessing"), one(t, r, tFS, "mediaprocessing-scratch"), one(t, r, tRepo, "mediaprocessing-ffmpeg"),
 		} {
@@ -902,13 +884,13 @@ func TestPreviewRegistersTheSameResources(t *testing.T) {
 		sort.Strings(out)
 		return strings.Join(out, "\n")
 	}
-	if up, pre := urns(run(t, false, nil)), urns(run(t, true, nil)); up != pre {
+	if up, pre := urns(component.MustRun(t, false, nil)), urns(component.MustRun(t, true, nil)); up != pre {
 		t.Fatalf("preview and update differ:\n%s\n---\n%s", up, pre)
 	}
 }
 
 func TestOutputs(t *testing.T) {
-	r := run(t, false, nil)
+	r := component.MustRun(t, false, nil)
 	for name, want := range map[string]string{
 		"queueUrl":         "https://sqs." + region + ".amazonaws.com/" + account + "/cinegit-dev-media-ingest",
 		"functionName":     "cinegit-dev-media-ffmpeg",
@@ -944,7 +926,7 @@ func TestInvalidArgumentsAreRefused(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := build(false, tt.mutate)
+			_, err := component.Run(false, tt.mutate)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("want an error containing %q, got %v", tt.want, err)
 			}
@@ -1036,10 +1018,10 @@ func TestWithoutImageTagTheFunctionWaits(t *testing.T) {
 		sort.Strings(out)
 		return out
 	}
-	if up, pre := urns(run(t, false, pending)), urns(run(t, true, pending)); !slices.Equal(up, pre) {
+	if up, pre := urns(component.MustRun(t, false, pending)), urns(component.MustRun(t, true, pending)); !slices.Equal(up, pre) {
 		t.Errorf("preview and update register different resources while pending")
 	}
-	r := run(t, false, nil)
+	r := component.MustRun(t, false, nil)
 	if status, _ := r.Exports["functionStatus"].Value.(string); !strings.HasPrefix(status, "ready: cinegit-dev-media-ffmpeg runs ") ||
 		!strings.HasSuffix(status, ":ffmpeg-2026.11.1") {
 		t.Errorf("functionStatus %q once the tag is set", status)

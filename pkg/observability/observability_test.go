@@ -72,32 +72,24 @@ func testArgs() Args {
 	}
 }
 
-func run(t *testing.T, preview bool, mutate func(*Args)) (*harness.Result, error) {
-	t.Helper()
-	args := testArgs()
-	if mutate != nil {
-		mutate(&args)
-	}
-	return harness.RunComponent(region, preview, func(ctx *pulumi.Context, p harness.Providers) error {
+// component runs New under mocks with testArgs wired to the test's providers.
+var component = harness.ComponentTest[Args]{
+	Region: region,
+	Args: func(p harness.Providers) Args {
+		args := testArgs()
 		args.KubernetesProvider = p.Kubernetes
+		return args
+	},
+	New: func(ctx *pulumi.Context, p harness.Providers, args Args) error {
 		_, err := New(ctx, "observability", args, pulumi.Provider(p.AWS))
 		return err
-	})
-}
-
-func mustRun(t *testing.T, preview bool, mutate func(*Args)) *harness.Result {
-	t.Helper()
-	r, err := run(t, preview, mutate)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
+	},
 }
 
 // eachRun runs f in update and preview mode.
 func eachRun(t *testing.T, mutate func(*Args), f func(t *testing.T, r *harness.Result, preview bool)) {
 	for _, preview := range []bool{false, true} {
-		t.Run(fmt.Sprintf("preview=%v", preview), func(t *testing.T) { f(t, mustRun(t, preview, mutate), preview) })
+		t.Run(fmt.Sprintf("preview=%v", preview), func(t *testing.T) { f(t, component.MustRun(t, preview, mutate), preview) })
 	}
 }
 
@@ -108,17 +100,6 @@ func values(t *testing.T, r *harness.Result, name string) map[string]any {
 		t.Fatalf("release %s missing", name)
 	}
 	v, _ := rel.Input("values").(map[string]any)
-	return v
-}
-
-func at(v any, path string) any {
-	for _, p := range strings.Split(path, "/") {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return nil
-		}
-		v = m[p]
-	}
 	return v
 }
 
@@ -227,8 +208,8 @@ func TestGrafanaAdminComesFromSecretsManager(t *testing.T) {
 			t.Error("the ExternalSecret reads the secret; Grafana waits for the ExternalSecret")
 		}
 		v := values(t, r, "observability-stack")
-		if at(v, "grafana/admin/existingSecret") != GrafanaAdminSecret || at(v, "grafana/adminPassword") != nil {
-			t.Errorf("grafana admin values: %v", at(v, "grafana/admin"))
+		if harness.At(v, "grafana/admin/existingSecret") != GrafanaAdminSecret || harness.At(v, "grafana/adminPassword") != nil {
+			t.Errorf("grafana admin values: %v", harness.At(v, "grafana/admin"))
 		}
 		if es.InputString("spec.target.name") != GrafanaAdminSecret || es.InputString("spec.secretStoreRef.name") != storeName {
 			t.Errorf("external secret: %v", es.Inputs)
@@ -265,7 +246,7 @@ func trustSubject(t *testing.T, role *harness.Resource) string {
 }
 
 func TestIRSARolesAreExact(t *testing.T) {
-	r := mustRun(t, false, func(a *Args) {
+	r := component.MustRun(t, false, func(a *Args) {
 		a.Alertmanager.SNSTopicArn = pulumi.String(topicArn)
 		a.Alertmanager.SNSTopicKmsKeyArn = pulumi.String(topicKey)
 	})
@@ -320,11 +301,11 @@ func TestIRSARolesAreExact(t *testing.T) {
 	}
 	v := values(t, r, "observability-stack")
 	roleArn := "arn:aws:iam::123456789012:role/" + r.Named(tRole, "observability-alertmanager").InputString("name")
-	if ann, _ := at(v, "alertmanager/serviceAccount/annotations").(map[string]any); ann["eks.amazonaws.com/role-arn"] != roleArn {
-		t.Errorf("alertmanager service account: %v", at(v, "alertmanager/serviceAccount"))
+	if ann, _ := harness.At(v, "alertmanager/serviceAccount/annotations").(map[string]any); ann["eks.amazonaws.com/role-arn"] != roleArn {
+		t.Errorf("alertmanager service account: %v", harness.At(v, "alertmanager/serviceAccount"))
 	}
 	lokiRoleArn := "arn:aws:iam::123456789012:role/" + r.Named(tRole, "observability-loki").InputString("name")
-	if at(values(t, r, "observability-loki"), "serviceAccount/annotations").(map[string]any)["eks.amazonaws.com/role-arn"] != lokiRoleArn {
+	if harness.At(values(t, r, "observability-loki"), "serviceAccount/annotations").(map[string]any)["eks.amazonaws.com/role-arn"] != lokiRoleArn {
 		t.Error("loki's service account must name its role")
 	}
 }
@@ -335,36 +316,36 @@ func TestNoReceiverMeansNoAlertmanagerRole(t *testing.T) {
 			t.Error("no topic, no role")
 		}
 		v := values(t, r, "observability-stack")
-		if at(v, "alertmanager/config/route/receiver") != "null" || at(v, "alertmanager/serviceAccount/annotations") != nil {
-			t.Errorf("alertmanager without receiver: %v", at(v, "alertmanager"))
+		if harness.At(v, "alertmanager/config/route/receiver") != "null" || harness.At(v, "alertmanager/serviceAccount/annotations") != nil {
+			t.Errorf("alertmanager without receiver: %v", harness.At(v, "alertmanager"))
 		}
 	})
 }
 
 func TestSNSReceiverGetsEveryAlertButWatchdog(t *testing.T) {
-	r := mustRun(t, false, func(a *Args) { a.Alertmanager.SNSTopicArn = pulumi.String(topicArn) })
-	cfg := at(values(t, r, "observability-stack"), "alertmanager/config")
-	if at(cfg, "route/receiver") != "sns" {
-		t.Fatalf("route: %v", at(cfg, "route"))
+	r := component.MustRun(t, false, func(a *Args) { a.Alertmanager.SNSTopicArn = pulumi.String(topicArn) })
+	cfg := harness.At(values(t, r, "observability-stack"), "alertmanager/config")
+	if harness.At(cfg, "route/receiver") != "sns" {
+		t.Fatalf("route: %v", harness.At(cfg, "route"))
 	}
-	receivers, _ := at(cfg, "receivers").([]any)
+	receivers, _ := harness.At(cfg, "receivers").([]any)
 	var sns map[string]any
 	for _, rc := range receivers {
 		if m := rc.(map[string]any); m["name"] == "sns" {
 			sns = m["sns_configs"].([]any)[0].(map[string]any)
 		}
 	}
-	if sns == nil || sns["topic_arn"] != topicArn || at(sns, "sigv4/region") != region || sns["send_resolved"] != true {
+	if sns == nil || sns["topic_arn"] != topicArn || harness.At(sns, "sigv4/region") != region || sns["send_resolved"] != true {
 		t.Errorf("sns receiver %v", sns)
 	}
-	routes, _ := at(cfg, "route/routes").([]any)
+	routes, _ := harness.At(cfg, "route/routes").([]any)
 	if len(routes) == 0 || !strings.Contains(fmt.Sprint(routes[0]), "Watchdog") {
 		t.Errorf("the always-firing Watchdog must not page: %v", routes)
 	}
 }
 
 func TestServicesAreClusterIPAndContainersBounded(t *testing.T) {
-	r := mustRun(t, false, nil)
+	r := component.MustRun(t, false, nil)
 	for _, rel := range r.ByType(tRelease) {
 		var walk func(v any, path string)
 		walk = func(v any, path string) {
@@ -386,8 +367,8 @@ func TestServicesAreClusterIPAndContainersBounded(t *testing.T) {
 	}
 	stack := values(t, r, "observability-stack")
 	for _, p := range []string{"prometheus/service/type", "alertmanager/service/type", "grafana/service/type", "prometheusOperator/service/type"} {
-		if at(stack, p) != "ClusterIP" {
-			t.Errorf("%s = %v", p, at(stack, p))
+		if harness.At(stack, p) != "ClusterIP" {
+			t.Errorf("%s = %v", p, harness.At(stack, p))
 		}
 	}
 	for _, p := range []string{
@@ -395,19 +376,19 @@ func TestServicesAreClusterIPAndContainersBounded(t *testing.T) {
 		"prometheusOperator/resources", "kube-state-metrics/resources", "prometheus-node-exporter/resources",
 	} {
 		for _, q := range []string{"requests/cpu", "requests/memory", "limits/cpu", "limits/memory"} {
-			if s, _ := at(stack, p+"/"+q).(string); s == "" {
+			if s, _ := harness.At(stack, p+"/"+q).(string); s == "" {
 				t.Errorf("%s/%s unset", p, q)
 			}
 		}
 	}
-	if at(values(t, r, "observability-loki"), "singleBinary/resources/limits/memory") != "1Gi" || at(values(t, r, "observability-alloy"), "alloy/resources/limits/cpu") == nil {
+	if harness.At(values(t, r, "observability-loki"), "singleBinary/resources/limits/memory") != "1Gi" || harness.At(values(t, r, "observability-alloy"), "alloy/resources/limits/cpu") == nil {
 		t.Error("loki and alloy containers need requests and limits")
 	}
 }
 
 func TestPrometheusStorageAndRetention(t *testing.T) {
-	v := values(t, mustRun(t, false, nil), "observability-stack")
-	spec := at(v, "prometheus/prometheusSpec")
+	v := values(t, component.MustRun(t, false, nil), "observability-stack")
+	spec := harness.At(v, "prometheus/prometheusSpec")
 	for path, want := range map[string]any{
 		"retention": "3d", "retentionSize": "17GB", "replicas": 1.0,
 		"storageSpec/volumeClaimTemplate/spec/storageClassName":           "gp3",
@@ -415,11 +396,11 @@ func TestPrometheusStorageAndRetention(t *testing.T) {
 		"ruleSelectorNilUsesHelmValues":                                   false,
 		"externalLabels/cluster":                                          "cinegit-dev-eks",
 	} {
-		if got := at(spec, path); got != want {
+		if got := harness.At(spec, path); got != want {
 			t.Errorf("prometheusSpec/%s = %v, want %v", path, got, want)
 		}
 	}
-	if at(v, "alertmanager/alertmanagerSpec/storage/volumeClaimTemplate/spec/storageClassName") != "gp3" || at(v, "grafana/persistence/storageClassName") != "gp3" {
+	if harness.At(v, "alertmanager/alertmanagerSpec/storage/volumeClaimTemplate/spec/storageClassName") != "gp3" || harness.At(v, "grafana/persistence/storageClassName") != "gp3" {
 		t.Error("alertmanager and grafana volumes use the encrypted gp3 class")
 	}
 }
@@ -451,12 +432,12 @@ func TestLokiBucketAndModes(t *testing.T) {
 			"loki/compactor/retention_enabled": true, "loki/auth_enabled": false, "gateway/service/type": "ClusterIP",
 			"loki/commonConfig/replication_factor": 1.0, "chunksCache/allocatedMemory": 512.0, "lokiCanary/enabled": false,
 		} {
-			if got := at(v, path); got != want {
+			if got := harness.At(v, path); got != want {
 				t.Errorf("loki %s = %v, want %v", path, got, want)
 			}
 		}
-		if !preview && at(v, "loki/storage/bucketNames/chunks") != b.InputString("bucket") {
-			t.Errorf("loki stores chunks in %v", at(v, "loki/storage/bucketNames/chunks"))
+		if !preview && harness.At(v, "loki/storage/bucketNames/chunks") != b.InputString("bucket") {
+			t.Errorf("loki stores chunks in %v", harness.At(v, "loki/storage/bucketNames/chunks"))
 		}
 		rel := r.Named(tRelease, "observability-loki")
 		if !r.DependsOn(rel, pab) {
@@ -470,18 +451,18 @@ func TestLokiBucketAndModes(t *testing.T) {
 		// The simple scalable targets are off, and only their replica count is given: their
 		// persistence and resources would be ignored in monolithic mode.
 		for _, target := range []string{"write", "read", "backend"} {
-			if m, _ := at(v, target).(map[string]any); len(m) != 1 {
+			if m, _ := harness.At(v, target).(map[string]any); len(m) != 1 {
 				t.Errorf("loki %s sets %v, want only replicas: 0", target, m)
 			}
 		}
 	})
-	v := values(t, mustRun(t, false, func(a *Args) { a.Loki.Replicas = 3 }), "observability-loki")
+	v := values(t, component.MustRun(t, false, func(a *Args) { a.Loki.Replicas = 3 }), "observability-loki")
 	for path, want := range map[string]any{
 		"deploymentMode": "Monolithic", "singleBinary/replicas": 3.0, "write/replicas": 0.0, "read/replicas": 0.0,
 		"backend/replicas": 0.0, "loki/commonConfig/replication_factor": 3.0, "gateway/replicas": 3.0,
 		"singleBinary/persistence/size": "10Gi", "singleBinary/persistence/storageClass": "gp3",
 	} {
-		if got := at(v, path); got != want {
+		if got := harness.At(v, path); got != want {
 			t.Errorf("replicated monolithic %s = %v, want %v", path, got, want)
 		}
 	}
@@ -489,22 +470,22 @@ func TestLokiBucketAndModes(t *testing.T) {
 		"deprecated simple scalable mode": func(a *Args) { a.Loki.DeploymentMode = "SimpleScalable" },
 		"two replicas without a quorum":   func(a *Args) { a.Loki.Replicas = 2 },
 	} {
-		if _, err := run(t, false, mutate); err == nil {
+		if _, err := component.Run(false, mutate); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}
 }
 
 func TestAlloyCollectsEveryNode(t *testing.T) {
-	v := values(t, mustRun(t, false, nil), "observability-alloy")
-	if at(v, "controller/type") != "daemonset" || at(v, "alloy/mounts/varlog") != true {
+	v := values(t, component.MustRun(t, false, nil), "observability-alloy")
+	if harness.At(v, "controller/type") != "daemonset" || harness.At(v, "alloy/mounts/varlog") != true {
 		t.Errorf("alloy: %v", v)
 	}
-	tol, _ := at(v, "controller/tolerations").([]any)
-	if len(tol) != 1 || at(tol[0], "operator") != "Exists" {
+	tol, _ := harness.At(v, "controller/tolerations").([]any)
+	if len(tol) != 1 || harness.At(tol[0], "operator") != "Exists" {
 		t.Errorf("alloy must tolerate the media taint: %v", tol)
 	}
-	content, _ := at(v, "alloy/configMap/content").(string)
+	content, _ := harness.At(v, "alloy/configMap/content").(string)
 	for _, s := range []string{"http://loki-gateway.monitoring.svc.cluster.local/loki/api/v1/push", `cluster = "cinegit-dev-eks"`, "stage.cri", "/var/log/pods/"} {
 		if !strings.Contains(content, s) {
 			t.Errorf("alloy config lacks %q", s)
@@ -513,21 +494,21 @@ func TestAlloyCollectsEveryNode(t *testing.T) {
 }
 
 func TestGrafanaDataSources(t *testing.T) {
-	v := values(t, mustRun(t, false, nil), "observability-stack")
-	ds, _ := at(v, "grafana/additionalDataSources").([]any)
+	v := values(t, component.MustRun(t, false, nil), "observability-stack")
+	ds, _ := harness.At(v, "grafana/additionalDataSources").([]any)
 	byUID := map[string]map[string]any{}
 	for _, d := range ds {
-		byUID[at(d, "uid").(string)] = d.(map[string]any)
+		byUID[harness.At(d, "uid").(string)] = d.(map[string]any)
 	}
 	if byUID[LokiUID]["url"] != "http://loki-gateway.monitoring.svc.cluster.local" || byUID[LokiUID]["type"] != "loki" {
 		t.Errorf("loki data source %v", byUID[LokiUID])
 	}
-	if at(byUID[CloudWatchUID], "jsonData/authType") != "default" || at(byUID[CloudWatchUID], "jsonData/defaultRegion") != region {
+	if harness.At(byUID[CloudWatchUID], "jsonData/authType") != "default" || harness.At(byUID[CloudWatchUID], "jsonData/defaultRegion") != region {
 		t.Errorf("cloudwatch data source %v", byUID[CloudWatchUID])
 	}
 	// Prometheus is the chart's own default data source.
-	if at(v, "grafana/sidecar/dashboards/label") != DashboardLabel || !reflect.DeepEqual(at(v, "grafana/sidecar/dashboards/searchNamespace"), []any{"monitoring", "cinegit"}) {
-		t.Errorf("dashboard sidecar %v", at(v, "grafana/sidecar"))
+	if harness.At(v, "grafana/sidecar/dashboards/label") != DashboardLabel || !reflect.DeepEqual(harness.At(v, "grafana/sidecar/dashboards/searchNamespace"), []any{"monitoring", "cinegit"}) {
+		t.Errorf("dashboard sidecar %v", harness.At(v, "grafana/sidecar"))
 	}
 }
 
@@ -588,7 +569,7 @@ func TestDashboardsAreValidGrafanaJSON(t *testing.T) {
 				if !knownQuery(target) {
 					t.Errorf("%s: panel %q target %d has an empty query: %v", d.Name, title, i, target)
 				}
-				uid, _ := at(target, "datasource/uid").(string)
+				uid, _ := harness.At(target, "datasource/uid").(string)
 				if uid != PrometheusUID && uid != LokiUID && uid != CloudWatchUID {
 					t.Errorf("%s: panel %q target %d uses unknown data source %q", d.Name, title, i, uid)
 				}
@@ -609,7 +590,7 @@ func TestDashboardsAreValidGrafanaJSON(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, v := range out.Templating.List {
-			if v["type"] == "constant" && (v["query"] == "" || at(v, "current/value") == "") {
+			if v["type"] == "constant" && (v["query"] == "" || harness.At(v, "current/value") == "") {
 				t.Errorf("%s: constant %v left empty", d.Name, v["name"])
 			}
 		}
@@ -675,16 +656,16 @@ func TestAlertRulesArePresent(t *testing.T) {
 		found := map[string]bool{}
 		groups, _ := rule.Input("spec.groups").([]any)
 		for _, g := range groups {
-			for _, rl := range at(g, "rules").([]any) {
-				name, _ := at(rl, "alert").(string)
+			for _, rl := range harness.At(g, "rules").([]any) {
+				name, _ := harness.At(rl, "alert").(string)
 				found[name] = true
-				if expr, _ := at(rl, "expr").(string); strings.TrimSpace(expr) == "" {
+				if expr, _ := harness.At(rl, "expr").(string); strings.TrimSpace(expr) == "" {
 					t.Errorf("%s has no expression", name)
 				}
-				if sev := at(rl, "labels/severity"); sev != "critical" && sev != "warning" {
+				if sev := harness.At(rl, "labels/severity"); sev != "critical" && sev != "warning" {
 					t.Errorf("%s severity %v", name, sev)
 				}
-				if at(rl, "annotations/summary") == nil {
+				if harness.At(rl, "annotations/summary") == nil {
 					t.Errorf("%s has no summary", name)
 				}
 			}
@@ -701,7 +682,7 @@ func TestAlertRulesArePresent(t *testing.T) {
 }
 
 func TestNamespaceIsLabelled(t *testing.T) {
-	ns := mustRun(t, false, nil).Named(tNamespace, "observability")
+	ns := component.MustRun(t, false, nil).Named(tNamespace, "observability")
 	labels, _ := ns.Input("metadata.labels").(map[string]any)
 	for k, want := range map[string]any{
 		kube.LabelEnforce: kube.Privileged, kube.LabelWarn: kube.Restricted, kube.LabelEnvironment: "dev", kube.LabelPurpose: "monitoring", kube.LabelManagedBy: "pulumi",
@@ -723,7 +704,7 @@ func TestBadArgsFail(t *testing.T) {
 		"topic key without the topic": func(a *Args) { a.Alertmanager.SNSTopicKmsKeyArn = pulumi.String(topicKey) },
 		"no storage class":            func(a *Args) { a.StorageClass = "" },
 	} {
-		if _, err := run(t, false, mutate); err == nil || !strings.Contains(err.Error(), "observability") {
+		if _, err := component.Run(false, mutate); err == nil || !strings.Contains(err.Error(), "observability") {
 			t.Errorf("%s: got %v", name, err)
 		}
 	}
@@ -793,10 +774,10 @@ func TestOperatorCRDsFollowTheStack(t *testing.T) {
 		if crds.InputString("name") != OperatorCRDsRelease || crds.InputString("repositoryOpts.repo") != PrometheusCommunityRepo {
 			t.Errorf("crds release %v", crds.Inputs)
 		}
-		if ann, _ := at(values(t, r, "observability-crds"), "crds/annotations").(map[string]any); ann["helm.sh/resource-policy"] != "keep" {
-			t.Errorf("the CRDs must survive an uninstall: %v", at(values(t, r, "observability-crds"), "crds"))
+		if ann, _ := harness.At(values(t, r, "observability-crds"), "crds/annotations").(map[string]any); ann["helm.sh/resource-policy"] != "keep" {
+			t.Errorf("the CRDs must survive an uninstall: %v", harness.At(values(t, r, "observability-crds"), "crds"))
 		}
-		if at(values(t, r, "observability-stack"), "crds/enabled") != false {
+		if harness.At(values(t, r, "observability-stack"), "crds/enabled") != false {
 			t.Error("kube-prometheus-stack must not install its own (never upgraded) copy of the CRDs")
 		}
 		if !r.DependsOn(stack, crds) || !r.DependsOn(rule, crds) || !r.DependsOn(rule, stack) {
@@ -809,7 +790,7 @@ func TestOperatorCRDsFollowTheStack(t *testing.T) {
 			t.Errorf("operatorCRDsChart[%s] = %+v", stackVersion, v)
 		}
 	}
-	if _, err := run(t, false, func(a *Args) { a.Prometheus.ChartVersion = "88.6.0" }); err == nil || !strings.Contains(err.Error(), "operatorCRDsChart") {
+	if _, err := component.Run(false, func(a *Args) { a.Prometheus.ChartVersion = "88.6.0" }); err == nil || !strings.Contains(err.Error(), "operatorCRDsChart") {
 		t.Errorf("kube-prometheus-stack bumped without its CRDs: %v", err)
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
+
+	"github.com/cinegit/infrastructure/pkg/harness"
 )
 
 // replaceOn lists, per type, the input properties whose change makes the provider replace the
@@ -233,17 +235,7 @@ func changedProps(a, b map[string]any) []string {
 }
 
 // at is the value at a dotted path of inputs, nil when absent.
-func at(m map[string]any, path string) any {
-	var v any = m
-	for _, p := range strings.Split(path, ".") {
-		mm, ok := v.(map[string]any)
-		if !ok {
-			return nil
-		}
-		v = mm[p]
-	}
-	return v
-}
+func at(m map[string]any, path string) any { return harness.Lookup(m, strings.Split(path, ".")...) }
 
 // providerURN is the provider a reference names. A default provider's name carries its
 // plugin version (default_6_83_4): an upgrade updates the provider, it does not move the

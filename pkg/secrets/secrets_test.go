@@ -61,26 +61,18 @@ func testArgs() Args {
 	}
 }
 
-func run(t *testing.T, preview bool, mutate func(*Args)) (*harness.Result, error) {
-	t.Helper()
-	args := testArgs()
-	if mutate != nil {
-		mutate(&args)
-	}
-	return harness.RunComponent(region, preview, func(ctx *pulumi.Context, p harness.Providers) error {
+// component runs New under mocks with testArgs wired to the test's providers.
+var component = harness.ComponentTest[Args]{
+	Region: region,
+	Args: func(p harness.Providers) Args {
+		args := testArgs()
 		args.KubernetesProvider = p.Kubernetes
+		return args
+	},
+	New: func(ctx *pulumi.Context, p harness.Providers, args Args) error {
 		_, err := New(ctx, "secrets", args, pulumi.Provider(p.AWS))
 		return err
-	})
-}
-
-func mustRun(t *testing.T, preview bool, mutate func(*Args)) *harness.Result {
-	t.Helper()
-	r, err := run(t, preview, mutate)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
+	},
 }
 
 func policyOf(t *testing.T, res *harness.Resource, path string) map[string]harness.Statement {
@@ -100,7 +92,7 @@ func sorted(s []string) []string {
 
 func TestOperatorReleaseIsPinnedAndUsesItsRole(t *testing.T) {
 	for _, preview := range []bool{false, true} {
-		r := mustRun(t, preview, nil)
+		r := component.MustRun(t, preview, nil)
 		rel := r.Named(tRelease, "secrets-operator")
 		role := r.Named(tRole, "secrets-operator")
 		ns := r.Named(tNamespace, "secrets-operator")
@@ -134,7 +126,7 @@ func TestOperatorReleaseIsPinnedAndUsesItsRole(t *testing.T) {
 }
 
 func TestOperatorRoleIsExact(t *testing.T) {
-	r := mustRun(t, false, nil)
+	r := component.MustRun(t, false, nil)
 	role := r.Named(tRole, "secrets-operator")
 	var trust struct {
 		Statement []struct {
@@ -189,7 +181,7 @@ func TestOperatorRoleIsExact(t *testing.T) {
 }
 
 func TestAllKeysKnownNeedNoEncryptionContextStatement(t *testing.T) {
-	r := mustRun(t, false, func(a *Args) { a.ApplicationSecrets = a.ApplicationSecrets[:2] })
+	r := component.MustRun(t, false, func(a *Args) { a.ApplicationSecrets = a.ApplicationSecrets[:2] })
 	if _, ok := policyOf(t, r.Named(tPolicy, "secrets-operator"), "policy")["DecryptNamedSecretsWithTheirKeys"]; ok {
 		t.Error("no key/* statement when every key is known")
 	}
@@ -197,7 +189,7 @@ func TestAllKeysKnownNeedNoEncryptionContextStatement(t *testing.T) {
 
 func TestStoreAndExternalSecrets(t *testing.T) {
 	for _, preview := range []bool{false, true} {
-		r := mustRun(t, preview, nil)
+		r := component.MustRun(t, preview, nil)
 		rel := r.Named(tRelease, "secrets-operator")
 		store := r.Named(tStore, "secrets-store")
 		appNs := r.Named(tNamespace, "secrets-applications")
@@ -243,7 +235,7 @@ func TestStoreAndExternalSecrets(t *testing.T) {
 }
 
 func TestPlatformKeyRotatesAndIsProtectedWhenAsked(t *testing.T) {
-	r := mustRun(t, false, func(a *Args) { a.Protect = true })
+	r := component.MustRun(t, false, func(a *Args) { a.Protect = true })
 	key := r.Named("aws:kms/key:Key", "secrets-platform")
 	if key == nil || key.Input("enableKeyRotation") != true || !key.Protect {
 		t.Fatalf("platform key: %v", key)
@@ -262,7 +254,7 @@ func TestBadArgsFail(t *testing.T) {
 		"same secret twice":           func(a *Args) { a.ApplicationSecrets[1].Name = a.ApplicationSecrets[0].Name },
 		"no OIDC":                     func(a *Args) { a.OidcIssuer = nil },
 	} {
-		if _, err := run(t, false, mutate); err == nil || !strings.Contains(err.Error(), "secrets") {
+		if _, err := component.Run(false, mutate); err == nil || !strings.Contains(err.Error(), "secrets") {
 			t.Errorf("%s: got %v", name, err)
 		}
 	}
@@ -288,7 +280,7 @@ func contains(list []string, s string) bool {
 // operator (the services component syncs it per service) but gets no ExternalSecret in the
 // application namespace.
 func TestPerServiceSecretsAreReadableButNotSynced(t *testing.T) {
-	r := mustRun(t, false, func(a *Args) {
+	r := component.MustRun(t, false, func(a *Args) {
 		a.ApplicationSecrets = []ApplicationSecret{{Name: "redis", SecretArn: pulumi.String(cacheSec), KmsKeyArn: pulumi.String(cacheKey), PerService: true}}
 	})
 	if es := r.Named(tExtSecret, "secrets-redis"); es != nil {
