@@ -25,8 +25,9 @@ func TestRenderLikeHelmTemplate(t *testing.T) {
 	for _, o := range r.Objects {
 		kinds = append(kinds, o.String())
 	}
-	// The test hook is left out: a Pulumi Release never runs `helm test`.
-	if want := []string{"CustomResourceDefinition/widgets.demo.cinegit.io", "Deployment/r-demo", "Job/r-migrate"}; !reflect.DeepEqual(kinds, want) {
+	// The test hook is left out: a Pulumi Release never runs `helm test`. The List's item
+	// stands for the List, as Helm installs it.
+	if want := []string{"ConfigMap/r-settings", "CustomResourceDefinition/widgets.demo.cinegit.io", "Deployment/r-demo", "Job/r-migrate"}; !reflect.DeepEqual(kinds, want) {
 		t.Fatalf("objects %v, want %v", kinds, want)
 	}
 	pods, err := Pods(r.Objects)

@@ -165,7 +165,9 @@ func merge(base, over map[string]any) map[string]any {
 	return out
 }
 
-// Decode splits a multi-document YAML stream into objects, dropping empty documents.
+// Decode splits a multi-document YAML stream into objects, dropping empty documents. A v1 List
+// stands for its items, as Helm installs them (its Kubernetes client builds the resources with
+// the resource builder's Flatten, pkg/kube/client.go).
 func Decode(stream []byte) ([]Object, error) {
 	var out []Object
 	for _, doc := range splitDocs(stream) {
@@ -178,6 +180,16 @@ func Decode(stream []byte) ([]Object, error) {
 		}
 		if o.Kind() == "" {
 			return nil, fmt.Errorf("document without kind: %q", firstLine(doc))
+		}
+		if items, ok := o["items"].([]any); ok && o.APIVersion() == "v1" && strings.HasSuffix(o.Kind(), "List") {
+			for _, it := range items {
+				m, ok := it.(map[string]any)
+				if !ok || Object(m).Kind() == "" {
+					return nil, fmt.Errorf("%s: an item without kind", firstLine(doc))
+				}
+				out = append(out, m)
+			}
+			continue
 		}
 		out = append(out, o)
 	}
