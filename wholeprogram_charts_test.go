@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 
@@ -34,14 +32,6 @@ import (
 // binary, whose link they triple (13 s to 43 s): run it with `go test -tags charts -run
 // TestChartsRender .`.
 
-// chartsDir is where the unpacked charts are: <dir>/<chart>-<version>/<chart>/Chart.yaml.
-func chartsDir() string {
-	if d := os.Getenv("CINEGIT_CHARTS"); d != "" {
-		return d
-	}
-	return ".charts"
-}
-
 // kubernetesObjects are values every chart here passes through to the pod spec as Kubernetes
 // API objects (toYaml): their keys are the API's, which the Pod Security and resources checks
 // below read from the rendered pods.
@@ -64,40 +54,6 @@ var freeForm = map[string][]string{
 	},
 }
 
-// chartRelease is one registered Helm release, as the checks need it.
-type chartRelease struct {
-	resource                        string // Pulumi name
-	chart, version, name, namespace string
-	values                          map[string]any
-}
-
-func chartReleases(r *harness.Result) []chartRelease {
-	var out []chartRelease
-	for _, rel := range r.ByType(k8sRelease) {
-		values, _ := rel.Input("values").(map[string]any)
-		out = append(out, chartRelease{
-			resource: rel.Name, chart: rel.InputString("chart"), version: rel.InputString("version"),
-			name: rel.InputString("name"), namespace: rel.InputString("namespace"), values: values,
-		})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].resource < out[j].resource })
-	return out
-}
-
-// chartPath finds a release's chart at its pinned version; a chart present only at other
-// versions is an error naming the script that refreshes them.
-func chartPath(dir, chart, version string) (string, bool, error) {
-	p := filepath.Join(dir, chart+"-"+version, chart)
-	if _, err := os.Stat(filepath.Join(p, "Chart.yaml")); err == nil {
-		return p, true, nil
-	}
-	others, _ := filepath.Glob(filepath.Join(dir, chart+"-*", chart, "Chart.yaml"))
-	if len(others) > 0 {
-		return "", false, fmt.Errorf("chart %s is pinned at %s but %s holds only %v: run scripts/pull-charts.sh", chart, version, dir, others)
-	}
-	return "", false, nil
-}
-
 // namespaceLevels are the Pod Security levels the program's namespaces enforce; a namespace the
 // program does not create (kube-system) enforces none, which is the privileged level.
 func namespaceLevels(r *harness.Result) map[string]string {
@@ -113,92 +69,29 @@ func namespaceLevels(r *harness.Result) map[string]string {
 	return out
 }
 
-// builtinGroups are API groups Kubernetes serves itself; a "kubernetes:<group>/<version>:<Kind>"
-// resource in any other group is a custom resource.
-var builtinGroups = map[string]bool{
-	"core": true, "apps": true, "batch": true, "networking.k8s.io": true, "storage.k8s.io": true,
-	"rbac.authorization.k8s.io": true, "policy": true, "helm.sh": true, "apiextensions.k8s.io": true,
-	"admissionregistration.k8s.io": true, "scheduling.k8s.io": true, "autoscaling": true,
-	"coordination.k8s.io": true, "apiregistration.k8s.io": true, "discovery.k8s.io": true,
-	"certificates.k8s.io": true, "node.k8s.io": true,
-}
-
-// isCustom reports whether an apiVersion is a custom resource's: one with a group Kubernetes
-// does not serve itself.
-func isCustom(apiVersion string) bool {
-	group, _, grouped := strings.Cut(apiVersion, "/")
-	return grouped && !builtinGroups[group]
-}
-
-// customResource is a custom resource the program writes, as the API server would receive it.
-// A server-side-apply patch (<Kind>Patch) is partial by design and is checked only for fields
-// the schema does not have.
-type customResource struct {
-	obj   map[string]any
-	patch bool
-}
-
-func customResources(r *harness.Result) []customResource {
-	var out []customResource
-	for _, res := range r.Resources {
-		pkg, rest, ok := strings.Cut(res.Type, ":")
-		if !ok || pkg != "kubernetes" {
-			continue
-		}
-		gv, kind, _ := strings.Cut(rest, ":")
-		if !isCustom(gv) {
-			continue
-		}
-		obj := map[string]any{"apiVersion": gv, "kind": strings.TrimSuffix(kind, "Patch")}
-		for _, k := range []string{"metadata", "spec"} {
-			if v := res.Input(k); v != nil {
-				obj[k] = v
-			}
-		}
-		out = append(out, customResource{obj: obj, patch: strings.HasSuffix(kind, "Patch")})
-	}
-	return out
-}
-
 func TestChartsRenderWithTheProgramsValues(t *testing.T) {
 	dir := chartsDir()
 	required := os.Getenv("CINEGIT_CHARTS_REQUIRED") != ""
 	for _, stack := range []string{"dev", "staging", "prod"} {
 		t.Run(stack, func(t *testing.T) {
 			r := run(t, stack, false)
-			kubeVersion := r.Named("eks:index:Cluster", "cluster").InputString("version")
 			levels := namespaceLevels(r)
 			releases := chartReleases(r)
-
-			// First pass: the CRDs every release installs, so the second pass renders with the
-			// API versions the cluster serves once they are in (the program installs CRDs first).
-			crds := chartcheck.CRDs{}
-			paths := map[string]string{}
-			var missing []string
-			for _, rel := range releases {
-				p, ok, err := chartPath(dir, rel.chart, rel.version)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if !ok {
-					missing = append(missing, rel.chart+"-"+rel.version)
-					continue
-				}
-				paths[rel.resource] = p
-				out, err := chartcheck.Render(p, chartcheck.Release{Name: rel.name, Namespace: rel.namespace, Values: rel.values, KubeVersion: kubeVersion})
-				if err != nil {
-					t.Errorf("%s: %v", rel.resource, err)
-					continue
-				}
-				if err := crds.CollectCRDs(out.Objects); err != nil {
-					t.Fatal(err)
-				}
+			rendered, missing, err := renderReleases(dir, r)
+			if err != nil {
+				t.Fatal(err)
 			}
 			if len(missing) > 0 {
-				if len(paths) == 0 && !required {
+				if len(rendered) == 0 && !required {
 					t.Skipf("no charts in %s (missing %v): run scripts/pull-charts.sh (needs internet) or set CINEGIT_CHARTS", dir, missing)
 				}
 				t.Fatalf("charts missing in %s: %v: run scripts/pull-charts.sh", dir, missing)
+			}
+			crds := chartcheck.CRDs{}
+			for _, out := range rendered {
+				if err := crds.CollectCRDs(out.Objects); err != nil {
+					t.Fatal(err)
+				}
 			}
 
 			// The capacity test's hand-kept table of pods and values paths must agree with what
@@ -208,16 +101,7 @@ func TestChartsRenderWithTheProgramsValues(t *testing.T) {
 
 			for _, rel := range releases {
 				t.Run(rel.resource, func(t *testing.T) {
-					out, err := chartcheck.Render(paths[rel.resource], chartcheck.Release{
-						Name: rel.name, Namespace: rel.namespace, Values: rel.values,
-						KubeVersion: kubeVersion, APIVersions: crds.APIVersions(),
-					})
-					if err != nil {
-						t.Fatal(err)
-					}
-					if out.Version != rel.version {
-						t.Fatalf("%s holds %s %s, pinned %s: run scripts/pull-charts.sh", paths[rel.resource], out.Chart, out.Version, rel.version)
-					}
+					out := rendered[rel.resource]
 					level, ok := levels[rel.namespace]
 					if !ok {
 						level = "privileged"

@@ -26,7 +26,7 @@ cd "$(dirname "$0")/.."
 require pull-charts helm jq sha256sum
 bin=$(cinegit_bin)
 
-work=.charts
+work=${CINEGIT_CHARTS:-.charts} # the directory the tests read (CINEGIT_CHARTS, as there)
 mkdir -p "$work"
 releases=$(for stack in $stacks; do
   "$bin" plan --stack "$stack" --format json |
