@@ -245,7 +245,7 @@ func TestRunnerBuildRunsThePinnedTools(t *testing.T) {
 	if fmt.Sprint(spec.Version) != "0.2" {
 		t.Errorf("buildspec version %v", spec.Version)
 	}
-	for _, k := range []string{"PULUMI_VERSION", "KUBECTL_VERSION", "POLICY_OPA_VERSION", "PULUMI_BACKEND_URL"} {
+	for _, k := range []string{"PULUMI_VERSION", "KUBECTL_VERSION", "PULUMI_BACKEND_URL"} {
 		if spec.Env.Variables[k] == "" {
 			t.Errorf("buildspec does not pin %s", k)
 		}
@@ -266,6 +266,28 @@ func TestRunnerBuildRunsThePinnedTools(t *testing.T) {
 			t.Errorf("%s is missing or not executable", script)
 		}
 	}
+	// The runner builds the policy pack's analyzer at this commit and self-checks it in the
+	// install phase (whose failure skips the build phase), and every pulumi command names the
+	// pack, whose runtime is that analyzer.
+	install, err := os.ReadFile(filepath.Join(".ci", "runner-install.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	build := strings.Index(string(install), `go build -o "$bin/pulumi-analyzer-policy-cinegit" ./policy/analyzer`)
+	check := strings.Index(string(install), "\npulumi-analyzer-policy-cinegit self-check policy\n")
+	if build < 0 || check < build {
+		t.Errorf("runner-install.sh does not build the analyzer and then self-check it")
+	}
+	if got := spec.Phases["install"].Commands; len(got) != 1 || got[0] != "bash .ci/runner-install.sh" {
+		t.Errorf("install phase %v", got)
+	}
+	pack, err := os.ReadFile(filepath.Join("policy", "PulumiPolicy.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`(?m)^runtime: cinegit$`).Match(pack) {
+		t.Errorf("policy/PulumiPolicy.yaml does not name the cinegit runtime (pulumi-analyzer-policy-cinegit)")
+	}
 	// The destroy command empties the cluster's load balancers first (scripts/pre-destroy.sh),
 	// then destroys.
 	b, err := os.ReadFile(filepath.Join(".ci", "runner-pulumi.sh"))
@@ -275,6 +297,9 @@ func TestRunnerBuildRunsThePinnedTools(t *testing.T) {
 	pre, destroy := strings.Index(string(b), `bash scripts/pre-destroy.sh "$PULUMI_STACK"`), strings.Index(string(b), "pulumi destroy")
 	if pre < 0 || destroy < pre {
 		t.Errorf("runner-pulumi.sh does not run scripts/pre-destroy.sh before pulumi destroy")
+	}
+	if !strings.Contains(string(b), `stack=(--stack "$PULUMI_STACK" --non-interactive --policy-pack policy)`) {
+		t.Errorf("runner-pulumi.sh does not run preview, drift and up with the policy pack")
 	}
 }
 

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Installs what pulumi needs on a deploy runner (CodeBuild, Amazon Linux 2023, x86_64): the
-# Pulumi CLI, kubectl (pulumi-eks runs it), the policy pack's analyzer. The AWS CLI v2 comes
+# Pulumi CLI, kubectl (pulumi-eks runs it), the policy pack's analyzer (built here and checked). The AWS CLI v2 comes
 # with CodeBuild's image. Versions come from .ci/buildspec.yml; every download is checked
 # against its published SHA-256.
 set -euo pipefail
-: "${PULUMI_VERSION:?}" "${KUBECTL_VERSION:?}" "${POLICY_OPA_VERSION:?}"
+: "${PULUMI_VERSION:?}" "${KUBECTL_VERSION:?}"
 
 bin=/usr/local/bin
 tmp=$(mktemp -d)
@@ -25,9 +25,12 @@ curl -fsSLo "$tmp/checksums.txt" "$release/pulumi-${PULUMI_VERSION}-checksums.tx
 tar -xzf "$tmp/$tarball" -C "$tmp"
 install -m 0755 "$tmp"/pulumi/* "$bin/"
 
-if [ -f policy/PulumiPolicy.yaml ] && grep -Eq '^runtime:[[:space:]]*"?opa"?' policy/PulumiPolicy.yaml; then
-  pulumi plugin install analyzer policy-opa "$POLICY_OPA_VERSION"
-fi
+# The policy pack's analyzer, built from this commit (policy/PulumiPolicy.yaml: runtime cinegit),
+# then started as the CLI starts it and made to find a known-bad resource's and stack's
+# mandatory violations: if it cannot, this install phase fails, and CodeBuild runs no build
+# phase, so no pulumi command runs without its policies.
+go build -o "$bin/pulumi-analyzer-policy-cinegit" ./policy/analyzer
+pulumi-analyzer-policy-cinegit self-check policy
 
 go version
 kubectl version --client

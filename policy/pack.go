@@ -1,5 +1,6 @@
 // Package policy holds CineGit's policy pack: the Rego modules and PulumiPolicy.yaml that
-// `pulumi preview --policy-pack policy` runs through pulumi-analyzer-policy-opa.
+// `pulumi preview --policy-pack policy` runs through pulumi-analyzer-policy-cinegit
+// (policy/analyzer, pkg/policy/analyzer).
 //
 // The files are embedded so that Go code evaluates exactly the same modules offline;
 // pkg/policy is that evaluator.

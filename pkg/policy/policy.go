@@ -1,7 +1,8 @@
 // Package policy evaluates CineGit's policy pack (the Rego modules in policy/) offline, with
-// OPA's Go library, over the resources a program run registered. The same files run in real
-// previews through pulumi-analyzer-policy-opa (`pulumi preview --policy-pack policy`); this
-// package gives each policy the input the analyzer would give it:
+// OPA's Go library, over the resources a program run registered. The same evaluation runs in
+// real previews and updates through pulumi-analyzer-policy-cinegit (pkg/policy/analyzer,
+// `pulumi preview --policy-pack policy`). Each policy gets the input pulumi-policy-opa's
+// analyzer would give it (the pack stays loadable by that analyzer too):
 //
 //   - resource policies (deny_*, warn_*) see one resource: its properties at the top level of
 //     input, plus __type, __urn, __name, __options (protect, parent), __provider and
