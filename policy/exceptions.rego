@@ -41,6 +41,29 @@ exception_aliases := {
 	"access-logging": {"stack_deny_bucket_access_logging"},
 }
 
+# waivable names, for each mandatory policy (deny_*, stack_deny_*) that may be waived at all,
+# the resource types a tag may waive it on. A tag that names a mandatory policy on any other
+# type waives nothing, and deny_unlisted_exception fails the resource: a
+# mandatory rule is lifted only where this pack, reviewed like the rules, says it may be, never
+# by a tag alone. Advisory policies (warn_*) may be waived on any resource.
+waivable := {
+	# The access-log bucket: S3 delivers server access logs only to SSE-S3 buckets, and a log
+	# bucket neither logs itself nor needs versions (pkg/bucket).
+	"stack_deny_bucket_kms_encryption": {"aws:s3/bucketV2:BucketV2"},
+	"stack_deny_bucket_access_logging": {"aws:s3/bucketV2:BucketV2"},
+	"stack_deny_bucket_versioning": {"aws:s3/bucketV2:BucketV2"},
+}
+
+# mandatory_policy holds for the names of mandatory policies.
+mandatory_policy(policy) if startswith(policy, "deny_")
+
+mandatory_policy(policy) if startswith(policy, "stack_deny_")
+
+# may_waive holds when an exception may waive policy on a resource of type typ.
+may_waive(policy, _) if not mandatory_policy(policy)
+
+may_waive(policy, typ) if waivable[policy][typ]
+
 # untaggable_exceptions lists exceptions for resources that have no tags:
 # {"<type>::<logical name>": {"<policy>": "<reason>"}}.
 untaggable_exceptions := {}
@@ -69,10 +92,11 @@ tag_exceptions(r) := {policy: reason |
 	reason := concat("; ", reasons)
 }
 
-# declared_exceptions is {policy: reason} for every exception r declares, by tag or by listing.
+# declared_exceptions is {policy: reason} for every exception r declares: by a listing, which
+# is part of the pack, or by a tag the pack allows on r's type (waivable).
 declared_exceptions(r) := object.union(
 	object.get(untaggable_exceptions, sprintf("%s::%s", [r.__type, r.__name]), {}),
-	tag_exceptions(r),
+	{policy: reason | some policy, reason in tag_exceptions(r); may_waive(policy, r.__type)},
 )
 
 # excepted holds when resource r declares an exception for policy.
@@ -94,4 +118,19 @@ excepted(r, policy) if {
 warn_policy_exception contains msg if {
 	some policy, reason in declared_exceptions(input)
 	msg := sprintf("%s: policy %s is waived: %s", [describe(input), policy, reason])
+}
+
+# METADATA
+# title: Exception the pack does not allow
+# description: >-
+#   A resource declares an exception (tag cinegit:exception:<policy>) to a mandatory policy that
+#   the pack does not allow to be waived on its type (waivable in exceptions.rego): the
+#   exception waives nothing, and the attempt fails the preview. This policy itself cannot be
+#   waived.
+deny_unlisted_exception contains msg if {
+	taggable_types[input.__type]
+	some policy, _ in tag_exceptions(input)
+	not may_waive(policy, input.__type)
+	not excepted(input, "deny_unlisted_exception")
+	msg := sprintf("%s declares an exception to the mandatory policy %s, which the pack does not allow to be waived on %s (waivable in policy/exceptions.rego)", [describe(input), policy, input.__type])
 }

@@ -117,3 +117,59 @@ deny_iam_wildcard_resource contains msg if {
 	not excepted(input, "deny_iam_wildcard_resource")
 	msg := sprintf("%s: %s statement %s allows %s on Resource \"*\"", [describe(input), st.where, st.sid, concat(", ", actions)])
 }
+
+# METADATA
+# title: No IAM statement allowing everything but a list
+# description: >-
+#   No identity policy statement allows with NotAction: "Allow" with NotAction grants every
+#   action of every service but the ones listed, today's and tomorrow's ("IAM JSON policy
+#   elements: NotAction", IAM User Guide). List the actions to allow instead.
+deny_iam_allow_not_action contains msg if {
+	input.__type in policy_document_types
+	some d in policy_documents(input)
+	some i, st in as_array(object.get(d.doc, "Statement", []))
+	object.get(st, "Effect", "") == "Allow"
+	object.get(st, "NotAction", null) != null
+	not excepted(input, "deny_iam_allow_not_action")
+	msg := sprintf("%s: %s statement %v allows every action but %v (NotAction)", [describe(input), d.where, object.get(st, "Sid", sprintf("#%d", [i])), st.NotAction])
+}
+
+# admin_policy_arns are AWS managed policies that grant administrator access or the means to
+# take it (IAMFullAccess creates and attaches any policy).
+admin_policy_arns := {
+	"arn:aws:iam::aws:policy/AdministratorAccess",
+	"arn:aws:iam::aws:policy/IAMFullAccess",
+}
+
+# attachment_types attach a managed policy (policyArn) to a role, user or group.
+attachment_types := {
+	"aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+	"aws:iam/userPolicyAttachment:UserPolicyAttachment",
+	"aws:iam/groupPolicyAttachment:GroupPolicyAttachment",
+	"aws:iam/policyAttachment:PolicyAttachment",
+}
+
+# attached_admin_policies lists the administrator policies r attaches.
+attached_admin_policies(r) := {arn |
+	attachment_types[r.__type]
+	arn := r.policyArn
+	admin_policy_arns[arn]
+} | {arn |
+	r.__type == "aws:iam/role:Role"
+	some arn in object.get(r, "managedPolicyArns", [])
+	admin_policy_arns[arn]
+}
+
+# METADATA
+# title: No administrator policy attached
+# description: >-
+#   No role, user or group of the stacks gets AdministratorAccess or IAMFullAccess, by an
+#   attachment or a role's managedPolicyArns: the only holder of administrator access is the
+#   deploy runner, which bootstrap/ creates outside the stacks. Workloads get policies that list
+#   their actions and resources.
+deny_iam_admin_attachment contains msg if {
+	input.__type in attachment_types | {"aws:iam/role:Role"}
+	some arn in attached_admin_policies(input)
+	not excepted(input, "deny_iam_admin_attachment")
+	msg := sprintf("%s attaches %s", [describe(input), arn])
+}

@@ -33,7 +33,9 @@ func exceptionCases() []exceptionCase {
 	}
 	const why = "S3 server access logs can only be delivered to buckets with SSE-S3 default encryption"
 	return []exceptionCase{
-		{"policy name tag", "deny_open_ingress", "bastion for the migration window: removed in INFRA-42",
+		// A mandatory policy the pack does not list in waivable for the type: the tag waives
+		// nothing (and deny_unlisted_exception fails it, below).
+		{"policy name tag, not waivable", "deny_open_ingress", "",
 			[]Resource{res(sg, "bastion", map[string]any{
 				"tags":    tagsWith("dev", ExceptionTag("deny_open_ingress"), "bastion for the migration window: removed in INFRA-42"),
 				"ingress": open22,
@@ -99,7 +101,12 @@ func TestExceptions(t *testing.T) {
 // does not report the waived finding, and warn_policy_exception lists the waiver.
 func TestExceptionRuleInAnalyzer(t *testing.T) {
 	a := newAnalyzer(t)
-	tc := exceptionCases()[0]
+	var tc exceptionCase
+	for _, c := range exceptionCases() {
+		if c.name == "stack policy, topic alias" {
+			tc = c
+		}
+	}
 	diags := a.diagnostics(t, tc.resources)
 	joined := strings.Join(diags, "\n")
 	if strings.Contains(joined, tc.rule+"|") {
@@ -176,7 +183,8 @@ func TestDeclaredExceptions(t *testing.T) {
 	a := newAnalyzer(t)
 	r := res("aws:s3/bucketV2:BucketV2", "logs", map[string]any{"tags": tagsWith("dev",
 		"cinegit:exception:sse-kms", "log delivery",
-		ExceptionTag("deny_prod_unprotected"), "ephemeral",
+		ExceptionTag("deny_prod_unprotected"), "ephemeral, but not waivable on a bucket",
+		ExceptionTag("warn_iam_service_wildcard_action"), "advisory: waivable anywhere",
 		"cinegit:exception:unknown-topic", "ignored as a topic, kept as a policy name",
 		"Name", "logs",
 	)})
@@ -191,10 +199,31 @@ func TestDeclaredExceptions(t *testing.T) {
 	got := ast.MustInterfaceToValue(rs[0].Expressions[0].Value)
 	want := ast.MustParseTerm(`{
 		"stack_deny_bucket_kms_encryption": "log delivery",
-		"deny_prod_unprotected": "ephemeral",
+		"warn_iam_service_wildcard_action": "advisory: waivable anywhere",
 		"unknown-topic": "ignored as a topic, kept as a policy name",
 	}`).Value
 	if got.Compare(want) != 0 {
 		t.Errorf("declared_exceptions = %v, want %v", got, want)
+	}
+}
+
+func init() { caseSets = append(caseSets, exceptionRuleCases) }
+
+// exceptionRuleCases: a tag may waive a mandatory policy only on the types the pack lists.
+func exceptionRuleCases() []ruleCase {
+	sg := "aws:ec2/securityGroup:SecurityGroup"
+	bucket := "aws:s3/bucketV2:BucketV2"
+	return []ruleCase{
+		{"mandatory policy on a type the pack does not list", "deny_unlisted_exception", true,
+			[]Resource{res(sg, "bastion", map[string]any{"tags": tagsWith("dev", ExceptionTag("deny_open_ingress"), "just this once")})}},
+		{"a topic that waives a mandatory policy on another type", "deny_unlisted_exception", true,
+			[]Resource{res(sg, "web", map[string]any{"tags": tagsWith("dev", "cinegit:exception:sse-kms", "not a bucket")})}},
+		{"the exception cannot waive itself", "deny_unlisted_exception", true,
+			[]Resource{res(sg, "web", map[string]any{"tags": tagsWith("dev",
+				ExceptionTag("deny_required_tags"), "no", ExceptionTag("deny_unlisted_exception"), "let me")})}},
+		{"a listed policy on its type", "deny_unlisted_exception", false,
+			[]Resource{res(bucket, "logs", map[string]any{"tags": tagsWith("dev", "cinegit:exception:sse-kms", "S3 log delivery needs SSE-S3")})}},
+		{"an advisory policy anywhere", "deny_unlisted_exception", false,
+			[]Resource{res(sg, "web", map[string]any{"tags": tagsWith("dev", ExceptionTag("warn_iam_service_wildcard_action"), "advisory")})}},
 	}
 }

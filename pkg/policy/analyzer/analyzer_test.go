@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
+	"google.golang.org/protobuf/types/known/structpb"
 )
 
 // pluginEnv makes this test binary act as the plugin: the test links it under the plugin's
@@ -67,7 +69,7 @@ func TestServerLevelsAndExceptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	analyze := func(tags resource.PropertyMap) []*pulumirpc.AnalyzeDiagnostic {
+	marshal := func(tags resource.PropertyMap) *structpb.Struct {
 		t.Helper()
 		props := resource.PropertyMap{"bucket": resource.NewProperty("b")}
 		if tags != nil {
@@ -77,7 +79,11 @@ func TestServerLevelsAndExceptions(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		resp, err := s.Analyze(context.Background(), &pulumirpc.AnalyzeRequest{Urn: checkURN, Type: "aws:s3/bucketV2:BucketV2", Name: "selfcheck", Properties: st})
+		return st
+	}
+	analyze := func(tags resource.PropertyMap) []*pulumirpc.AnalyzeDiagnostic {
+		t.Helper()
+		resp, err := s.Analyze(context.Background(), &pulumirpc.AnalyzeRequest{Urn: checkURN, Type: "aws:s3/bucketV2:BucketV2", Name: "selfcheck", Properties: marshal(tags)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -95,8 +101,27 @@ func TestServerLevelsAndExceptions(t *testing.T) {
 	if d == nil || d.GetEnforcementLevel() != pulumirpc.EnforcementLevel_MANDATORY || d.GetUrn() != checkURN || d.GetPolicyPackName() != PackName {
 		t.Fatalf("an untagged bucket: %v", d)
 	}
-	waived := find(analyze(resource.PropertyMap{"cinegit:exception:deny_required_tags": resource.NewProperty("a test")}), "deny_required_tags")
-	if waived == nil || waived.GetEnforcementLevel() != pulumirpc.EnforcementLevel_ADVISORY {
+	// A tag cannot waive a mandatory policy the pack does not allow waived on the type.
+	ds := analyze(resource.PropertyMap{"cinegit:exception:deny_required_tags": resource.NewProperty("a test")})
+	if d := find(ds, "deny_required_tags"); d.GetEnforcementLevel() != pulumirpc.EnforcementLevel_MANDATORY {
+		t.Fatalf("a tag waived deny_required_tags: %v", d)
+	}
+	if find(ds, "deny_unlisted_exception").GetEnforcementLevel() != pulumirpc.EnforcementLevel_MANDATORY {
+		t.Fatalf("the unlisted exception is not refused: %v", ds)
+	}
+	// One the pack allows (stack_deny_bucket_versioning on a bucket, by its topic) is
+	// reported as advisory, with its reason.
+	stack, err := s.AnalyzeStack(context.Background(), &pulumirpc.AnalyzeStackRequest{Resources: []*pulumirpc.AnalyzerResource{{
+		Urn: checkURN, Type: "aws:s3/bucketV2:BucketV2", Name: "selfcheck", Properties: marshal(resource.PropertyMap{
+			"project": resource.NewProperty("cinegit"), "environment": resource.NewProperty("dev"),
+			"managed-by": resource.NewProperty("pulumi"), "cinegit:exception:versioning": resource.NewProperty("log delivery"),
+		}),
+	}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waived := find(stack.GetDiagnostics(), "stack_deny_bucket_versioning")
+	if waived.GetEnforcementLevel() != pulumirpc.EnforcementLevel_ADVISORY || !strings.Contains(waived.GetMessage(), "log delivery") {
 		t.Fatalf("a waived finding: %v", waived)
 	}
 
