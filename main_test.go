@@ -182,6 +182,20 @@ func TestNetworkPerStack(t *testing.T) {
 		if endpoints["Gateway"] != 1 || endpoints["Interface"] != w.interfaceEndpoints {
 			t.Errorf("endpoints: %v, want 1 gateway and %d interface", endpoints, w.interfaceEndpoints)
 		}
+		// The S3 gateway admits the account's own buckets, and only reads of AWS-owned ones.
+		if p := r.Named("aws:ec2/vpcEndpoint:VpcEndpoint", "network-s3"); p == nil {
+			t.Error("no S3 gateway endpoint")
+		} else {
+			st, err := p.PolicyBySid("policy")
+			if err != nil {
+				t.Fatal(err)
+			}
+			account, reads := st["AccountBuckets"], st["AWSOwnedReads"]
+			if len(st) != 2 || fmt.Sprint(account.Condition) != "map[StringEquals:map[aws:ResourceAccount:[123456789012]]]" ||
+				fmt.Sprint(reads.Action) != "[s3:GetObject]" || !contains(reads.Resource, "arn:aws:s3:::prod-"+r.Config["aws:region"]+"-starport-layer-bucket/*") {
+				t.Errorf("S3 gateway endpoint policy: %+v", st)
+			}
+		}
 
 		flow := r.ByType("aws:ec2/flowLog:FlowLog")
 		if len(flow) != 1 || flow[0].InputString("trafficType") != "ALL" {

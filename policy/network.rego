@@ -87,3 +87,53 @@ deny_open_ingress contains msg if {
 	not excepted(input, "deny_open_ingress")
 	msg := sprintf("%s: ingress from %s to protocol %s ports %v-%v", [describe(input), p.cidr, p.protocol, p.from, p.to])
 }
+
+# s3_gateway holds for a VPC's S3 gateway endpoint.
+s3_gateway(r) if {
+	r.__type == "aws:ec2/vpcEndpoint:VpcEndpoint"
+	lower(object.get(r, "vpcEndpointType", "")) == "gateway"
+	endswith(object.get(r, "serviceName", ""), ".s3")
+}
+
+# account_bound holds for a statement limited to the account's (or organization's) buckets.
+account_bound(st) if {
+	some test, vars in object.get(st, "Condition", {})
+	test in {"StringEquals", "StringEqualsIgnoreCase"}
+	some key, _ in vars
+	lower(key) in {"aws:resourceaccount", "aws:resourceorgid"}
+}
+
+# open_endpoint_statements lists the Allow statements of an S3 gateway endpoint's policy that
+# reach any bucket: on Resource "*" (or every bucket) without an account condition.
+open_endpoint_statements(r) := {sid |
+	known_string(r.policy)
+	json.is_valid(r.policy)
+	some i, st in as_array(object.get(json.unmarshal(r.policy), "Statement", []))
+	object.get(st, "Effect", "") == "Allow"
+	some res in as_array(object.get(st, "Resource", []))
+	res in {"*", "arn:aws:s3:::*", "arn:aws:s3:::*/*"}
+	not account_bound(st)
+	sid := object.get(st, "Sid", sprintf("#%d", [i]))
+}
+
+# gateway_endpoint_findings are what is wrong with an S3 gateway endpoint's policy.
+gateway_endpoint_findings(r) := {"it has no endpoint policy: every bucket of every account is reachable through it" |
+	not is_set(object.get(r, "policy", null))
+} | {sprintf("statement %s allows any bucket without an aws:ResourceAccount condition", [sid]) |
+	some sid in open_endpoint_statements(r)
+}
+
+# METADATA
+# title: S3 gateway endpoints admit the account's buckets only
+# description: >-
+#   A VPC's S3 gateway endpoint has a policy, and its Allow statements either carry an
+#   aws:ResourceAccount (or aws:ResourceOrgID) condition or name the AWS-owned buckets the
+#   nodes read (ECR layers, package repositories): without one, anything in the VPC can copy
+#   data to any bucket in the world through the endpoint.
+deny_gateway_endpoint_open contains msg if {
+	input.__type == "aws:ec2/vpcEndpoint:VpcEndpoint"
+	s3_gateway(input)
+	some finding in gateway_endpoint_findings(input)
+	not excepted(input, "deny_gateway_endpoint_open")
+	msg := sprintf("%s: %s", [describe(input), finding])
+}

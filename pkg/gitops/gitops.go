@@ -330,9 +330,14 @@ func projects(ctx *pulumi.Context, name string, args Args, ns pulumi.StringInput
 			// do ExternalSecrets and SecretStores: the shared store reads every secret under the
 			// stack's prefix, so an application manifest could otherwise pull Grafana's or Argo
 			// CD's credentials into its namespace. Pulumi creates the applications' ones.
+			// Network policies and RBAC too: the platform's default-deny and its allows, and
+			// who may do what in a namespace, are not an application's to change (a Role and
+			// RoleBinding of its own could give its service account the namespace's Secrets).
 			NamespaceResourceBlacklist: []groupKind{
 				{Group: "", Kind: "ResourceQuota"}, {Group: "", Kind: "LimitRange"},
 				{Group: "external-secrets.io", Kind: "ExternalSecret"}, {Group: "external-secrets.io", Kind: "SecretStore"},
+				{Group: "networking.k8s.io", Kind: "NetworkPolicy"},
+				{Group: "rbac.authorization.k8s.io", Kind: "Role"}, {Group: "rbac.authorization.k8s.io", Kind: "RoleBinding"},
 			},
 			OrphanedResources: &orphaned{Warn: true},
 		}},

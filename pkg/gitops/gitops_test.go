@@ -302,7 +302,10 @@ func TestApplicationsCannotPullPlatformSecrets(t *testing.T) {
 		m, _ := gk.(map[string]any)
 		denied[fmt.Sprint(m["group"], "/", m["kind"])] = true
 	}
-	for _, want := range []string{"external-secrets.io/ExternalSecret", "external-secrets.io/SecretStore", "/ResourceQuota", "/LimitRange"} {
+	for _, want := range []string{
+		"external-secrets.io/ExternalSecret", "external-secrets.io/SecretStore", "/ResourceQuota", "/LimitRange",
+		"networking.k8s.io/NetworkPolicy", "rbac.authorization.k8s.io/Role", "rbac.authorization.k8s.io/RoleBinding",
+	} {
 		if !denied[want] {
 			t.Errorf("applications may create %s (denied: %v)", want, denied)
 		}

@@ -269,6 +269,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		ServiceName:     pulumi.Sprintf("com.amazonaws.%s.s3", env.Region),
 		VpcEndpointType: pulumi.String("Gateway"),
 		RouteTableIds:   append(rtIDs, databaseRT.ID()),
+		Policy:          S3EndpointPolicy(env),
 		Tags:            t.Named(env.Naming.Name("s3")).Map(),
 	}, parent); err != nil {
 		return nil, err
@@ -454,4 +455,38 @@ func flatten(m map[string]string) []string {
 		out = append(out, k, v)
 	}
 	return out
+}
+
+// S3EndpointPolicy admits, through the VPC's S3 gateway endpoint, only the account's own
+// buckets ("Restrict access to buckets in a specific account": aws:ResourceAccount,
+// https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-s3.html#edit-vpc-endpoint-policy-s3),
+// plus the AWS-owned buckets the nodes read through it: ECR's image layers ("Minimum Amazon
+// S3 bucket permissions for Amazon ECR",
+// https://docs.aws.amazon.com/AmazonECR/latest/userguide/vpc-endpoints.html#ecr-minimum-s3-perms),
+// Amazon Linux 2023's package repositories (AL2023 user guide, "Package repository",
+// al2023-repos-<region>-de612dc2) and the SSM Agent's ("SSM Agent communications with AWS
+// managed S3 buckets",
+// https://docs.aws.amazon.com/systems-manager/latest/userguide/ssm-agent-minimum-s3-permissions.html).
+// Everything else, another account's bucket included, is refused at the endpoint, so a stolen
+// credential cannot copy media out through it.
+func S3EndpointPolicy(env stackenv.Env) pulumi.StringOutput {
+	awsOwned := []string{
+		"prod-%s-starport-layer-bucket", "al2023-repos-%s-de612dc2",
+		"aws-ssm-%s", "amazon-ssm-%s", "amazon-ssm-packages-%s", "%s-birdwatcher-prod",
+		"aws-ssm-distributor-file-%s", "aws-ssm-document-attachments-%s", "patch-baseline-snapshot-%s",
+	}
+	objects := make([]string, len(awsOwned))
+	for i, b := range awsOwned {
+		objects[i] = fmt.Sprintf("arn:%s:s3:::%s/*", env.Partition, fmt.Sprintf(b, env.Region))
+	}
+	everyone := []iampolicy.Principal{{Type: "*", Identifiers: iampolicy.Strings("*")}}
+	return iampolicy.Document(
+		iampolicy.Statement{
+			Sid: "AccountBuckets", Actions: []string{"s3:*"}, Resources: iampolicy.Strings("*"), Principals: everyone,
+			Conditions: []iampolicy.Condition{{Test: "StringEquals", Variable: "aws:ResourceAccount", Values: iampolicy.Strings(env.AccountID)}},
+		},
+		iampolicy.Statement{
+			Sid: "AWSOwnedReads", Actions: []string{"s3:GetObject"}, Resources: iampolicy.Strings(objects...), Principals: everyone,
+		},
+	)
 }

@@ -32,3 +32,30 @@ func iamAdminCases() []ruleCase {
 		})}},
 	}
 }
+
+func init() { caseSets = append(caseSets, s3GatewayCases) }
+
+// s3GatewayCases: the S3 gateway endpoint's policy.
+func s3GatewayCases() []ruleCase {
+	dev := stdTags("dev")
+	endpoint := "aws:ec2/vpcEndpoint:VpcEndpoint"
+	gateway := func(policy any) map[string]any {
+		p := map[string]any{"tags": dev, "vpcEndpointType": "Gateway", "serviceName": "com.amazonaws.eu-west-1.s3", "vpcId": "vpc-1"}
+		if policy != nil {
+			p["policy"] = policy
+		}
+		return p
+	}
+	everyone := map[string]any{"Effect": "Allow", "Principal": "*", "Action": "s3:*", "Resource": "*"}
+	account := map[string]any{"Effect": "Allow", "Principal": "*", "Action": "s3:*", "Resource": "*",
+		"Condition": map[string]any{"StringEquals": map[string]any{"aws:ResourceAccount": "123456789012"}}}
+	ecr := map[string]any{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::prod-eu-west-1-starport-layer-bucket/*"}
+	return []ruleCase{
+		{"S3 gateway without a policy", "deny_gateway_endpoint_open", true, []Resource{res(endpoint, "s3", gateway(nil))}},
+		{"S3 gateway open to every bucket", "deny_gateway_endpoint_open", true, []Resource{res(endpoint, "s3", gateway(doc(everyone)))}},
+		{"S3 gateway for the account's buckets and ECR's layers", "deny_gateway_endpoint_open", false, []Resource{res(endpoint, "s3", gateway(doc(account, ecr)))}},
+		{"an interface endpoint (its policy is another matter)", "deny_gateway_endpoint_open", false, []Resource{res(endpoint, "ecr", map[string]any{
+			"tags": dev, "vpcEndpointType": "Interface", "serviceName": "com.amazonaws.eu-west-1.ecr.api", "vpcId": "vpc-1",
+		})}},
+	}
+}
