@@ -298,6 +298,10 @@ func TestRunnerBuildRunsThePinnedTools(t *testing.T) {
 	if pre < 0 || destroy < pre {
 		t.Errorf("runner-pulumi.sh does not run scripts/pre-destroy.sh before pulumi destroy")
 	}
+	quotas, up := strings.Index(string(b), `bash scripts/check-quotas.sh "$PULUMI_STACK"`), strings.Index(string(b), `pulumi up "${stack[@]}"`)
+	if quotas < 0 || up < quotas {
+		t.Errorf("runner-pulumi.sh does not check the quotas (scripts/check-quotas.sh) before pulumi up")
+	}
 	if !strings.Contains(string(b), `stack=(--stack "$PULUMI_STACK" --non-interactive --policy-pack policy)`) {
 		t.Errorf("runner-pulumi.sh does not run preview, drift and up with the policy pack")
 	}

@@ -24,6 +24,9 @@ case "$PULUMI_COMMAND" in
     pulumi preview "${stack[@]}" --diff --refresh --expect-no-changes
     ;;
   up)
+    # Every quota the stack can exhaust, against the account's own values, before anything is
+    # created: a short one stops here with the increase to request.
+    bash scripts/check-quotas.sh "$PULUMI_STACK"
     pulumi up "${stack[@]}" --yes "${message[@]}"
     ;;
   destroy)

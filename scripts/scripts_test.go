@@ -4,6 +4,7 @@ package scripts
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -79,5 +80,56 @@ func TestPreDestroyOrder(t *testing.T) {
 		if !strings.Contains(s, want) {
 			t.Errorf("pre-destroy.sh lacks %s", want)
 		}
+	}
+}
+
+// TestCheckQuotas runs check-quotas.sh against a stand-in plan and AWS CLI: a quota that
+// fits, one short of what the stack needs (whose value comes from AWS's default, the account
+// never having changed it), and a fixed one without a Service Quotas code.
+func TestCheckQuotas(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte("#!/usr/bin/env bash\n"+body), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	plan := func(need float64) string {
+		return fmt.Sprintf(`cat <<'JSON'
+{"stack": "prod", "quotas": [
+  {"service": "ec2", "code": "L-0263D0A3", "name": "EC2-VPC Elastic IPs", "region": "us-east-1", "need": 3, "default": 5},
+  {"service": "ec2", "code": "L-1216C47A", "name": "Running On-Demand Standard", "region": "us-east-1", "need": %g, "default": 5},
+  {"service": "logs", "code": "", "name": "Resource policies", "region": "us-east-1", "need": 2, "default": 10}
+]}
+JSON
+`, need)
+	}
+	// The account changed the Elastic IP quota (20); it never touched the vCPU one, whose
+	// default is 32.
+	write("aws", `case "$*" in
+  *"get-service-quota --service-code ec2 --quota-code L-0263D0A3"*) echo 20 ;;
+  *"get-service-quota "*) echo "NoSuchResourceException" >&2; exit 254 ;;
+  *"get-aws-default-service-quota --service-code ec2 --quota-code L-1216C47A"*) echo 32.0 ;;
+  *) echo "unexpected: $*" >&2; exit 99 ;;
+esac
+`)
+	run := func(need float64) (string, int) {
+		cmd := exec.Command("bash", "check-quotas.sh", "prod")
+		cmd.Env = append(os.Environ(), "PATH="+dir+string(os.PathListSeparator)+os.Getenv("PATH"), "CINEGIT_BIN="+write("cinegit", plan(need)))
+		out, err := cmd.CombinedOutput()
+		var exit *exec.ExitError
+		if err != nil && !errors.As(err, &exit) {
+			t.Fatal(err)
+		}
+		return string(out), cmd.ProcessState.ExitCode()
+	}
+	if out, code := run(32); code != 0 || !strings.Contains(out, "EC2-VPC Elastic IPs in us-east-1: 3 of 20") || !strings.Contains(out, "Resource policies in us-east-1: 2 of 10") {
+		t.Errorf("every quota fits: exit %d\n%s", code, out)
+	}
+	out, code := run(196)
+	want := "aws service-quotas request-service-quota-increase --service-code ec2 --quota-code L-1216C47A --desired-value 196 --region us-east-1"
+	if code != 1 || !strings.Contains(out, `prod needs 196 of "Running On-Demand Standard" in us-east-1; the account has 32.0.`) || !strings.Contains(out, want) {
+		t.Errorf("a short quota: exit %d, want 1 naming the request\n%s", code, out)
 	}
 }

@@ -119,10 +119,11 @@ func Main(program pulumi.RunFunc, args []string, stdout, stderr io.Writer) int {
 	dir := fs.String("dir", ".", "project directory holding Pulumi.yaml")
 	cost := fs.Bool("cost", false, "report the estimated monthly cost (the floor, and the usage-based prices) instead of the plan")
 	critical := fs.Bool("critical-path", false, "report the estimated critical path of a from-zero update instead of the plan")
+	quotas := fs.Bool("quotas", false, "report what the stack needs of each AWS quota it can exhaust, against a new account's defaults, instead of the plan")
 	diffOld := fs.String("diff", "", "report what changes compared with an earlier `plan --out` deployment FILE instead of the plan")
 	allowReplace := fs.Bool("allow-replace", false, "with --diff: allow replacing or deleting protected or stateful resources")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: go run . plan --stack <dev|staging|prod> [--preview] [--format text|json] [--out FILE] [--config-file FILE] [--cost] [--critical-path] [--diff OLD.json [--allow-replace]]")
+		fmt.Fprintln(stderr, "usage: go run . plan --stack <dev|staging|prod> [--preview] [--format text|json] [--out FILE] [--config-file FILE] [--cost] [--critical-path] [--quotas] [--diff OLD.json [--allow-replace]]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -166,8 +167,8 @@ func Main(program pulumi.RunFunc, args []string, stdout, stderr io.Writer) int {
 		code = ExitViolation
 	}
 
-	if *cost || *critical || old != nil {
-		rc, err := writeReports(stdout, p, *format, reports{cost: *cost, critical: *critical, old: old, oldName: *diffOld})
+	if *cost || *critical || *quotas || old != nil {
+		rc, err := writeReports(stdout, p, *format, reports{cost: *cost, critical: *critical, quotas: *quotas, old: old, oldName: *diffOld})
 		if err != nil {
 			fmt.Fprintf(stderr, "plan: %v\n", err)
 			return ExitUsage
@@ -204,14 +205,14 @@ func Main(program pulumi.RunFunc, args []string, stdout, stderr io.Writer) int {
 
 // reports are the reports asked for instead of the plan.
 type reports struct {
-	cost, critical bool
-	old            *apitype.DeploymentV3
-	oldName        string
+	cost, critical, quotas bool
+	old                    *apitype.DeploymentV3
+	oldName                string
 }
 
 type reportResult struct{ blocked int }
 
-// writeReports writes the diff, the cost and the critical path, in that order, as text or as
+// writeReports writes the diff, the cost, the critical path and the quotas, in that order, as text or as
 // one JSON object with a key per report.
 func writeReports(w io.Writer, p *Plan, format string, want reports) (reportResult, error) {
 	var res reportResult
@@ -243,6 +244,11 @@ func writeReports(w io.Writer, p *Plan, format string, want reports) (reportResu
 		cp := CriticalPath(p.Result)
 		doc["criticalPath"] = cp
 		sections = append(sections, func() { WriteCriticalPath(w, p.Result.Stack, cp) })
+	}
+	if want.quotas {
+		qs := Quotas(p.Result)
+		doc["quotas"] = qs
+		sections = append(sections, func() { WriteQuotas(w, p.Result.Stack, qs) })
 	}
 	if format == "json" {
 		enc := json.NewEncoder(w)

@@ -1,0 +1,44 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/cinegit/infrastructure/pkg/plan"
+)
+
+// What each stack needs of the quotas a first update can exhaust (plan --quotas), as its file
+// sizes it: NAT gateways and their addresses per AZ, the node groups' vCPUs at their maximum
+// size, and, once the FFmpeg image is set, the Lambda pool its queue mapping draws on.
+func TestQuotaNeeds(t *testing.T) {
+	type key struct{ code, where string }
+	cases := map[string]map[key]float64{
+		"dev": {
+			{"L-0263D0A3", ""}: 1, {"L-F678F1CE", ""}: 1, {"L-FE5A380F", "us-east-1a"}: 1,
+			{"L-1216C47A", ""}: 6, {"L-34B43A08", ""}: 32, {"L-B99A9384", ""}: 100, {"", ""}: 2,
+		},
+		"staging": {
+			{"L-0263D0A3", ""}: 3, {"L-FE5A380F", "us-east-1c"}: 1, {"L-29B6F2EB", "network"}: 5,
+			{"L-1216C47A", ""}: 44, {"L-B99A9384", ""}: 100,
+		},
+		"prod": {
+			{"L-0263D0A3", ""}: 3, {"L-FE5A380F", "us-east-1b"}: 1, {"L-29B6F2EB", "network"}: 5,
+			{"L-1216C47A", ""}: 196, {"L-B99A9384", ""}: 100, {"L-1194D53C", ""}: 1,
+		},
+	}
+	for _, stack := range stacks {
+		t.Run(stack, func(t *testing.T) {
+			got := map[key]plan.QuotaNeed{}
+			for _, q := range plan.Quotas(runWithImage(t, stack, false)) {
+				if q.Region != "us-east-1" {
+					t.Errorf("%s counted in %s: every quota-bound resource is in the stack's region", q.Name, q.Region)
+				}
+				got[key{q.Code, q.Where}] = q
+			}
+			for k, want := range cases[stack] {
+				if q, ok := got[k]; !ok || q.Need != want || q.FitsDefault != (want <= q.Default) {
+					t.Errorf("%v: need %v (fits the default: %v), want %v", k, q.Need, q.FitsDefault, want)
+				}
+			}
+		})
+	}
+}
