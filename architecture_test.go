@@ -103,7 +103,7 @@ func closure(pkgs map[string]*goPackage, root string) map[string]bool {
 
 // Provider SDKs: tens of megabytes of generated code each, linked into every binary that
 // imports them (about 2 s of link per binary for the Pulumi SDK alone on this 2-core machine,
-// more for each provider package; README, "Tests").
+// more for each provider package; docs/testing.md).
 var providerSDKs = []string{
 	"github.com/pulumi/pulumi-aws/", "github.com/pulumi/pulumi-eks/", "github.com/pulumi/pulumi-kubernetes/",
 	"github.com/pulumi/pulumi-random/", "github.com/pulumi/pulumi-tls/",

@@ -36,7 +36,7 @@ import (
 
 const usage = `cinegit: CineGit's infrastructure as a Pulumi program.
 
-Deploy (needs AWS credentials and the S3 state backend, see README.md):
+Deploy (needs AWS credentials and the S3 state backend, see docs/deploy.md):
   pulumi login s3://cinegit-pulumi-state?region=us-east-1
   pulumi preview --stack dev
   pulumi up --stack dev
@@ -155,7 +155,7 @@ func program(ctx *pulumi.Context) error {
 	// store that the other add-ons' ExternalSecrets read from.
 	// The database's master secret is not among them: services log in to PostgreSQL as their
 	// own users with IAM database authentication, and the master secret stays in Secrets
-	// Manager for administrators (README, "Database users").
+	// Manager for administrators (docs/security.md, "Database users").
 	platformSecrets, err := secrets.New(ctx, "secrets", cfg.SecretsArgs(env, eks, []secrets.ApplicationSecret{
 		{Name: "redis", SecretArn: redis.AuthSecretArn, KmsKeyArn: redis.KmsKeyArn, PerService: true},
 		// The CDN does not expose its signing secret's key: the grant is pinned to the

@@ -8,7 +8,7 @@ import (
 	"github.com/cinegit/infrastructure/pkg/harness"
 )
 
-// Destroy and recreate (README.md, "Destroying a stack"): dev and staging are destroyed and
+// Destroy and recreate (docs/destroy.md): dev and staging are destroyed and
 // created again under the same names, so nothing they create may leave a name taken behind.
 
 // TestSecretsOfRecreatedStacksAreDeletedAtOnce: a secret scheduled for deletion keeps its name

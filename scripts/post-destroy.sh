@@ -15,7 +15,7 @@
 # Needs pulumi (logged in to the stack's backend), the AWS CLI, jq, and Go or a built
 # bin/cinegit (CINEGIT_BIN). Run it after the destroy and again just before recreating the
 # stack if time has passed (a late log batch can arrive minutes later). Safe to run twice.
-# See README.md, "Destroying a stack".
+# See docs/destroy.md.
 set -euo pipefail
 # shellcheck source=lib/common.bash
 source "$(dirname "$0")/lib/common.bash"

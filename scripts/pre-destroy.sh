@@ -15,7 +15,7 @@
 #
 # Needs pulumi (logged in to the stack's backend), kubectl, the AWS CLI and jq, with AWS
 # credentials for the stack's account and network access to the cluster's API endpoint.
-# Safe to run twice. See README.md, "Destroying a stack".
+# Safe to run twice. See docs/destroy.md.
 set -euo pipefail
 # shellcheck source=lib/common.bash
 source "$(dirname "$0")/lib/common.bash"

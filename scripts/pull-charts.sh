@@ -9,7 +9,7 @@
 # are kept; delete .charts/ to pull afresh.
 #
 # Needs helm 3 or 4, jq, internet access to the chart repositories, and Go or a built bin/cinegit
-# (CINEGIT_BIN). See README.md, "Charts in tests".
+# (CINEGIT_BIN). See docs/testing.md, "Charts in tests".
 set -euo pipefail
 # shellcheck source=lib/common.bash
 source "$(dirname "$0")/lib/common.bash"

@@ -1,5 +1,4 @@
-// Package scripts holds the operator scripts of the destroy runbook (README.md, "Destroying a
-// stack"); this test keeps them parseable, shellcheck-clean and true to the runbook.
+// Package scripts holds the operator scripts of the destroy runbook (docs/destroy.md); this test keeps them parseable, shellcheck-clean and true to the runbook.
 package scripts
 
 import (

@@ -150,7 +150,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	// create it first, and make the cluster wait for it (below). On destroy the cluster goes
 	// first; should EKS still deliver a last batch after the group is gone, its service-linked
 	// role recreates the group (terraform-aws-eks issues 920, 2763), and scripts/post-destroy.sh
-	// deletes it before the stack is created again (README.md, "Destroying a stack").
+	// deletes it before the stack is created again (docs/destroy.md).
 	logGroup, err := cloudwatch.NewLogGroup(ctx, name+"-control-plane", &cloudwatch.LogGroupArgs{
 		Name:            pulumi.String("/aws/eks/" + args.Name + "/cluster"),
 		RetentionInDays: pulumi.Int(args.LogRetentionDays),

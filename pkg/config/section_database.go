@@ -55,7 +55,7 @@ type DatabaseConfig struct {
 	MonitoringIntervalSeconds int `json:"monitoringIntervalSeconds"`
 	// Restore creates the instance from a snapshot or from a point in time instead of empty.
 	// The restored instance gets a new identifier (postgres-<label>), so it is created beside
-	// the current one, which Pulumi then deletes (see the README's restore runbook). Unset by
+	// the current one, which Pulumi then deletes (see docs/restore.md). Unset by
 	// default.
 	Restore *DatabaseRestoreConfig `json:"restore"`
 }

@@ -189,7 +189,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	// group already exists. Nothing the instance takes refers to these groups, so DependsOn
 	// is what makes them exist first, and what makes destroy delete the instance before them.
 	// A last batch delivered after that recreates a group; scripts/post-destroy.sh deletes it
-	// before the stack is created again (README.md, "Destroying a stack").
+	// before the stack is created again (docs/destroy.md).
 	var before []pulumi.Resource
 	for _, log := range LogExports {
 		g, err := cloudwatch.NewLogGroup(ctx, name+"-"+log, &cloudwatch.LogGroupArgs{
