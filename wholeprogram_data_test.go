@@ -57,6 +57,8 @@ func TestDatabasePerStack(t *testing.T) {
 			"instanceClass": w.instanceClass, "multiAz": w.multiAZ, "deletionProtection": w.deletionProtection,
 			"backupRetentionPeriod": w.backupDays, "skipFinalSnapshot": !w.finalSnapshot,
 			"storageEncrypted": true, "storageType": "gp3", "publiclyAccessible": false,
+			// prod's changes wait for the maintenance window, and its majors for an explicit setting.
+			"applyImmediately": r.Stack != "prod", "allowMajorVersionUpgrade": r.Stack != "prod",
 			"manageMasterUserPassword": true, "iamDatabaseAuthenticationEnabled": true,
 			"copyTagsToSnapshot": true, "performanceInsightsEnabled": true, "engine": "postgres",
 		} {
@@ -116,7 +118,8 @@ func TestCachePerStack(t *testing.T) {
 		}
 		ha := w.nodes >= 2
 		for path, want := range map[string]any{
-			"engine": "redis", "nodeType": w.nodeType, "numCacheClusters": w.nodes,
+			"engine": "valkey", "nodeType": w.nodeType, "numCacheClusters": w.nodes,
+			"applyImmediately":         r.Stack != "prod",
 			"automaticFailoverEnabled": ha, "multiAzEnabled": ha,
 			"atRestEncryptionEnabled": true, "transitEncryptionEnabled": true, "transitEncryptionMode": "required",
 			"snapshotRetentionLimit": w.snapshotDays,
@@ -132,8 +135,14 @@ func TestCachePerStack(t *testing.T) {
 		if key == nil || g.Protect != w.protect || key.Protect != w.protect || !r.DependsOn(g, key) {
 			t.Errorf("replication group and key: protect must be %v, encryption with the cache key", w.protect)
 		}
-		if !strings.HasPrefix(g.InputString("engineVersion"), "7.") {
-			t.Errorf("engine version %q is not Redis 7", g.InputString("engineVersion"))
+		if g.InputString("engineVersion") != "8.2" {
+			t.Errorf("engine version %q is not Valkey 8.2", g.InputString("engineVersion"))
+		}
+		// The parameter group is Valkey 8's, named after its family, so a major upgrade (or
+		// the move from Redis OSS) creates the new group before the old one goes.
+		if pg := one(t, r, "aws:elasticache/parameterGroup:ParameterGroup"); pg.InputString("family") != "valkey8" ||
+			!strings.HasSuffix(pg.InputString("name"), "-valkey8") || !r.DependsOn(g, pg) {
+			t.Errorf("parameter group %s (family %s)", pg.InputString("name"), pg.InputString("family"))
 		}
 
 		sn := one(t, r, "aws:elasticache/subnetGroup:SubnetGroup")

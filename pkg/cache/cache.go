@@ -48,8 +48,12 @@ type Args struct {
 	// Protect marks the replication group and its key with Pulumi's protect option.
 	Protect bool
 
-	// EngineVersion is the Redis OSS version, major.minor ("7.1").
+	// Engine is "valkey" or "redis"; EngineVersion its major.minor ("8.2", "7.1"). The
+	// parameter group family is the engine and the major (valkey8, redis7).
+	Engine        string
 	EngineVersion string
+	// ApplyImmediately applies modifications at once rather than in the maintenance window.
+	ApplyImmediately bool
 	// NodeType, e.g. cache.t4g.micro.
 	NodeType string
 	// NodeCount is the primary plus replicas; two or more turn on failover and multi-AZ.
@@ -132,13 +136,15 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err != nil {
 		return nil, err
 	}
-	// The family is part of the name so that a major upgrade can create its group first.
+	// The family is part of the name so that a major upgrade, or the move from Redis OSS to
+	// Valkey, creates its group first, moves the replication group to it, and only then
+	// deletes the old one (Pulumi replaces create-before-delete).
 	major, _, _ := strings.Cut(args.EngineVersion, ".")
-	family := "redis" + major
+	family := args.Engine + major
 	params, err := elasticache.NewParameterGroup(ctx, name, &elasticache.ParameterGroupArgs{
 		Name:        pulumi.String(env.Naming.Name(family)),
 		Family:      pulumi.String(family),
-		Description: pulumi.String("CineGit " + env.Naming.Stack + " Redis " + major + " (sessions, diff previews)"),
+		Description: pulumi.String("CineGit " + env.Naming.Stack + " " + args.Engine + " " + major + " (sessions, diff previews)"),
 		Parameters: elasticache.ParameterGroupParameterArray{
 			&elasticache.ParameterGroupParameterArgs{Name: pulumi.String("maxmemory-policy"), Value: pulumi.String(args.MaxmemoryPolicy)},
 		},
@@ -190,11 +196,14 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	group, err := elasticache.NewReplicationGroup(ctx, name, &elasticache.ReplicationGroupArgs{
 		ReplicationGroupId:      pulumi.String(env.Naming.NameMax(40, "cache")),
 		Description:             pulumi.String("CineGit " + env.Naming.Stack + " sessions and diff previews"),
-		Engine:                  pulumi.String("redis"),
+		Engine:                  pulumi.String(args.Engine),
 		EngineVersion:           pulumi.String(args.EngineVersion),
 		AutoMinorVersionUpgrade: pulumi.Bool(true),
-		NodeType:                pulumi.String(args.NodeType),
-		NumCacheClusters:        pulumi.Int(args.NodeCount),
+		// Otherwise a version or parameter group change waits for the maintenance window,
+		// and the old parameter group, still in use, cannot be deleted until then.
+		ApplyImmediately: pulumi.Bool(args.ApplyImmediately),
+		NodeType:         pulumi.String(args.NodeType),
+		NumCacheClusters: pulumi.Int(args.NodeCount),
 		// Multi-AZ needs automatic failover, and failover needs a replica to promote.
 		AutomaticFailoverEnabled: pulumi.Bool(ha),
 		MultiAzEnabled:           pulumi.Bool(ha),
@@ -267,6 +276,8 @@ func (a Args) check() error {
 	switch {
 	case a.VpcID == nil || a.SubnetIDs == nil:
 		return fmt.Errorf("VpcID and SubnetIDs are required")
+	case a.Engine != "valkey" && a.Engine != "redis":
+		return fmt.Errorf("engine %q: valkey or redis", a.Engine)
 	case a.EngineVersion == "" || a.NodeType == "" || a.MaxmemoryPolicy == "":
 		return fmt.Errorf("EngineVersion, NodeType and MaxmemoryPolicy are required")
 	case a.NodeCount < 1 || a.NodeCount > 6:

@@ -23,7 +23,7 @@ const (
 
 func devArgs() Args {
 	return Args{
-		EngineVersion: "7.1", NodeType: "cache.t4g.micro", NodeCount: 1,
+		Engine: "redis", EngineVersion: "7.1", NodeType: "cache.t4g.micro", NodeCount: 1,
 		SnapshotRetentionDays: 1, SnapshotWindow: "02:00-03:00", MaintenanceWindow: "sun:05:00-sun:06:00",
 		LogRetentionDays: 7, MaxmemoryPolicy: "volatile-lru",
 	}

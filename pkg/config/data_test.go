@@ -22,8 +22,12 @@ func TestDataStoreDefaultsFollowTheStack(t *testing.T) {
 			if d.BackupRetentionDays != 7 || d.AllocatedStorage != 20 || d.MaxAllocatedStorage != 100 || d.SlowStatementMs != 1000 {
 				t.Errorf("dev database sizes: %+v", d)
 			}
-			if k.EngineVersion != "7.1" || k.NodeCount != 1 || *k.AuthSecretRecoveryWindowDays != 0 || k.MaxmemoryPolicy != "volatile-lru" {
+			if k.Engine != "valkey" || k.EngineVersion != "8.2" || k.NodeCount != 1 || *k.AuthSecretRecoveryWindowDays != 0 || k.MaxmemoryPolicy != "volatile-lru" {
 				t.Errorf("dev cache defaults: %+v", k)
+			}
+			// dev and staging apply data store changes at once, majors included.
+			if !*d.ApplyImmediately || !*d.AllowMajorVersionUpgrade || !*k.ApplyImmediately {
+				t.Errorf("dev applies changes in the maintenance window: %v %v %v", *d.ApplyImmediately, *d.AllowMajorVersionUpgrade, *k.ApplyImmediately)
 			}
 		}},
 		{"prod", prodWith(), func(t *testing.T, c *Config) {
@@ -34,15 +38,29 @@ func TestDataStoreDefaultsFollowTheStack(t *testing.T) {
 			if k.NodeCount != 2 || *k.AuthSecretRecoveryWindowDays != 30 {
 				t.Errorf("prod cache defaults must be HA: %+v", k)
 			}
+			// prod waits for the maintenance window, and a major upgrade is an explicit setting.
+			if *d.ApplyImmediately || *d.AllowMajorVersionUpgrade || *k.ApplyImmediately {
+				t.Errorf("prod applies changes at once by default: %v %v %v", *d.ApplyImmediately, *d.AllowMajorVersionUpgrade, *k.ApplyImmediately)
+			}
 		}},
 		{"staging", with("cinegit:network", threeAZs), func(t *testing.T, c *Config) {
-			if !*c.Database.MultiAZ || !*c.Database.DeletionProtection || c.Cache.NodeCount != 2 {
+			if !*c.Database.MultiAZ || !*c.Database.DeletionProtection || c.Cache.NodeCount != 2 || !*c.Database.ApplyImmediately || !*c.Cache.ApplyImmediately {
 				t.Errorf("staging defaults: %+v %+v", c.Database, c.Cache)
 			}
 		}},
-		{"dev", with("cinegit:database", `{"engineVersion":"17.2","instanceClass":"db.r7g.2xlarge","multiAz":true,"backupWindow":"23:30-00:30","maintenanceWindow":"mon:01:00-mon:02:00"}`,
-			"cinegit:cache", `{"engineVersion":"7.0","nodeType":"cache.r7g.large","nodeCount":3,"authSecretRecoveryWindowDays":7}`), func(t *testing.T, c *Config) {
-			if c.Database.EngineVersion != "17.2" || !*c.Database.MultiAZ || c.Cache.NodeCount != 3 || c.Cache.EngineVersion != "7.0" {
+		{"prod", prodWith("cinegit:database", `{"applyImmediately":true,"allowMajorVersionUpgrade":true,"engineVersion":"17"}`), func(t *testing.T, c *Config) {
+			if !*c.Database.ApplyImmediately || !*c.Database.AllowMajorVersionUpgrade || c.Database.EngineVersion != "17" {
+				t.Errorf("prod's explicit major upgrade not kept: %+v", c.Database)
+			}
+		}},
+		{"dev", with("cinegit:cache", `{"engine":"redis"}`), func(t *testing.T, c *Config) {
+			if c.Cache.Engine != "redis" || c.Cache.EngineVersion != "7.1" {
+				t.Errorf("redis defaults to 7.1: %+v", c.Cache)
+			}
+		}},
+		{"dev", with("cinegit:database", `{"engineVersion":"17","instanceClass":"db.r7g.2xlarge","multiAz":true,"backupWindow":"23:30-00:30","maintenanceWindow":"mon:01:00-mon:02:00"}`,
+			"cinegit:cache", `{"engine":"redis","engineVersion":"7.0","nodeType":"cache.r7g.large","nodeCount":3,"authSecretRecoveryWindowDays":7}`), func(t *testing.T, c *Config) {
+			if c.Database.EngineVersion != "17" || !*c.Database.MultiAZ || c.Cache.NodeCount != 3 || c.Cache.EngineVersion != "7.0" {
 				t.Errorf("explicit settings not kept: %+v %+v", c.Database, c.Cache)
 			}
 		}},
@@ -70,7 +88,10 @@ func TestInvalidDataStoreConfigurationsNameTheKey(t *testing.T) {
 	}{
 		// database
 		{"unsupported major version", "dev", db(`{"engineVersion":"12"}`), "cinegit:database.engineVersion", "supported PostgreSQL major"},
-		{"malformed engine version", "dev", db(`{"engineVersion":"16.x"}`), "cinegit:database.engineVersion", "pinned minor"},
+		{"malformed engine version", "dev", db(`{"engineVersion":"16.x"}`), "cinegit:database.engineVersion", "supported PostgreSQL major"},
+		{"pinned minor", "dev", db(`{"engineVersion":"16.4"}`), "cinegit:database.engineVersion", "a pinned one would fight them"},
+		{"major upgrade left for the window", "dev", db(`{"applyImmediately":false}`), "cinegit:database.allowMajorVersionUpgrade", "false unless applyImmediately"},
+		{"prod major upgrade without applying it", "prod", prodWith("cinegit:database", `{"allowMajorVersionUpgrade":true}`), "cinegit:database.allowMajorVersionUpgrade", "false unless applyImmediately"},
 		{"instance class without db prefix", "dev", db(`{"instanceClass":"t4g.micro"}`), "cinegit:database.instanceClass", "db.<family>.<size>"},
 		{"instance class of the wrong service", "dev", db(`{"instanceClass":"cache.t4g.micro"}`), "cinegit:database.instanceClass", "db.<family>.<size>"},
 		{"storage below gp3 minimum", "dev", db(`{"allocatedStorage":10}`), "cinegit:database.allocatedStorage", "20 to 65536"},
@@ -101,8 +122,10 @@ func TestInvalidDataStoreConfigurationsNameTheKey(t *testing.T) {
 		{"enhanced monitoring interval", "dev", db(`{"monitoringIntervalSeconds":20}`), "cinegit:database.monitoringIntervalSeconds", "1, 5, 10, 15, 30 or 60"},
 		{"unknown database field", "dev", db(`{"password":"hunter2"}`), "cinegit:database.password", "unknown field"},
 		// cache
-		{"unsupported Redis version", "dev", cache(`{"engineVersion":"6.2"}`), "cinegit:cache.engineVersion", "supported Redis OSS version"},
-		{"Redis version without minor", "dev", cache(`{"engineVersion":"7"}`), "cinegit:cache.engineVersion", "7.0, 7.1"},
+		{"unsupported Redis version", "dev", cache(`{"engine":"redis","engineVersion":"6.2"}`), "cinegit:cache.engineVersion", "supported redis version: 7.0, 7.1"},
+		{"Redis version without minor", "dev", cache(`{"engine":"redis","engineVersion":"7"}`), "cinegit:cache.engineVersion", "7.0, 7.1"},
+		{"a Redis version under Valkey", "dev", cache(`{"engineVersion":"7.1"}`), "cinegit:cache.engineVersion", "supported valkey version: 7.2, 8.0, 8.1, 8.2"},
+		{"unknown engine", "dev", cache(`{"engine":"memcached"}`), "cinegit:cache.engine", "valkey or redis"},
 		{"node type without cache prefix", "dev", cache(`{"nodeType":"r7g.large"}`), "cinegit:cache.nodeType", "cache.<family>.<size>"},
 		{"node type of the wrong service", "dev", cache(`{"nodeType":"db.r7g.large"}`), "cinegit:cache.nodeType", "cache.<family>.<size>"},
 		{"too many nodes", "dev", cache(`{"nodeCount":7}`), "cinegit:cache.nodeCount", "1 to 6"},

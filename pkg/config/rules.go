@@ -26,13 +26,17 @@ type StackRules struct {
 	// is already scheduled for deletion"; Secrets Manager API reference, DeleteSecret:
 	// RecoveryWindowInDays 7-30 or ForceDeleteWithoutRecovery).
 	RequireSecretRecovery bool
+	// DeferDataStoreChanges leaves the data stores' modifications to their maintenance window
+	// unless the stack file says otherwise, and a major engine upgrade to an explicit setting in
+	// the same change (applyImmediately with allowMajorVersionUpgrade).
+	DeferDataStoreChanges bool
 }
 
 // RulesFor returns the rules for a stack name.
 func RulesFor(stack string) StackRules {
 	switch stack {
 	case "prod":
-		return StackRules{MinAZs: 3, RequireHA: true, RequireProtection: true, RequirePulumiProtect: true, MinBackupRetentionDays: 14, RequirePrivateEndpoint: true, RequireSecretRecovery: true}
+		return StackRules{MinAZs: 3, RequireHA: true, RequireProtection: true, RequirePulumiProtect: true, MinBackupRetentionDays: 14, RequirePrivateEndpoint: true, RequireSecretRecovery: true, DeferDataStoreChanges: true}
 	case "staging":
 		return StackRules{MinAZs: 2, RequireHA: true, RequireProtection: true, MinBackupRetentionDays: 1, RequirePrivateEndpoint: true}
 	default:

@@ -6,11 +6,21 @@ import (
 	"strings"
 )
 
-// CacheConfig is the `cache` section: the ElastiCache Redis replication group that holds
-// sessions and diff previews.
+// CacheConfig is the `cache` section: the ElastiCache replication group (Valkey or Redis OSS)
+// that holds sessions and diff previews.
 type CacheConfig struct {
-	// EngineVersion is the Redis OSS version, major.minor (see RedisEngineVersions). Default "7.1".
+	// Engine is valkey (ElastiCache's current engine, API compatible with Redis OSS 7.2) or
+	// redis. A Redis OSS 7 group moves to Valkey in place, keeping its data and endpoints
+	// ("How to trigger cross-engine upgrade from Redis OSS to Valkey", ElastiCache user guide,
+	// https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/engine-versions.html). Default valkey.
+	Engine string `json:"engine"`
+	// EngineVersion is the engine's major.minor (see CacheEngineVersions). Default "8.2" for
+	// valkey, "7.1" for redis.
 	EngineVersion string `json:"engineVersion"`
+	// ApplyImmediately makes ElastiCache apply modifications (node type, engine version,
+	// parameter group) at once instead of in the maintenance window. Default true, false in
+	// prod. Always set after Parse.
+	ApplyImmediately *bool `json:"applyImmediately"`
 	// NodeType is the ElastiCache node type, e.g. cache.t4g.micro or cache.r7g.large.
 	// Default cache.t4g.micro.
 	NodeType string `json:"nodeType"`
@@ -39,9 +49,13 @@ type CacheConfig struct {
 	AuthSecretRecoveryWindowDays *int `json:"authSecretRecoveryWindowDays"`
 }
 
-// RedisEngineVersions are the Redis OSS versions CineGit runs; all use the redis7 parameter
-// group family and support changing in-transit encryption in place.
-var RedisEngineVersions = []string{"7.0", "7.1"}
+// CacheEngineVersions are the versions CineGit runs per engine, each with its parameter group
+// family (the engine and the major: valkey8, redis7; "Engine specific parameters", ElastiCache
+// user guide). Every one supports changing in-transit encryption in place.
+var CacheEngineVersions = map[string][]string{
+	"valkey": {"7.2", "8.0", "8.1", "8.2"},
+	"redis":  {"7.0", "7.1"},
+}
 
 // MaxmemoryPolicies are the eviction policies Redis accepts.
 var MaxmemoryPolicies = []string{"volatile-lru", "allkeys-lru", "volatile-lfu", "allkeys-lfu", "volatile-random", "allkeys-random", "volatile-ttl", "noeviction"}
@@ -49,8 +63,14 @@ var MaxmemoryPolicies = []string{"volatile-lru", "allkeys-lru", "volatile-lfu", 
 var cacheNodeType = regexp.MustCompile(`^cache\.[a-z][a-z0-9-]*\.[a-z0-9][a-z0-9-]*$`)
 
 func (c *CacheConfig) applyDefaults(env Env) {
+	if c.Engine == "" {
+		c.Engine = "valkey"
+	}
 	if c.EngineVersion == "" {
-		c.EngineVersion = "7.1"
+		c.EngineVersion = map[string]string{"valkey": "8.2", "redis": "7.1"}[c.Engine]
+	}
+	if c.ApplyImmediately == nil {
+		c.ApplyImmediately = stackDefault(!env.Rules.DeferDataStoreChanges)
 	}
 	if c.NodeType == "" {
 		c.NodeType = "cache.t4g.micro"
@@ -85,8 +105,10 @@ func (c *CacheConfig) applyDefaults(env Env) {
 }
 
 func (c *CacheConfig) validate(p *problems, env Env) {
-	if !slices.Contains(RedisEngineVersions, c.EngineVersion) {
-		p.add("cache.engineVersion", c.EngineVersion, "a supported Redis OSS version: %s", strings.Join(RedisEngineVersions, ", "))
+	if versions, ok := CacheEngineVersions[c.Engine]; !ok {
+		p.add("cache.engine", c.Engine, "valkey or redis")
+	} else if !slices.Contains(versions, c.EngineVersion) {
+		p.add("cache.engineVersion", c.EngineVersion, "a supported %s version: %s", c.Engine, strings.Join(versions, ", "))
 	}
 	if !cacheNodeType.MatchString(c.NodeType) {
 		p.add("cache.nodeType", c.NodeType, "an ElastiCache node type cache.<family>.<size>, e.g. cache.t4g.micro or cache.r7g.large")

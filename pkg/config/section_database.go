@@ -9,9 +9,21 @@ import (
 
 // DatabaseConfig is the `database` section: CineGit's RDS for PostgreSQL instance.
 type DatabaseConfig struct {
-	// EngineVersion is a supported PostgreSQL major version ("16"), which lets RDS apply minor
-	// upgrades in the maintenance window, or a pinned minor ("16.4"). Default "16".
+	// EngineVersion is a supported PostgreSQL major version ("16"). Minor versions are RDS's
+	// to apply in the maintenance window (automatic minor upgrades are on): a pinned minor
+	// ("16.4") would be downgraded back to by the next update after RDS moved on, which RDS
+	// refuses, so it is rejected. Default "16".
 	EngineVersion string `json:"engineVersion"`
+	// ApplyImmediately makes RDS apply modifications (class, storage, parameter group, engine
+	// version) at once instead of in the maintenance window. Default true, false in prod.
+	// Always set after Parse.
+	ApplyImmediately *bool `json:"applyImmediately"`
+	// AllowMajorVersionUpgrade lets a change of engineVersion's major upgrade the instance. It
+	// needs applyImmediately: a major upgrade left pending for the maintenance window keeps
+	// the old parameter group in use, and every update until then fails deleting it. Default
+	// true, false in prod (set both in the pull request that changes the major).
+	// Always set after Parse.
+	AllowMajorVersionUpgrade *bool `json:"allowMajorVersionUpgrade"`
 	// InstanceClass is the RDS instance class, e.g. db.t4g.micro or db.r7g.large. Default db.t4g.micro.
 	InstanceClass string `json:"instanceClass"`
 	// AllocatedStorage is the initial gp3 storage in GiB (20-65536). Default 20.
@@ -94,12 +106,17 @@ type PointInTimeConfig struct {
 var PostgresMajorVersions = []string{"15", "16", "17"}
 
 var (
-	postgresVersion = regexp.MustCompile(`^([0-9]+)(\.[0-9]+)?$`)
 	dbInstanceClass = regexp.MustCompile(`^db\.[a-z][a-z0-9-]*\.[a-z0-9][a-z0-9-]*$`)
 	pgIdentifier    = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9_]{0,62}$`)
 )
 
 func (c *DatabaseConfig) applyDefaults(env Env) {
+	if c.ApplyImmediately == nil {
+		c.ApplyImmediately = stackDefault(!env.Rules.DeferDataStoreChanges)
+	}
+	if c.AllowMajorVersionUpgrade == nil {
+		c.AllowMajorVersionUpgrade = stackDefault(!env.Rules.DeferDataStoreChanges)
+	}
 	if c.EngineVersion == "" {
 		c.EngineVersion = "16"
 	}
@@ -151,8 +168,11 @@ func (c *DatabaseConfig) applyDefaults(env Env) {
 }
 
 func (c *DatabaseConfig) validate(p *problems, env Env) {
-	if m := postgresVersion.FindStringSubmatch(c.EngineVersion); m == nil || !slices.Contains(PostgresMajorVersions, m[1]) {
-		p.add("database.engineVersion", c.EngineVersion, "a supported PostgreSQL major version (%s) or a pinned minor of one, e.g. 16.4", strings.Join(PostgresMajorVersions, ", "))
+	if !slices.Contains(PostgresMajorVersions, c.EngineVersion) {
+		p.add("database.engineVersion", c.EngineVersion, "a supported PostgreSQL major version (%s); minors are RDS's to apply (automatic minor upgrades), a pinned one would fight them", strings.Join(PostgresMajorVersions, ", "))
+	}
+	if *c.AllowMajorVersionUpgrade && !*c.ApplyImmediately {
+		p.add("database.allowMajorVersionUpgrade", *c.AllowMajorVersionUpgrade, "false unless applyImmediately is true: a major upgrade pending for the maintenance window keeps the old parameter group in use and fails every update until then")
 	}
 	if !dbInstanceClass.MatchString(c.InstanceClass) {
 		p.add("database.instanceClass", c.InstanceClass, "an RDS instance class db.<family>.<size>, e.g. db.t4g.micro or db.r7g.large")

@@ -45,8 +45,13 @@ type Args struct {
 	// Protect marks the instance and its key with Pulumi's protect option.
 	Protect bool
 
-	// EngineVersion is a PostgreSQL major ("16") or a pinned minor ("16.4").
+	// EngineVersion is a PostgreSQL major ("16"): minors are RDS's (automatic minor upgrades).
 	EngineVersion string
+	// ApplyImmediately applies modifications at once rather than in the maintenance window;
+	// AllowMajorVersionUpgrade lets a new major upgrade the instance (it needs
+	// ApplyImmediately, or the old parameter group stays in use until the window).
+	ApplyImmediately         bool
+	AllowMajorVersionUpgrade bool
 	// InstanceClass, e.g. db.t4g.micro.
 	InstanceClass string
 	// AllocatedStorage and MaxAllocatedStorage are gp3 storage and its autoscaling ceiling, GiB.
@@ -217,9 +222,11 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		Engine:        pulumi.String("postgres"),
 		EngineVersion: pulumi.String(args.EngineVersion),
 		// Minor upgrades happen in the maintenance window; a major one happens only when the
-		// configured version changes, which is the only way to ask for it.
+		// configured version changes, and where the stack allows it, at once: the new
+		// parameter group exists first, the instance moves to it, then the old one goes.
 		AutoMinorVersionUpgrade:  pulumi.Bool(true),
-		AllowMajorVersionUpgrade: pulumi.Bool(true),
+		AllowMajorVersionUpgrade: pulumi.Bool(args.AllowMajorVersionUpgrade),
+		ApplyImmediately:         pulumi.Bool(args.ApplyImmediately),
 		InstanceClass:            pulumi.String(args.InstanceClass),
 		CaCertIdentifier:         pulumi.String(CACertIdentifier),
 
@@ -335,6 +342,8 @@ func (a Args) check() error {
 		return fmt.Errorf("VpcID and SubnetIDs are required")
 	case major == "":
 		return fmt.Errorf("EngineVersion is required")
+	case a.AllowMajorVersionUpgrade && !a.ApplyImmediately:
+		return fmt.Errorf("AllowMajorVersionUpgrade needs ApplyImmediately")
 	case a.InstanceClass == "" || a.DBName == "" || a.MasterUsername == "":
 		return fmt.Errorf("InstanceClass, DBName and MasterUsername are required")
 	case a.MaxAllocatedStorage < a.AllocatedStorage:

@@ -133,6 +133,12 @@ func Cost(r *harness.Result) (*CostReport, error) {
 				return nil, err
 			}
 			n, _ := res.Input("numCacheClusters").(float64)
+			if res.InputString("engine") == "valkey" {
+				// Valkey's node-based prices are 20% below Redis OSS's, per node type
+				// (https://aws.amazon.com/elasticache/pricing/, "ElastiCache for Valkey").
+				hourly("ElastiCache "+node+" nodes", res, n, math.Round(p*0.8*1e6)/1e6, "Valkey: Redis OSS price less 20%")
+				break
+			}
 			hourly("ElastiCache "+node+" nodes", res, n, p, "")
 		case "aws:kms/key:Key":
 			add("KMS customer managed key", res, 1, "key-month", prices.KMSKeyMonth, "")

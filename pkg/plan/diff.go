@@ -279,3 +279,19 @@ func WriteDiff(w io.Writer, d *DiffReport) {
 		fmt.Fprintf(w, "\n%d protected or stateful resources would be replaced or deleted: rerun with --allow-replace if that is intended.\n", d.Blocked)
 	}
 }
+
+// DiffResults compares two runs of the program, as `plan --diff` compares a plan with an
+// earlier `plan --out`: the tests plan edited stack files with it.
+func DiffResults(old, cur *harness.Result) (*DiffReport, error) {
+	var deps [2]*apitype.DeploymentV3
+	for i, r := range []*harness.Result{old, cur} {
+		u, err := Deployment(r)
+		if err != nil {
+			return nil, err
+		}
+		if deps[i], err = decode(u); err != nil {
+			return nil, err
+		}
+	}
+	return Diff(cur.Stack, "edited", deps[0], deps[1]), nil
+}

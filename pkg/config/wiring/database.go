@@ -20,6 +20,8 @@ func (c Config) DatabaseArgs(env stackenv.Env, net *network.Network, clients pul
 		AllowedSecurityGroupIDs:          clients,
 		Protect:                          c.Protect,
 		EngineVersion:                    d.EngineVersion,
+		ApplyImmediately:                 *d.ApplyImmediately,
+		AllowMajorVersionUpgrade:         *d.AllowMajorVersionUpgrade,
 		InstanceClass:                    d.InstanceClass,
 		AllocatedStorage:                 d.AllocatedStorage,
 		MaxAllocatedStorage:              d.MaxAllocatedStorage,

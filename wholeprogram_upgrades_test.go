@@ -1,0 +1,130 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/cinegit/infrastructure/pkg/harness"
+	"github.com/cinegit/infrastructure/pkg/plan"
+)
+
+// runEdited runs a stack as it is after a pull request sets fields of one config section.
+func runEdited(t *testing.T, stack, section string, fields map[string]any) *harness.Result {
+	t.Helper()
+	key := "cinegit:" + section
+	_, raw, err := harness.LoadConfig(harness.Options{Dir: ".", Stack: stack})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur := map[string]any{}
+	if err := json.Unmarshal([]byte(raw[key]), &cur); err != nil {
+		t.Fatal(err)
+	}
+	maps.Copy(cur, fields)
+	b, err := json.Marshal(cur)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := harness.Run(program, harness.Options{Dir: ".", Stack: stack, Override: map[string]string{key: string(b)}})
+	if err != nil {
+		t.Fatalf("%s with %s %v: %v", stack, section, fields, err)
+	}
+	return r
+}
+
+// Data-store upgrades as pull requests make them (issue 22 items 4 and 5): each edits a stack
+// file, and `plan --diff` between the two must show the data store updated in place (never
+// replaced), and a new parameter group replacing the old one, which Pulumi does
+// create-before-delete: the instance moves to the new group before the old one goes.
+func TestDataStoreUpgradesApplyInPlace(t *testing.T) {
+	const (
+		instance = "aws:rds/instance:Instance"
+		pgParams = "aws:rds/parameterGroup:ParameterGroup"
+		group    = "aws:elasticache/replicationGroup:ReplicationGroup"
+		ecParams = "aws:elasticache/parameterGroup:ParameterGroup"
+	)
+	cases := []struct {
+		name, stack, section string
+		before, after        map[string]any // nil: the stack file as committed
+		replaced             []string       // type::name
+		updated              map[string][]string
+	}{
+		{
+			name: "PostgreSQL major", stack: "dev", section: "database",
+			after:    map[string]any{"engineVersion": "17"},
+			replaced: []string{pgParams + "::database"},
+			updated:  map[string][]string{instance + "::database": {"engineVersion", "parameterGroupName"}},
+		},
+		{
+			// prod's file sets both flags in the pull request that changes the major.
+			name: "PostgreSQL major in prod", stack: "prod", section: "database",
+			after:    map[string]any{"engineVersion": "17", "applyImmediately": true, "allowMajorVersionUpgrade": true},
+			replaced: []string{pgParams + "::database"},
+			updated:  map[string][]string{instance + "::database": {"allowMajorVersionUpgrade", "applyImmediately", "engineVersion", "parameterGroupName"}},
+		},
+		{
+			name: "database class", stack: "staging", section: "database",
+			after:   map[string]any{"instanceClass": "db.r7g.large"},
+			updated: map[string][]string{instance + "::database": {"instanceClass"}},
+		},
+		{
+			name: "Redis OSS 7.1 to Valkey 8.2", stack: "dev", section: "cache",
+			before:   map[string]any{"engine": "redis", "engineVersion": "7.1"},
+			replaced: []string{ecParams + "::cache"},
+			updated:  map[string][]string{group + "::cache": {"engine", "engineVersion", "parameterGroupName"}},
+		},
+		{
+			name: "Valkey minor", stack: "prod", section: "cache",
+			before:  map[string]any{"engineVersion": "8.1"},
+			updated: map[string][]string{group + "::cache": {"engineVersion"}},
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			side := func(fields map[string]any) *harness.Result {
+				if fields == nil {
+					return run(t, c.stack, false)
+				}
+				return runEdited(t, c.stack, c.section, fields)
+			}
+			d, err := plan.DiffResults(side(c.before), side(c.after))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var replaced []string
+			updated := map[string][]string{}
+			for _, ch := range d.Changes {
+				id := ch.Type + "::" + ch.Name
+				switch ch.Action {
+				case "replace":
+					replaced = append(replaced, id)
+				case "update":
+					updated[id] = ch.Properties
+				default:
+					t.Errorf("%s %s", ch.Action, id)
+				}
+			}
+			slices.Sort(replaced)
+			if !slices.Equal(replaced, c.replaced) || d.Blocked != 0 {
+				t.Errorf("replaced %v (blocked %d), want %v", replaced, d.Blocked, c.replaced)
+			}
+			for id, want := range c.updated {
+				got := updated[id]
+				slices.Sort(got)
+				if !slices.Equal(got, want) {
+					t.Errorf("%s updates %v, want %v", id, got, want)
+				}
+			}
+			for id := range updated {
+				if _, ok := c.updated[id]; !ok {
+					t.Errorf("unexpected update of %s: %v", id, updated[id])
+				}
+			}
+			t.Logf("%s", strings.TrimSpace(fmt.Sprint(d.Counts())))
+		})
+	}
+}
