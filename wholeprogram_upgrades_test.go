@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -12,7 +11,8 @@ import (
 	"github.com/cinegit/infrastructure/pkg/plan"
 )
 
-// runEdited runs a stack as it is after a pull request sets fields of one config section.
+// runEdited runs a stack as it is after a pull request sets fields of one config section
+// (nested objects merge into the committed ones).
 func runEdited(t *testing.T, stack, section string, fields map[string]any) *harness.Result {
 	t.Helper()
 	key := "cinegit:" + section
@@ -24,7 +24,7 @@ func runEdited(t *testing.T, stack, section string, fields map[string]any) *harn
 	if err := json.Unmarshal([]byte(raw[key]), &cur); err != nil {
 		t.Fatal(err)
 	}
-	maps.Copy(cur, fields)
+	merge(cur, fields)
 	b, err := json.Marshal(cur)
 	if err != nil {
 		t.Fatal(err)
@@ -34,6 +34,18 @@ func runEdited(t *testing.T, stack, section string, fields map[string]any) *harn
 		t.Fatalf("%s with %s %v: %v", stack, section, fields, err)
 	}
 	return r
+}
+
+// merge sets fields into into, merging nested objects.
+func merge(into, fields map[string]any) {
+	for k, v := range fields {
+		sub, ok := v.(map[string]any)
+		if cur, isMap := into[k].(map[string]any); ok && isMap {
+			merge(cur, sub)
+			continue
+		}
+		into[k] = v
+	}
 }
 
 // Data-store upgrades as pull requests make them (issue 22 items 4 and 5): each edits a stack
@@ -127,4 +139,43 @@ func TestDataStoreUpgradesApplyInPlace(t *testing.T) {
 			t.Logf("%s", strings.TrimSpace(fmt.Sprint(d.Counts())))
 		})
 	}
+}
+
+// Changes of the platform's shape as pull requests make them: a node group's instance type
+// replaces only that group (its name is a prefix, so the new group is created before the old
+// one is drained and deleted), and a new network range, which would replace the VPC's subnets
+// under everything, is blocked by `plan --diff` instead of planned.
+func TestPlatformChangesAsPlanned(t *testing.T) {
+	const nodeGroup = "aws:eks/nodeGroup:NodeGroup"
+	t.Run("node group instance type", func(t *testing.T) {
+		edited := runEdited(t, "staging", "cluster", map[string]any{"general": map[string]any{"instanceTypes": []string{"m7i.xlarge"}}})
+		d, err := plan.DiffResults(run(t, "staging", false), edited)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var replaced []string
+		for _, ch := range d.Changes {
+			if ch.Action == "replace" || ch.Action == "delete" {
+				replaced = append(replaced, ch.Type+"::"+ch.Name)
+			}
+		}
+		if !slices.Equal(replaced, []string{nodeGroup + "::cluster-general"}) || d.Blocked != 0 {
+			t.Fatalf("replaced %v (blocked %d), want only the general node group", replaced, d.Blocked)
+		}
+		ng := edited.Named(nodeGroup, "cluster-general")
+		if ng.InputString("nodeGroupNamePrefix") == "" || ng.InputString("nodeGroupName") != "" || ng.DeleteBeforeReplace {
+			t.Error("a node group with a fixed name would be deleted before its replacement exists")
+		}
+	})
+	t.Run("network range", func(t *testing.T) {
+		edited := runEdited(t, "dev", "network", map[string]any{"cidr": "10.60.0.0/16"})
+		d, err := plan.DiffResults(run(t, "dev", false), edited)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Blocked == 0 {
+			t.Fatalf("a new network range is planned, not blocked: %v", d.Counts())
+		}
+		t.Logf("%d changes blocked: %v", d.Blocked, d.Counts())
+	})
 }

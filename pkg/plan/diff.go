@@ -82,6 +82,15 @@ var statefulTypes = map[string]bool{
 	"random:index/randomPassword:RandomPassword":        true,
 }
 
+// foundationTypes are what every other resource lives in: replacing the VPC or a subnet (a
+// new network range, say) replaces the cluster's nodes, the data stores' subnet groups and
+// every network interface in it, and cannot happen while they exist. Such a change is a new
+// stack, not an update, so `plan --diff` blocks it like a stateful replacement.
+var foundationTypes = map[string]bool{
+	"aws:ec2/vpc:Vpc":       true,
+	"aws:ec2/subnet:Subnet": true,
+}
+
 // Change is one resource that a change creates, replaces, updates or deletes.
 type Change struct {
 	Action string `json:"action"` // create, replace, update, delete
@@ -213,7 +222,7 @@ func change(action string, r apitype.ResourceV3, props, forced []string, wasProt
 		Properties: props, ReplacedBy: forced,
 		Stateful: statefulTypes[string(r.Type)], Protected: r.Protect || wasProtected,
 	}
-	c.Blocked = (action == "replace" || action == "delete") && (c.Stateful || c.Protected)
+	c.Blocked = (action == "replace" || action == "delete") && (c.Stateful || c.Protected || foundationTypes[c.Type])
 	return c
 }
 

@@ -88,7 +88,8 @@ func TestDiff(t *testing.T) {
 	}}
 	d := Diff("dev", "main.json", old, cur)
 	want := map[string]Change{
-		"private-a":          {Action: "replace", ReplacedBy: []string{"cidrBlock"}},
+		// A subnet is what everything lives in: its replacement is blocked (foundationTypes).
+		"private-a":          {Action: "replace", ReplacedBy: []string{"cidrBlock"}, Blocked: true},
 		"database":           {Action: "replace", ReplacedBy: []string{"identifier"}, Stateful: true, Blocked: true},
 		"logs":               {Action: "delete", Stateful: true, Protected: true, Blocked: true},
 		"old":                {Action: "delete"},
@@ -114,7 +115,7 @@ func TestDiff(t *testing.T) {
 			t.Errorf("%s: got %+v, want %+v", name, g, w)
 		}
 	}
-	if len(d.Changes) != len(want) || d.Blocked != 2 {
+	if len(d.Changes) != len(want) || d.Blocked != 3 {
 		t.Errorf("%d changes, %d blocked: %+v", len(d.Changes), d.Blocked, d.Changes)
 	}
 	if p := got["sg"].Properties; !slices.Equal(p, []string{"ingress"}) {
