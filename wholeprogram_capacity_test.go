@@ -94,13 +94,19 @@ type kubeSystemPod struct {
 // aws-node, the vpc-cni chart (aws-node requests cpu 25m; the network policy agent counted at
 // 25m too, conservatively, https://github.com/aws/amazon-vpc-cni-k8s/blob/master/charts/aws-vpc-cni/values.yaml);
 // EBS CSI, the aws-ebs-csi-driver chart (every container requests 10m/40Mi: six in each of two
-// controller replicas, three in the node pod, https://github.com/kubernetes-sigs/aws-ebs-csi-driver/blob/master/charts/aws-ebs-csi-driver/values.yaml).
+// controller replicas, three in the node pod, https://github.com/kubernetes-sigs/aws-ebs-csi-driver/blob/master/charts/aws-ebs-csi-driver/values.yaml);
+// the GuardDuty security agent, the DaemonSet GuardDuty's runtime monitoring adds to every
+// cluster of an account where it manages the agent, as bootstrap/ sets it up (requests 200m
+// and 256Mi by default, and they cannot be set lower: "Configure GuardDuty security agent
+// (add-on) parameters for Amazon EKS", GuardDuty user guide,
+// https://docs.aws.amazon.com/guardduty/latest/ug/guardduty-configure-security-agent-eks-addon.html).
 var kubeSystem = []kubeSystemPod{
 	{name: "coredns", replicas: 2, cpuMilli: 100, memMi: 70},
 	{name: "ebs-csi-controller", replicas: 2, cpuMilli: 60, memMi: 240},
 	{name: "aws-node", perNode: true, cpuMilli: 50},
 	{name: "kube-proxy", perNode: true, cpuMilli: 100},
 	{name: "ebs-csi-node", perNode: true, cpuMilli: 30, memMi: 120},
+	{name: "aws-guardduty-agent", perNode: true, cpuMilli: 200, memMi: 256},
 }
 
 // onEveryNode is the replicas value of a DaemonSet's pod.
@@ -457,8 +463,8 @@ func TestCapacityCatchesAnOversizedStack(t *testing.T) {
 		t.Fatal(err)
 	}
 	obs["prometheus"].(map[string]any)["resources"] = map[string]any{
-		"requests": map[string]any{"cpu": "1", "memory": "1Gi"},
-		"limits":   map[string]any{"cpu": "2", "memory": "2Gi"},
+		"requests": map[string]any{"cpu": "3", "memory": "1Gi"},
+		"limits":   map[string]any{"cpu": "4", "memory": "2Gi"},
 	}
 	b, _ := json.Marshal(obs)
 	raw["cinegit:observability"] = string(b)
@@ -468,6 +474,6 @@ func TestCapacityCatchesAnOversizedStack(t *testing.T) {
 	}
 	c := capacity(t, r)
 	if free := c.allocCPU - c.systemCPU - c.platformCPU; free >= headroom*c.allocCPU {
-		t.Errorf("dev with a 1-vCPU Prometheus still fits: %s", c)
+		t.Errorf("dev with a 3-vCPU Prometheus still fits: %s", c)
 	}
 }

@@ -22,7 +22,7 @@ func TestClusterPerStack(t *testing.T) {
 		mediaInstanceType string
 	}{
 		"dev":     {false, nil, "SPOT", 1, 30, false, "c7i.2xlarge"},
-		"staging": {false, nil, "ON_DEMAND", 3, 90, false, "c7i.2xlarge"},
+		"staging": {false, nil, "ON_DEMAND", 4, 90, false, "c7i.2xlarge"},
 		"prod":    {false, nil, "ON_DEMAND", 3, 365, true, "c7i.4xlarge"},
 	}
 	forEachRun(t, func(t *testing.T, r *harness.Result) {

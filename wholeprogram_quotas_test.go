@@ -14,7 +14,7 @@ func TestQuotaNeeds(t *testing.T) {
 	cases := map[string]map[key]float64{
 		"dev": {
 			{"L-0263D0A3", ""}: 1, {"L-F678F1CE", ""}: 1, {"L-FE5A380F", "us-east-1a"}: 1,
-			{"L-1216C47A", ""}: 6, {"L-34B43A08", ""}: 32, {"L-B99A9384", ""}: 100, {"", ""}: 2,
+			{"L-1216C47A", ""}: 12, {"L-34B43A08", ""}: 32, {"L-B99A9384", ""}: 100, {"", ""}: 2,
 		},
 		"staging": {
 			{"L-0263D0A3", ""}: 3, {"L-FE5A380F", "us-east-1c"}: 1, {"L-29B6F2EB", "network"}: 5,
