@@ -17,7 +17,15 @@ const ClusterTag = "elbv2.k8s.aws/cluster"
 // kubernetes-sigs/aws-load-balancer-controller at v3.5.0) with the account and region in every
 // ARN, the cluster's own tag value instead of "any value", WAF association limited to the
 // stack's web ACL, and WAF Classic and Shield Advanced left out (both are off in the values).
-func ControllerPolicy(env stackenv.Env, clusterName, webACLArn pulumi.StringInput) pulumi.StringOutput {
+// Two grants the documented policy leaves open are narrowed too: registering and deregistering
+// targets only in the target groups tagged for this cluster, and ingress rules only on security
+// groups in the cluster's VPC (ec2:Vpc; the controller opens the nodes' groups, which it does
+// not own, to its load balancers). Listeners and rules stay unconditioned, as documented: the
+// controller creates them on its own load balancers (CreateListener is checked on the load
+// balancer, whose cluster tag CreateLoadBalancers requires), but does not tag listeners and
+// rules in every version, so a tag condition on deleting or modifying them would refuse the
+// controller's own.
+func ControllerPolicy(env stackenv.Env, clusterName, vpcID, webACLArn pulumi.StringInput) pulumi.StringOutput {
 	elb := func(resource string) pulumi.String {
 		return pulumi.String(fmt.Sprintf("arn:%s:elasticloadbalancing:%s:%s:%s", env.Partition, env.Region, env.AccountID, resource))
 	}
@@ -58,8 +66,12 @@ func ControllerPolicy(env stackenv.Env, clusterName, webACLArn pulumi.StringInpu
 			Conditions: []iampolicy.Condition{{Test: "StringEquals", Variable: "ec2:CreateAction", Values: iampolicy.Strings("CreateSecurityGroup")}, ownRequest}},
 		iampolicy.Statement{Sid: "TagOwnSecurityGroups", Actions: []string{"ec2:CreateTags", "ec2:DeleteTags"}, Resources: pulumi.StringArray{ec2("security-group/*")},
 			Conditions: []iampolicy.Condition{noRequestTag, ownResource}},
-		// The controller adds the ALB security group to the node/pod security groups it does not own.
-		iampolicy.Allow("SecurityGroupRules", []string{"ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"}, pulumi.StringArray{ec2("security-group/*")}),
+		// The controller adds the ALB security group to the node/pod security groups it does not
+		// own: those of the cluster's VPC, and no other.
+		iampolicy.Statement{Sid: "SecurityGroupRules", Actions: []string{"ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"},
+			Resources: pulumi.StringArray{ec2("security-group/*")},
+			Conditions: []iampolicy.Condition{{Test: "ArnEquals", Variable: "ec2:Vpc", Values: pulumi.StringArray{
+				pulumi.Sprintf("arn:%s:ec2:%s:%s:vpc/%s", env.Partition, env.Region, env.AccountID, vpcID)}}}},
 		iampolicy.Statement{Sid: "DeleteOwnSecurityGroups", Actions: []string{"ec2:DeleteSecurityGroup"}, Resources: pulumi.StringArray{ec2("security-group/*")},
 			Conditions: []iampolicy.Condition{ownResource}},
 		iampolicy.Statement{Sid: "CreateLoadBalancers", Actions: []string{"elasticloadbalancing:CreateLoadBalancer", "elasticloadbalancing:CreateTargetGroup"}, Resources: all,
@@ -80,7 +92,8 @@ func ControllerPolicy(env stackenv.Env, clusterName, webACLArn pulumi.StringInpu
 			"elasticloadbalancing:DeleteTargetGroup", "elasticloadbalancing:ModifyListenerAttributes",
 			"elasticloadbalancing:ModifyCapacityReservation", "elasticloadbalancing:ModifyIpPools",
 		}, Resources: all, Conditions: []iampolicy.Condition{ownResource}},
-		iampolicy.Allow("Targets", []string{"elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"}, pulumi.StringArray{elb("targetgroup/*/*")}),
+		iampolicy.Statement{Sid: "Targets", Actions: []string{"elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"},
+			Resources: pulumi.StringArray{elb("targetgroup/*/*")}, Conditions: []iampolicy.Condition{ownResource}},
 		iampolicy.Allow("ListenersAndRules", []string{"elasticloadbalancing:SetWebAcl", "elasticloadbalancing:ModifyListener",
 			"elasticloadbalancing:AddListenerCertificates", "elasticloadbalancing:RemoveListenerCertificates",
 			"elasticloadbalancing:ModifyRule", "elasticloadbalancing:SetRulePriorities"}, all),

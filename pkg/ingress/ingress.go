@@ -149,7 +149,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		OidcIssuer:      args.OidcIssuer,
 		Namespace:       args.Namespace,
 		ServiceAccount:  ControllerSA,
-		Policy:          ControllerPolicy(env, args.ClusterName, acl.Arn),
+		Policy:          ControllerPolicy(env, args.ClusterName, args.VpcID, acl.Arn),
 		Description:     "AWS Load Balancer Controller: ALBs of this cluster's Ingresses",
 	}, parent)
 	if err != nil {

@@ -199,7 +199,7 @@ func TestRolesTrustOnlyTheirServiceAccounts(t *testing.T) {
 func TestControllerPolicyIsScopedToTheCluster(t *testing.T) {
 	r := component.MustRun(t, false, nil)
 	p := policyOf(t, r.Named(tPolicy, "ingress-controller"))
-	for _, sid := range []string{"TagNewSecurityGroup", "TagOwnSecurityGroups", "DeleteOwnSecurityGroups", "CreateLoadBalancers", "TagOwnLoadBalancers", "TagOnCreate", "ModifyOwnLoadBalancers"} {
+	for _, sid := range []string{"TagNewSecurityGroup", "TagOwnSecurityGroups", "DeleteOwnSecurityGroups", "CreateLoadBalancers", "TagOwnLoadBalancers", "TagOnCreate", "ModifyOwnLoadBalancers", "Targets"} {
 		st, ok := p[sid]
 		if !ok {
 			t.Errorf("statement %s missing", sid)
@@ -214,6 +214,9 @@ func TestControllerPolicyIsScopedToTheCluster(t *testing.T) {
 		if !found {
 			t.Errorf("%s is not limited to cluster %s: %v", sid, cluster, st.Condition)
 		}
+	}
+	if got := p["SecurityGroupRules"].Condition["ArnEquals"]["ec2:Vpc"]; len(got) != 1 || !strings.HasSuffix(got[0], ":vpc/vpc-0123456789abcdef0") {
+		t.Errorf("security group rules are not limited to the cluster's VPC: %v", p["SecurityGroupRules"].Condition)
 	}
 	acl := r.Named(tACL, "ingress")
 	if got := p["WebACL"].Resource; len(got) != 2 || got[0] != acl.InputString("arn") && !strings.HasPrefix(got[0], "arn:aws:wafv2:") {
