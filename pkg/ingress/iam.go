@@ -21,10 +21,8 @@ const ClusterTag = "elbv2.k8s.aws/cluster"
 // targets only in the target groups tagged for this cluster, and ingress rules only on security
 // groups in the cluster's VPC (ec2:Vpc; the controller opens the nodes' groups, which it does
 // not own, to its load balancers). Listeners and rules stay unconditioned, as documented: the
-// controller creates them on its own load balancers (CreateListener is checked on the load
-// balancer, whose cluster tag CreateLoadBalancers requires), but does not tag listeners and
-// rules in every version, so a tag condition on deleting or modifying them would refuse the
-// controller's own.
+// controller does not tag them in every version, so a tag condition on them would refuse the
+// controller's own; what bounds them is the account, which holds one stack's load balancers.
 func ControllerPolicy(env stackenv.Env, clusterName, vpcID, webACLArn pulumi.StringInput) pulumi.StringOutput {
 	elb := func(resource string) pulumi.String {
 		return pulumi.String(fmt.Sprintf("arn:%s:elasticloadbalancing:%s:%s:%s", env.Partition, env.Region, env.AccountID, resource))
