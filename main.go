@@ -259,8 +259,10 @@ func providers(ctx *pulumi.Context, cfg *config.Config) (regional, edge, seconda
 	baseTags := tags.Set(tags.Base(cfg.Project, cfg.Stack, cfg.Tags))
 	provider := func(name, region string) (*aws.Provider, error) {
 		return aws.NewProvider(ctx, name, &aws.ProviderArgs{
-			Region:      pulumi.String(region),
-			DefaultTags: &aws.ProviderDefaultTagsArgs{Tags: baseTags.Map()},
+			Region: pulumi.String(region),
+			// Credentials for any other account fail here, before the first change.
+			AllowedAccountIds: pulumi.StringArray{pulumi.String(cfg.AccountID)},
+			DefaultTags:       &aws.ProviderDefaultTagsArgs{Tags: baseTags.Map()},
 		})
 	}
 	if regional, err = provider("aws", cfg.Region); err != nil {

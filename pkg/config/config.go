@@ -19,14 +19,22 @@ import (
 // Project is the Pulumi project name, and so the namespace of every key this program reads.
 const Project = "cinegit"
 
-// RegionKey is the one key outside the project namespace that the program reads.
-const RegionKey = "aws:region"
+// RegionKey and AccountsKey are the keys outside the project namespace that the program reads.
+// aws:allowedAccountIds makes the AWS provider refuse credentials for any other account before
+// it changes anything (the provider's allowedAccountIds setting); the program passes it to every
+// provider it makes, which do not read the stack's aws: configuration themselves.
+const (
+	RegionKey   = "aws:region"
+	AccountsKey = "aws:allowedAccountIds"
+)
 
 // Config is the whole stack's configuration after defaults and validation.
 type Config struct {
 	Project string `json:"-"`
 	Stack   string `json:"-"`
 	Region  string `json:"-"`
+	// AccountID is the one AWS account the stack deploys to (aws:allowedAccountIds).
+	AccountID string `json:"-"`
 
 	// Tags are extra tags for every resource, on top of project, environment and managed-by.
 	Tags map[string]string `json:"tags"`
@@ -95,7 +103,7 @@ func Keys() []string {
 		keys = append(keys, Project+":"+k)
 	}
 	sort.Strings(keys)
-	return append(keys, RegionKey)
+	return append(keys, AccountsKey, RegionKey)
 }
 
 // FromContext loads and validates the configuration of the running stack.
@@ -168,6 +176,7 @@ func Parse(stack string, raw map[string]string) (*Config, error) {
 	env := Env{Stack: stack, Region: c.Region, Rules: RulesFor(stack)}
 	validateStack(p, stack)
 	validateRegion(p, c.Region)
+	c.AccountID = validateAccount(p, raw[AccountsKey])
 	validateTags(p, c.Tags)
 	if env.Rules.RequirePulumiProtect && !c.Protect {
 		p.add("protect", c.Protect, "true for stack %q: its stateful resources must be Pulumi-protected", stack)

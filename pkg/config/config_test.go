@@ -22,7 +22,7 @@ func TestValidConfigurations(t *testing.T) {
 		raw   map[string]string
 		check func(t *testing.T, c *Config)
 	}{
-		{"dev defaults fill the network", "dev", map[string]string{"aws:region": "eu-west-1"}, func(t *testing.T, c *Config) {
+		{"dev defaults fill the network", "dev", map[string]string{"aws:region": "eu-west-1", "aws:allowedAccountIds": `["111111111111"]`}, func(t *testing.T, c *Config) {
 			if c.Network.CIDR != "10.0.0.0/16" || len(c.Network.AvailabilityZones) != 3 || c.Network.AvailabilityZones[0] != "eu-west-1a" {
 				t.Fatalf("defaults not applied: %+v", c.Network)
 			}
@@ -81,6 +81,10 @@ func TestInvalidConfigurationsNameTheKey(t *testing.T) {
 		{"duplicate AZ", "dev", with("cinegit:network", `{"availabilityZones":["us-east-1a","us-east-1a"]}`), "cinegit:network.availabilityZones[1]", "duplicate"},
 		{"bad region", "dev", with("aws:region", "us-middle-1"), "aws:region", "one of"},
 		{"missing region", "dev", with("aws:region", ""), "aws:region", "required"},
+		// An account per stack: exactly one, named in the stack file.
+		{"no account", "dev", with("aws:allowedAccountIds", ""), "aws:allowedAccountIds", "exactly one 12-digit AWS account ID"},
+		{"two accounts", "dev", with("aws:allowedAccountIds", `["111111111111","222222222222"]`), "aws:allowedAccountIds", "exactly one"},
+		{"malformed account", "dev", with("aws:allowedAccountIds", `["1111-1111-1111"]`), "aws:allowedAccountIds", "12-digit"},
 		{"prod without protect", "prod", with("cinegit:network", `{"availabilityZones":["us-east-1a","us-east-1b","us-east-1c"]}`), "cinegit:protect", "must be Pulumi-protected"},
 		{"single NAT in prod", "prod", with("cinegit:network", `{"availabilityZones":["us-east-1a","us-east-1b","us-east-1c"],"natGateways":"single"}`), "cinegit:network.natGateways", "perAz"},
 		{"unknown NAT mode", "dev", with("cinegit:network", `{"natGateways":"none"}`), "cinegit:network.natGateways", `"single" or "perAz"`},

@@ -76,8 +76,9 @@ func reference(t *testing.T) string {
 	defaults := map[string]*Config{}
 	for _, stack := range []string{"dev", "staging", "prod"} {
 		raw := map[string]string{
-			"aws:region":      "us-east-1",
-			"cinegit:network": `{"availabilityZones":["us-east-1a","us-east-1b","us-east-1c"]}`,
+			"aws:region":            "us-east-1",
+			"aws:allowedAccountIds": `["111111111111"]`,
+			"cinegit:network":       `{"availabilityZones":["us-east-1a","us-east-1b","us-east-1c"]}`,
 		}
 		if stack == "prod" {
 			raw["cinegit:protect"] = "true"

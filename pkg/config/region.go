@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/json"
 	"regexp"
 	"strings"
 	"unicode/utf8"
@@ -13,6 +14,24 @@ var regions = []string{
 	"ca-central-1", "ca-west-1", "eu-central-1", "eu-central-2", "eu-north-1", "eu-south-1",
 	"eu-south-2", "eu-west-1", "eu-west-2", "eu-west-3", "il-central-1", "me-central-1",
 	"me-south-1", "sa-east-1", "us-east-1", "us-east-2", "us-west-1", "us-west-2",
+}
+
+var accountID = regexp.MustCompile(`^[0-9]{12}$`)
+
+// validateAccount reads aws:allowedAccountIds, which must name exactly the one account the
+// stack deploys to: an account per stack, and a deploy with another account's credentials fails
+// in the provider's configuration, before any change.
+func validateAccount(p *problems, raw string) string {
+	var ids []string
+	if raw == "" || json.Unmarshal([]byte(raw), &ids) != nil || len(ids) != 1 || !accountID.MatchString(ids[0]) {
+		if raw == "" {
+			raw = `""`
+		}
+		p.items = append(p.items, Problem{Key: AccountsKey, Value: raw,
+			Allowed: "a list of exactly one 12-digit AWS account ID, the stack's own account (see docs/bootstrap.md)"})
+		return ""
+	}
+	return ids[0]
 }
 
 func validateRegion(p *problems, region string) {

@@ -26,7 +26,7 @@ func writeProject(t *testing.T, dir string) {
 	t.Helper()
 	files := map[string]string{
 		"Pulumi.yaml":     "name: cinegit\nruntime: go\n",
-		"Pulumi.dev.yaml": "config:\n  aws:region: us-east-1\n",
+		"Pulumi.dev.yaml": "config:\n  aws:region: us-east-1\n  aws:allowedAccountIds: [\"111111111111\"]\n",
 	}
 	for name, body := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {

@@ -13,8 +13,9 @@ const ThreeAZs = `{"availabilityZones":["us-east-1a","us-east-1b","us-east-1c"]}
 // Base is a valid dev configuration; each case changes one thing.
 func Base() map[string]string {
 	return map[string]string{
-		"aws:region":      "us-east-1",
-		"cinegit:network": `{"cidr":"10.10.0.0/16","availabilityZones":["us-east-1a","us-east-1b"],"natGateways":"single"}`,
+		"aws:region":            "us-east-1",
+		"aws:allowedAccountIds": `["111111111111"]`,
+		"cinegit:network":       `{"cidr":"10.10.0.0/16","availabilityZones":["us-east-1a","us-east-1b"],"natGateways":"single"}`,
 	}
 }
 
