@@ -38,6 +38,20 @@ func run(t testing.TB, stack string, preview bool) *harness.Result {
 // committed there (a new stack's first deploy depends on it), or the test fails.
 func runSetting(t testing.TB, stack string, preview bool, section, field string, committed, value any) *harness.Result {
 	t.Helper()
+	override := editSection(t, stack, section, func(fields map[string]any) {
+		if fields[field] != committed {
+			t.Fatalf("Pulumi.%s.yaml sets %s.%s to %v: a new stack's first deploy needs %v", stack, section, field, fields[field], committed)
+		}
+		fields[field] = value
+	})
+	return runCached(t, runKey{stack, preview, fmt.Sprintf("%s.%s=%v", section, field, value)},
+		harness.Options{Dir: ".", Stack: stack, Preview: preview, Override: override})
+}
+
+// editSection is the override that gives a stack's config section as edit leaves the
+// committed one: what a pull request that edits the stack file would set.
+func editSection(t testing.TB, stack, section string, edit func(fields map[string]any)) map[string]string {
+	t.Helper()
 	key := "cinegit:" + section
 	_, raw, err := harness.LoadConfig(harness.Options{Dir: ".", Stack: stack})
 	if err != nil {
@@ -47,16 +61,12 @@ func runSetting(t testing.TB, stack string, preview bool, section, field string,
 	if err := json.Unmarshal([]byte(raw[key]), &fields); err != nil {
 		t.Fatal(err)
 	}
-	if fields[field] != committed {
-		t.Fatalf("Pulumi.%s.yaml sets %s.%s to %v: a new stack's first deploy needs %v", stack, section, field, fields[field], committed)
-	}
-	fields[field] = value
+	edit(fields)
 	b, err := json.Marshal(fields)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return runCached(t, runKey{stack, preview, fmt.Sprintf("%s.%s=%v", section, field, value)},
-		harness.Options{Dir: ".", Stack: stack, Preview: preview, Override: map[string]string{key: string(b)}})
+	return map[string]string{key: string(b)}
 }
 
 func runCached(t testing.TB, k runKey, o harness.Options) *harness.Result {

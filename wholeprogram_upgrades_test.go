@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -15,21 +14,8 @@ import (
 // (nested objects merge into the committed ones).
 func runEdited(t *testing.T, stack, section string, fields map[string]any) *harness.Result {
 	t.Helper()
-	key := "cinegit:" + section
-	_, raw, err := harness.LoadConfig(harness.Options{Dir: ".", Stack: stack})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cur := map[string]any{}
-	if err := json.Unmarshal([]byte(raw[key]), &cur); err != nil {
-		t.Fatal(err)
-	}
-	merge(cur, fields)
-	b, err := json.Marshal(cur)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := harness.Run(program, harness.Options{Dir: ".", Stack: stack, Override: map[string]string{key: string(b)}})
+	override := editSection(t, stack, section, func(cur map[string]any) { merge(cur, fields) })
+	r, err := harness.Run(program, harness.Options{Dir: ".", Stack: stack, Override: override})
 	if err != nil {
 		t.Fatalf("%s with %s %v: %v", stack, section, fields, err)
 	}

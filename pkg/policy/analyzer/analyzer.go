@@ -13,7 +13,8 @@ package analyzer
 import (
 	"context"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	pbempty "google.golang.org/protobuf/types/known/emptypb"
@@ -135,12 +136,7 @@ func (s *Server) GetAnalyzerInfo(context.Context, *pbempty.Empty) (*pulumirpc.An
 		Name: PackName, DisplayName: "CineGit infrastructure policies", Version: s.version,
 		Description: "Required tags, encryption at rest, exposure, IAM least privilege and data protection (policy/*.rego)",
 	}
-	names := make([]string, 0, len(s.rules))
-	for n := range s.rules {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(s.rules)) {
 		r := s.rules[n]
 		typ := pulumirpc.PolicyType_POLICY_TYPE_RESOURCE
 		if r.Stack {
