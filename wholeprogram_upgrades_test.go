@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cinegit/infrastructure/pkg/config"
 	"github.com/cinegit/infrastructure/pkg/harness"
 	"github.com/cinegit/infrastructure/pkg/plan"
 )
@@ -164,4 +165,62 @@ func TestPlatformChangesAsPlanned(t *testing.T) {
 		}
 		t.Logf("%d changes blocked: %v", d.Blocked, d.Counts())
 	})
+}
+
+// A Kubernetes minor upgrade as its pull request makes it (issue 22 item 5): cluster.version,
+// the kube-proxy build of that minor and cluster-autoscaler's matching release. The list of
+// supported versions is data (pkg/config/kubernetes-versions.json), so 1.37 is refused until a
+// pull request lists it; `plan --kubernetes-version 1.37` plans it before that. The plan must
+// update the cluster, kube-proxy, both node groups and the autoscaler in place, and the node
+// groups and add-ons must wait for the cluster (the control plane goes first).
+func TestKubernetesMinorUpgradeInPlace(t *testing.T) {
+	edit := map[string]any{
+		"version":    "1.37",
+		"addons":     map[string]any{"kubeProxy": "v1.37.0-eksbuild.1"},
+		"autoscaler": map[string]any{"imageTag": "v1.37.0"},
+	}
+	override := editSection(t, "dev", "cluster", func(cur map[string]any) { merge(cur, edit) })
+	opts := harness.Options{Dir: ".", Stack: "dev", Override: override}
+	if _, err := harness.Run(program, opts); err == nil || !strings.Contains(err.Error(), "cinegit:cluster.version") {
+		t.Fatalf("1.37 is not in kubernetes-versions.json yet, but validation accepts it: %v", err)
+	}
+	config.PlannedKubernetesVersion = "1.37"
+	t.Cleanup(func() { config.PlannedKubernetesVersion = "" })
+	edited, err := harness.Run(program, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := plan.DiffResults(run(t, "dev", false), edited)
+	if err != nil {
+		t.Fatal(err)
+	}
+	updated := map[string][]string{}
+	for _, ch := range d.Changes {
+		if ch.Action != "update" {
+			t.Errorf("%s %s::%s", ch.Action, ch.Type, ch.Name)
+			continue
+		}
+		updated[ch.Type+"::"+ch.Name] = ch.Properties
+	}
+	for id, want := range map[string]string{
+		"eks:index:Cluster::cluster":                        "version",
+		"aws:eks/addon:Addon::cluster-kube-proxy":           "addonVersion",
+		"aws:eks/nodeGroup:NodeGroup::cluster-general":      "version",
+		"aws:eks/nodeGroup:NodeGroup::cluster-media":        "version",
+		"kubernetes:helm.sh/v3:Release::cluster-autoscaler": "values",
+	} {
+		if !slices.Contains(updated[id], want) {
+			t.Errorf("%s: updates %v, want %s among them", id, updated[id], want)
+		}
+	}
+	cluster := edited.Named("eks:index:Cluster", "cluster")
+	for _, id := range []string{"cluster-general", "cluster-media"} {
+		if ng := edited.Named("aws:eks/nodeGroup:NodeGroup", id); ng == nil || !edited.DependsOn(ng, cluster) {
+			t.Errorf("%s does not wait for the cluster", id)
+		}
+	}
+	if a := edited.Named("aws:eks/addon:Addon", "cluster-kube-proxy"); a == nil || !edited.DependsOn(a, cluster) {
+		t.Error("kube-proxy does not wait for the cluster")
+	}
+	t.Logf("%d updates, %d unchanged", len(d.Changes), d.Unchanged)
 }

@@ -1,6 +1,8 @@
 package config
 
 import (
+	_ "embed"
+	"encoding/json"
 	"fmt"
 	"net/netip"
 	"regexp"
@@ -98,14 +100,30 @@ const (
 	CapacitySpot     = "SPOT"
 )
 
-// EKSVersions are the Kubernetes versions in EKS standard support, with the day it ends.
-// A version past that date costs extended-support fees and must not be pinned: drop it here,
-// which makes every stack still on it fail validation. (Source: the EKS release calendar.)
-var EKSVersions = []struct{ Version, StandardSupportEnds string }{
-	{"1.34", "2026-12-02"},
-	{"1.35", "2027-03-27"},
-	{"1.36", "2027-08-02"},
+// EKSVersions are the Kubernetes versions in EKS standard support, with the day it ends: data
+// (kubernetes-versions.json) that one pull request changes when EKS releases or retires a
+// version. A version past its day costs extended-support fees and must not be pinned.
+var EKSVersions = func() []EKSVersion {
+	var doc struct{ Versions []EKSVersion }
+	if err := json.Unmarshal(kubernetesVersions, &doc); err != nil || len(doc.Versions) == 0 {
+		panic(fmt.Sprintf("kubernetes-versions.json: %v", err))
+	}
+	return doc.Versions
+}()
+
+// EKSVersion is one entry of kubernetes-versions.json.
+type EKSVersion struct {
+	Version             string `json:"version"`
+	StandardSupportEnds string `json:"standardSupportEnds"`
 }
+
+//go:embed kubernetes-versions.json
+var kubernetesVersions []byte
+
+// PlannedKubernetesVersion is a version `plan --kubernetes-version` may plan before it is in
+// kubernetes-versions.json (an upgrade prepared before EKS releases it). Only the offline plan
+// sets it; a deployment never does, so it cannot deploy a version EKS does not support.
+var PlannedKubernetesVersion string
 
 var (
 	eksAddonVersion = regexp.MustCompile(`^v([0-9]+)\.([0-9]+)\.([0-9]+)-eksbuild\.[0-9]+$`)
@@ -308,7 +326,7 @@ func (c *ClusterConfig) validateVersion(p *problems) (string, bool) {
 	for i, v := range EKSVersions {
 		supported[i] = v.Version
 	}
-	if !slices.Contains(supported, c.Version) {
+	if !slices.Contains(supported, c.Version) && (PlannedKubernetesVersion == "" || c.Version != PlannedKubernetesVersion) {
 		p.add("cluster.version", c.Version, "a Kubernetes version in EKS standard support: %s", strings.Join(supported, ", "))
 		return "", false
 	}

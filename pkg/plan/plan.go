@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -106,6 +107,8 @@ func PolicyResources(r *harness.Result) []policy.Resource {
 	return out
 }
 
+var kubernetesMinor = regexp.MustCompile(`^1\.[0-9]{2}$`)
+
 // Main is the `plan` subcommand: it parses args, plans, writes the requested outputs and
 // returns the exit code.
 func Main(program pulumi.RunFunc, args []string, stdout, stderr io.Writer) int {
@@ -122,8 +125,9 @@ func Main(program pulumi.RunFunc, args []string, stdout, stderr io.Writer) int {
 	quotas := fs.Bool("quotas", false, "report what the stack needs of each AWS quota it can exhaust, against a new account's defaults, instead of the plan")
 	diffOld := fs.String("diff", "", "report what changes compared with an earlier `plan --out` deployment FILE instead of the plan")
 	allowReplace := fs.Bool("allow-replace", false, "with --diff: allow replacing or deleting protected or stateful resources")
+	kubernetes := fs.String("kubernetes-version", "", "plan this Kubernetes version (1.NN) although pkg/config/kubernetes-versions.json does not list it yet: an upgrade prepared before EKS releases it")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: go run . plan --stack <dev|staging|prod> [--preview] [--format text|json] [--out FILE] [--config-file FILE] [--cost] [--critical-path] [--quotas] [--diff OLD.json [--allow-replace]]")
+		fmt.Fprintln(stderr, "usage: go run . plan --stack <dev|staging|prod> [--preview] [--format text|json] [--out FILE] [--config-file FILE] [--cost] [--critical-path] [--quotas] [--diff OLD.json [--allow-replace]] [--kubernetes-version 1.NN]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -142,6 +146,15 @@ func Main(program pulumi.RunFunc, args []string, stdout, stderr io.Writer) int {
 	case *allowReplace && *diffOld == "":
 		fmt.Fprintln(stderr, "plan: --allow-replace needs --diff")
 		return ExitUsage
+	case *kubernetes != "" && !kubernetesMinor.MatchString(*kubernetes):
+		fmt.Fprintf(stderr, "plan: --kubernetes-version %q: a Kubernetes minor like 1.37\n", *kubernetes)
+		return ExitUsage
+	}
+	if *kubernetes != "" {
+		// The offline plan alone may plan a version EKS does not list yet; nothing deploys it.
+		config.PlannedKubernetesVersion = *kubernetes
+		defer func() { config.PlannedKubernetesVersion = "" }()
+		fmt.Fprintf(stderr, "plan: Kubernetes %s is planned although pkg/config/kubernetes-versions.json may not list it: no deployment accepts it until it does\n", *kubernetes)
 	}
 	var old *apitype.DeploymentV3
 	if *diffOld != "" {
