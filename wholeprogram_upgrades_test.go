@@ -224,3 +224,33 @@ func TestKubernetesMinorUpgradeInPlace(t *testing.T) {
 	}
 	t.Logf("%d updates, %d unchanged", len(d.Changes), d.Unchanged)
 }
+
+// A chart bump as its pull request makes it (issue 22 item 5): a new chart version updates its
+// release in place (a Helm upgrade: the chart's own CRDs, in templates, upgrade with it), and
+// the Prometheus Operator's CRDs, which kube-prometheus-stack leaves to their own release,
+// install before the stack's release at any version.
+func TestChartBumpUpgradesInPlace(t *testing.T) {
+	for _, c := range []struct {
+		section string
+		edit    map[string]any
+		release string
+	}{
+		{"gitops", map[string]any{"chartVersion": "10.2.0"}, "gitops"},
+		{"ingress", map[string]any{"externalDns": map[string]any{"chartVersion": "1.22.0"}}, "ingress-external-dns"},
+	} {
+		t.Run(c.release, func(t *testing.T) {
+			d, err := plan.DiffResults(run(t, "dev", false), runEdited(t, "dev", c.section, c.edit))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(d.Changes) != 1 || d.Changes[0].Action != "update" || d.Changes[0].Name != c.release || !slices.Contains(d.Changes[0].Properties, "version") {
+				t.Errorf("changes %+v, want %s's release updated (version) and nothing else", d.Changes, c.release)
+			}
+		})
+	}
+	r := run(t, "dev", false)
+	stack, crds := r.Named(k8sRelease, "observability-stack"), r.Named(k8sRelease, "observability-crds")
+	if stack == nil || crds == nil || !r.DependsOn(stack, crds) {
+		t.Error("kube-prometheus-stack's release does not wait for the Prometheus Operator's CRDs")
+	}
+}
