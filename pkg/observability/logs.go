@@ -91,7 +91,7 @@ func (b *builder) logs() error {
 		Chart:     "alloy",
 		Version:   b.args.AlloyChartVersion,
 		Repo:      GrafanaRepo,
-		Namespace: b.ns,
+		Namespace: b.hostNs,
 		Values:    b.alloyValues(),
 	}, append(b.k8s, pulumi.DependsOn([]pulumi.Resource{loki}))...); err != nil {
 		return err

@@ -251,8 +251,9 @@ func (b *builder) stackValues(grafanaRoleArn, alertmanagerRoleArn pulumi.StringI
 		KubeStateMetrics: resourcesOnly{Resources: KubeStateMetricsResources},
 		// node-exporter runs on every node, media nodes included.
 		NodeExporter: nodeExporterValues{
-			Resources:   NodeExporterResources,
-			Tolerations: []toleration{{Operator: "Exists"}},
+			NamespaceOverride: b.hostNs,
+			Resources:         NodeExporterResources,
+			Tolerations:       []toleration{{Operator: "Exists"}},
 		},
 	}
 }
@@ -306,7 +307,9 @@ func (b *builder) grafanaValues(roleArn pulumi.StringInput) grafanaValues {
 		Resources:          GrafanaResources,
 		// The init container that chowns the volume, and the dashboard and data source
 		// sidecars (both take sidecar.resources).
-		InitChownData: grafanaInitChownData{Enabled: true, Resources: InitResources},
+		// Off: it chowns the volume as root with CHOWN and DAC_OVERRIDE, which the restricted
+		// namespace refuses; the pod's fsGroup (472, the chart's) already owns the volume.
+		InitChownData: grafanaInitChownData{Enabled: false, Resources: InitResources},
 		// The test pod runs only on `helm test`; nobody runs it.
 		TestFramework: kube.Enabled{Enabled: false},
 		AdditionalDataSources: []grafanaDataSource{

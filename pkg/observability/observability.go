@@ -195,6 +195,10 @@ func (a Args) check() error {
 	return nil
 }
 
+// HostNamespace is the namespace of the host agents (node-exporter, Alloy) beside the
+// monitoring namespace ns.
+func HostNamespace(ns string) string { return ns + "-host" }
+
 // New creates the component.
 func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*Observability, error) {
 	if err := args.check(); err != nil {
@@ -207,14 +211,23 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	b := &builder{ctx: ctx, name: name, args: args, env: args.Env, parent: pulumi.Parent(o)}
 	b.k8s = []pulumi.ResourceOption{b.parent, pulumi.Provider(args.KubernetesProvider)}
 
-	// node-exporter needs the host's network and PID namespaces, Alloy the host's /var/log.
+	// Monitoring runs restricted. Only the two agents that need the host run privileged, in a
+	// namespace of their own: node-exporter (the host's network and PID namespaces) and Alloy,
+	// the log collector (the host's /var/log).
 	ns, err := kube.NewNamespace(ctx, name, kube.NamespaceArgs{
-		Name: args.Namespace, Environment: b.env.Naming.Stack, Purpose: "monitoring", PodSecurity: kube.Privileged,
+		Name: args.Namespace, Environment: b.env.Naming.Stack, Purpose: "monitoring", PodSecurity: kube.Restricted,
 	}, b.k8s...)
 	if err != nil {
 		return nil, err
 	}
 	b.ns = kube.NamespaceName(ns)
+	hostNs, err := kube.NewNamespace(ctx, name+"-host", kube.NamespaceArgs{
+		Name: HostNamespace(args.Namespace), Environment: b.env.Naming.Stack, Purpose: "monitoring-host-agents", PodSecurity: kube.Privileged,
+	}, b.k8s...)
+	if err != nil {
+		return nil, err
+	}
+	b.hostNs = kube.NamespaceName(hostNs)
 
 	if err := b.logs(); err != nil {
 		return nil, err
@@ -262,6 +275,8 @@ type builder struct {
 	parent pulumi.ResourceOption
 	k8s    []pulumi.ResourceOption
 	ns     pulumi.StringOutput
+	// hostNs is the privileged namespace of the agents that need the host.
+	hostNs pulumi.StringOutput
 
 	lokiBucketName, lokiBucketArn, lokiRoleArn pulumi.StringOutput
 	grafanaRoleArn, alertmanagerRoleArn        pulumi.StringOutput

@@ -681,15 +681,33 @@ func TestAlertRulesArePresent(t *testing.T) {
 	})
 }
 
+// Monitoring is restricted; only node-exporter and Alloy, which need the host, run privileged,
+// in a namespace of their own.
 func TestNamespaceIsLabelled(t *testing.T) {
-	ns := component.MustRun(t, false, nil).Named(tNamespace, "observability")
-	labels, _ := ns.Input("metadata.labels").(map[string]any)
-	for k, want := range map[string]any{
-		kube.LabelEnforce: kube.Privileged, kube.LabelWarn: kube.Restricted, kube.LabelEnvironment: "dev", kube.LabelPurpose: "monitoring", kube.LabelManagedBy: "pulumi",
+	r := component.MustRun(t, false, nil)
+	for name, want := range map[string]map[string]any{
+		"observability":      {kube.LabelEnforce: kube.Restricted, kube.LabelWarn: kube.Restricted, kube.LabelEnvironment: "dev", kube.LabelPurpose: "monitoring", kube.LabelManagedBy: "pulumi"},
+		"observability-host": {kube.LabelEnforce: kube.Privileged, kube.LabelWarn: kube.Restricted, kube.LabelPurpose: "monitoring-host-agents"},
 	} {
-		if labels[k] != want {
-			t.Errorf("label %s = %v, want %v", k, labels[k], want)
+		ns := r.Named(tNamespace, name)
+		if ns == nil {
+			t.Fatalf("no namespace %s", name)
 		}
+		labels, _ := ns.Input("metadata.labels").(map[string]any)
+		for k, v := range want {
+			if labels[k] != v {
+				t.Errorf("%s: label %s = %v, want %v", name, k, labels[k], v)
+			}
+		}
+	}
+	host := r.Named(tNamespace, "observability-host").InputString("metadata.name")
+	alloy := r.Named(tRelease, "observability-alloy")
+	if host != HostNamespace("monitoring") || alloy.InputString("namespace") != host ||
+		harness.At(values(t, r, "observability-stack"), "prometheus-node-exporter/namespaceOverride") != host {
+		t.Errorf("Alloy (%s) and node-exporter must run in %s", alloy.InputString("namespace"), host)
+	}
+	if harness.At(values(t, r, "observability-stack"), "grafana/initChownData/enabled") != false {
+		t.Error("Grafana's init-chown-data runs as root with CHOWN: the restricted namespace refuses it")
 	}
 }
 

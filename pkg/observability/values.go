@@ -59,8 +59,10 @@ type resourcesOnly struct {
 }
 
 type nodeExporterValues struct {
-	Resources   kube.Resources `json:"resources"`
-	Tolerations []toleration   `json:"tolerations"`
+	// NamespaceOverride puts node-exporter in the privileged host-agents namespace.
+	NamespaceOverride pulumi.StringInput `json:"namespaceOverride"`
+	Resources         kube.Resources     `json:"resources"`
+	Tolerations       []toleration       `json:"tolerations"`
 }
 
 type operatorValues struct {
