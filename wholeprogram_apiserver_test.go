@@ -188,7 +188,7 @@ func setUp(t *testing.T, bins kubeserver.Binaries, stack string) *admission {
 	a := newAdmission(t, bins, r)
 	a.checkVersion()
 	a.current = a.mustRender(r)
-	base := a.baseRenders(stack, a.current)
+	base := a.baseRenders(stack)
 
 	a.createNamespaces(r)
 	a.installCRDs(base, "as the base branch pins them")
@@ -285,10 +285,10 @@ func (a *admission) mustRender(r *harness.Result) renders {
 	return rs
 }
 
-// baseRenders renders the releases whose chart version the base branch pins differently from
-// this commit, at the base's version with the base's values: their CRDs go in first, so a CRD
-// change the server refuses on upgrade (a stored version removed, say) fails here.
-func (a *admission) baseRenders(stack string, current renders) renders {
+// baseRenders renders the base branch's releases, at its versions with its stack file, when it
+// pins a chart version this commit changes: their CRDs go in first, so a CRD change the server
+// refuses on upgrade (a stored version removed, say) fails here.
+func (a *admission) baseRenders(stack string) renders {
 	ref := baseRef()
 	if ref == "" {
 		a.t.Logf("no base branch (CINEGIT_BASE_REF, origin/main or main): the CRDs are installed only as this commit pins them")
