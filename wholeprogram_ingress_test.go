@@ -66,17 +66,24 @@ func TestIngressPerStack(t *testing.T) {
 		if err := json.Unmarshal([]byte(cni.InputString("configurationValues")), &cfg); err != nil || cfg["enableNetworkPolicy"] != "true" {
 			t.Errorf("vpc-cni configuration %q", cni.InputString("configurationValues"))
 		}
+		// Default deny with explicit allows in the application namespace (ingress) and in the
+		// media jobs' namespace (mediaprocessing), each in its own.
 		pols := map[string]bool{}
 		for _, p := range r.ByType("kubernetes:networking.k8s.io/v1:NetworkPolicy") {
 			pols[p.Name] = true
-			if !r.Preview && p.InputString("metadata.namespace") != "cinegit" {
-				t.Errorf("%s in namespace %q", p.Name, p.InputString("metadata.namespace"))
+			want := map[bool]string{true: "cinegit", false: "media"}[strings.HasPrefix(p.Name, "ingress-")]
+			if !r.Preview && p.InputString("metadata.namespace") != want {
+				t.Errorf("%s in namespace %q, want %q", p.Name, p.InputString("metadata.namespace"), want)
 			}
 		}
-		for _, name := range []string{"default-deny", "allow-dns", "allow-data-stores", "allow-https", "allow-load-balancer", "allow-same-namespace", "allow-prometheus"} {
-			if !pols["ingress-"+name] {
+		for _, name := range []string{"ingress-default-deny", "ingress-allow-dns", "ingress-allow-data-stores", "ingress-allow-https", "ingress-allow-load-balancer",
+			"ingress-allow-same-namespace", "ingress-allow-prometheus", "mediaprocessing-default-deny", "mediaprocessing-allow-dns", "mediaprocessing-allow-https"} {
+			if !pols[name] {
 				t.Errorf("NetworkPolicy %s missing", name)
 			}
+		}
+		if n := len(pols); n != 10 {
+			t.Errorf("%d NetworkPolicies, want the 10 above: a media job may receive nothing and send only DNS and HTTPS", n)
 		}
 		if r.Preview {
 			return
