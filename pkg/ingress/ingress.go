@@ -106,7 +106,8 @@ func (a Args) check() error {
 type Ingress struct {
 	pulumi.ResourceState
 
-	// WebAclArn is the regional web ACL Ingresses attach (alb.ingress.kubernetes.io/wafv2-acl-arn).
+	// WebAclArn is the regional web ACL the IngressClassParams attach to every load balancer of
+	// the class.
 	WebAclArn pulumi.StringOutput `pulumi:"webAclArn"`
 	// IngressClass resolves once the controller (and its IngressClass) is installed.
 	IngressClass pulumi.StringOutput `pulumi:"ingressClass"`
@@ -161,7 +162,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		Version:   args.ControllerChartVersion,
 		Repo:      ControllerChartRepo,
 		Namespace: nsName,
-		Values:    controllerValues(args, controllerRole.Arn),
+		Values:    controllerValues(args, controllerRole.Arn, acl.Arn),
 	}, k8s...)
 	if err != nil {
 		return nil, err

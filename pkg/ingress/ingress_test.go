@@ -130,6 +130,8 @@ func TestControllerValues(t *testing.T) {
 		{"redirect", harness.Lookup(spec, "sslRedirectPort"), "443"},
 		{"group", harness.Lookup(spec, "group", "name"), "cinegit-dev"},
 		{"scheme", harness.Lookup(spec, "scheme"), "internet-facing"},
+		// The platform attaches the web ACL to every load balancer of the class.
+		{"web ACL", harness.Lookup(spec, "wafv2AclArn"), "arn:aws:wafv2:" + region + ":123456789012:webAcl/cinegit-dev-alb"},
 		{"certificate", harness.Lookup(spec, "certificateArn"), []any{certArn}},
 		{"WAF classic off", v["enableWaf"], false},
 		{"shield off", v["enableShield"], false},

@@ -76,6 +76,10 @@ type ingressClassSpec struct {
 	CertificateArn         pulumi.StringArrayInput         `json:"certificateArn,omitempty"`
 	TargetType             string                          `json:"targetType"`
 	LoadBalancerAttributes []map[string]pulumi.StringInput `json:"loadBalancerAttributes"`
+	// Wafv2AclArn attaches the stack's regional web ACL to every load balancer of the class:
+	// the platform attaches it, not each Ingress's annotation (IngressClassParams.spec.wafv2AclArn,
+	// the chart's CRD at 3.5.0; params win over annotations).
+	Wafv2AclArn pulumi.StringInput `json:"wafv2AclArn"`
 }
 
 // AccessLogAttributes are the ALB attributes that deliver access logs to the bucket
@@ -97,7 +101,7 @@ func irsaAnnotation(roleArn pulumi.StringInput) map[string]pulumi.StringInput {
 	return map[string]pulumi.StringInput{"eks.amazonaws.com/role-arn": roleArn}
 }
 
-func controllerValues(args Args, roleArn pulumi.StringInput) controllerChartValues {
+func controllerValues(args Args, roleArn, webACLArn pulumi.StringInput) controllerChartValues {
 	v := controllerChartValues{
 		ClusterName:  args.ClusterName,
 		Region:       args.Env.Region,
@@ -124,6 +128,7 @@ func controllerValues(args Args, roleArn pulumi.StringInput) controllerChartValu
 				CertificateArn:         certificates(args.CertificateArn),
 				TargetType:             "ip",
 				LoadBalancerAttributes: accessLogAttributes(args.LogsBucket, args.LogsPrefix),
+				Wafv2AclArn:            webACLArn,
 			},
 		},
 		DefaultTargetType: "ip",
