@@ -190,14 +190,14 @@ func setUp(t *testing.T, bins kubeserver.Binaries, stack string) *admission {
 	a.current = a.mustRender(r)
 	base := a.baseRenders(stack)
 
-	a.createNamespaces(r)
+	a.createNamespaces()
 	a.installCRDs(base, "as the base branch pins them")
 	a.installCRDs(a.current, "as this commit pins them")
 	a.createPatchTargets()
 	for _, f := range a.refusals {
 		t.Fatal(f)
 	}
-	a.objects = a.programObjects(r)
+	a.objects = a.programObjects()
 	for _, c := range a.current.releases {
 		a.objects = append(a.objects, a.place(c.objs, c.rel.namespace, "release "+c.rel.resource)...)
 	}
@@ -228,12 +228,14 @@ type admission struct {
 	// current are the stack's releases as rendered; objects are the program's and the charts'.
 	current renders
 	objects []placed
+	// program are the Kubernetes objects the program registers (kubeObjects, read once).
+	program []kubeObject
 	applied int
 	pods    int
 }
 
 func newAdmission(t *testing.T, bins kubeserver.Binaries, r *harness.Result) *admission {
-	return &admission{t: t, ctx: context.Background(), srv: kubeserver.StartForTest(t, bins), r: r, charts: chartsDir()}
+	return &admission{t: t, ctx: context.Background(), srv: kubeserver.StartForTest(t, bins), r: r, charts: chartsDir(), program: kubeObjects(r)}
 }
 
 // checkVersion requires the server to be of the clusters' minor version.
@@ -389,15 +391,15 @@ func (a *admission) applyAs(what string, obj map[string]any, dryRun bool, manage
 // service account, which kube-controller-manager's service account controller would create
 // (https://kubernetes.io/docs/reference/access-authn-authz/service-accounts-admin/#serviceaccount-controller)
 // and which the ServiceAccount admission plugin requires of a pod that names none.
-func (a *admission) createNamespaces(r *harness.Result) {
+func (a *admission) createNamespaces() {
 	made := map[string]bool{"default": true, "kube-system": true}
-	for _, o := range kubeObjects(r) {
+	for _, o := range a.program {
 		if o.obj["kind"] == "Namespace" {
 			name, _ := harness.At(o.obj, "metadata/name").(string)
 			made[name] = a.apply(o.resource, o.obj, false)
 		}
 	}
-	for _, c := range chartReleases(r) {
+	for _, c := range chartReleases(a.r) {
 		if c.namespace != "" && !made[c.namespace] {
 			made[c.namespace] = a.apply("namespace of "+c.resource, map[string]any{
 				"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": c.namespace},
@@ -436,7 +438,7 @@ func (a *admission) installCRDs(rs renders, which string) {
 // createPatchTargets creates what the program patches, as its owner would, where the server
 // serves its kind.
 func (a *admission) createPatchTargets() {
-	for _, o := range kubeObjects(a.r) {
+	for _, o := range a.program {
 		if !o.patch {
 			continue
 		}
@@ -462,9 +464,9 @@ type placed struct {
 
 // programObjects are the program's objects as the Kubernetes provider sends them: a
 // namespaced object without a namespace goes to the provider's default namespace, "default".
-func (a *admission) programObjects(r *harness.Result) []placed {
+func (a *admission) programObjects() []placed {
 	var out []placed
-	for _, o := range kubeObjects(r) {
+	for _, o := range a.program {
 		out = append(out, a.place([]chartcheck.Object{chartcheck.Object(o.obj)}, "default", o.resource)...)
 	}
 	return out

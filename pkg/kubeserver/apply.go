@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // FieldManager is the manager the objects are applied as.
@@ -24,6 +25,14 @@ type apiResource struct {
 	Namespaced bool   `json:"namespaced"`
 }
 
+// versionPath is where the server serves an API version: the core group under /api.
+func versionPath(apiVersion string) string {
+	if apiVersion == "v1" {
+		return "/api/v1"
+	}
+	return "/apis/" + apiVersion
+}
+
 // resourceFor finds the resource that serves kind in apiVersion, reading the server's discovery
 // document again when the cached one lacks it (a CRD installed since).
 func (s *Server) resourceFor(ctx context.Context, apiVersion, kind string) (apiResource, error) {
@@ -32,11 +41,7 @@ func (s *Server) resourceFor(ctx context.Context, apiVersion, kind string) (apiR
 		list, cached := s.discovery[apiVersion]
 		s.mu.Unlock()
 		if !cached || attempt == 1 {
-			path := "/apis/" + apiVersion
-			if apiVersion == "v1" {
-				path = "/api/v1"
-			}
-			body, err := s.do(ctx, http.MethodGet, path, "", nil)
+			body, err := s.do(ctx, http.MethodGet, versionPath(apiVersion), "", nil)
 			var se *StatusError
 			if errors.As(err, &se) && se.Code == http.StatusNotFound {
 				body, err = []byte(`{"resources":[]}`), nil
@@ -95,10 +100,7 @@ func (s *Server) ApplyAs(ctx context.Context, obj map[string]any, dryRun bool, m
 	if err != nil {
 		return Applied{}, err
 	}
-	path := "/apis/" + apiVersion
-	if apiVersion == "v1" {
-		path = "/api/v1"
-	}
+	path := versionPath(apiVersion)
 	switch {
 	case res.Namespaced && ns == "":
 		return Applied{}, fmt.Errorf("%s %s/%s is namespaced but has no metadata.namespace", apiVersion, kind, name)
@@ -128,9 +130,11 @@ func (s *Server) ApplyAs(ctx context.Context, obj map[string]any, dryRun bool, m
 	return a, nil
 }
 
-// WaitEstablished waits until the server serves the CustomResourceDefinition name
-// (its Established condition), so custom resources of it can be applied.
+// WaitEstablished waits, up to a minute, until the server serves the CustomResourceDefinition
+// name (its Established condition), so custom resources of it can be applied.
 func (s *Server) WaitEstablished(ctx context.Context, name string) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
 	path := "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/" + url.PathEscape(name)
 	return waitFor(ctx, func() error {
 		body, err := s.do(ctx, http.MethodGet, path, "", nil)

@@ -9,6 +9,7 @@
 package kubeserver
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -248,7 +249,7 @@ func (s *Server) do(ctx context.Context, method, path, contentType string, body 
 func (s *Server) doWarn(ctx context.Context, method, path, contentType string, body []byte) ([]byte, []string, error) {
 	var r io.Reader
 	if body != nil {
-		r = strings.NewReader(string(body))
+		r = bytes.NewReader(body)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, s.URL+path, r)
 	if err != nil {

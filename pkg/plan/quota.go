@@ -76,9 +76,10 @@ type QuotaNeed struct {
 // else the account holds adds to every count.
 func Quotas(r *harness.Result) []QuotaNeed {
 	stackRegion := r.Config["aws:region"]
+	// One need per quota (its service and name: a fixed quota has no code), region and scope.
 	needs := map[string]*QuotaNeed{}
-	add := func(q Quota, region, where string, n float64, res *harness.Resource) {
-		key := q.Code + "|" + region + "|" + where
+	add := func(q Quota, region, where string, n float64, res *harness.Resource) *QuotaNeed {
+		key := q.Service + "|" + q.Name + "|" + region + "|" + where
 		qn, ok := needs[key]
 		if !ok {
 			qn = &QuotaNeed{Quota: q, Region: region, Where: where}
@@ -86,6 +87,20 @@ func Quotas(r *harness.Result) []QuotaNeed {
 		}
 		qn.Need += n
 		qn.Resources = append(qn.Resources, res.Type+"::"+res.Name)
+		return qn
+	}
+	// where is the name or an input of the resource a property came from (a NAT gateway's
+	// subnet's zone, an endpoint's VPC), "" when it is not among the registrations.
+	where := func(res *harness.Resource, prop, input string) string {
+		for _, urn := range res.PropertyDependencies[prop] {
+			if dep := r.ByURN(urn); dep != nil {
+				if input == "" {
+					return dep.Name
+				}
+				return dep.InputString(input)
+			}
+		}
+		return ""
 	}
 	region := func(res *harness.Resource) string {
 		if res.Provider != "" {
@@ -97,7 +112,7 @@ func Quotas(r *harness.Result) []QuotaNeed {
 	}
 	// The Lambda pool: reserved concurrency, and the queue mappings' caps drawn from the rest.
 	lambdaReserved, lambdaCaps := map[string]float64{}, map[string]float64{}
-	var lambdaRes = map[string][]*harness.Resource{}
+	lambdaRes := map[string][]*harness.Resource{}
 
 	for _, res := range r.Resources {
 		reg := region(res)
@@ -109,10 +124,10 @@ func Quotas(r *harness.Result) []QuotaNeed {
 		case "aws:ec2/internetGateway:InternetGateway":
 			add(quotaIGWs, reg, "", 1, res)
 		case "aws:ec2/natGateway:NatGateway":
-			add(quotaNATs, reg, dependencyInput(r, res, "subnetId", "availabilityZone"), 1, res)
+			add(quotaNATs, reg, where(res, "subnetId", "availabilityZone"), 1, res)
 		case "aws:ec2/vpcEndpoint:VpcEndpoint":
 			if res.InputString("vpcEndpointType") == "Interface" {
-				add(quotaEndpoints, reg, dependencyName(r, res, "vpcId"), 1, res)
+				add(quotaEndpoints, reg, where(res, "vpcId", ""), 1, res)
 			}
 		case "aws:cloudwatch/logResourcePolicy:LogResourcePolicy":
 			add(quotaLogPolicies, reg, "", 1, res)
@@ -142,16 +157,13 @@ func Quotas(r *harness.Result) []QuotaNeed {
 		}
 	}
 	for reg, rs := range lambdaRes {
+		var qn *QuotaNeed
+		for _, res := range rs {
+			qn = add(quotaLambda, reg, "", 0, res)
+		}
 		// Lambda keeps 100 unreserved ("Lambda quotas": reserved concurrency leaves at least
 		// 100 for functions without it); the mappings' caps draw from that pool.
-		need := lambdaReserved[reg] + math.Max(100, lambdaCaps[reg])
-		for i, res := range rs {
-			n := 0.0
-			if i == 0 {
-				n = need
-			}
-			add(quotaLambda, reg, "", n, res)
-		}
+		qn.Need = lambdaReserved[reg] + math.Max(100, lambdaCaps[reg])
 	}
 	out := make([]QuotaNeed, 0, len(needs))
 	for _, qn := range needs {
@@ -170,27 +182,6 @@ func Quotas(r *harness.Result) []QuotaNeed {
 		return a.Where < b.Where
 	})
 	return out
-}
-
-// dependencyInput is an input of the resource a property came from (a NAT gateway's subnet's
-// availabilityZone), or "" when it is not among the registrations.
-func dependencyInput(r *harness.Result, res *harness.Resource, prop, input string) string {
-	for _, urn := range res.PropertyDependencies[prop] {
-		if dep := r.ByURN(urn); dep != nil {
-			return dep.InputString(input)
-		}
-	}
-	return ""
-}
-
-// dependencyName is the logical name of the resource a property came from.
-func dependencyName(r *harness.Result, res *harness.Resource, prop string) string {
-	for _, urn := range res.PropertyDependencies[prop] {
-		if dep := r.ByURN(urn); dep != nil {
-			return dep.Name
-		}
-	}
-	return ""
 }
 
 // instanceVCPUs is an instance type's vCPUs, from its size as the current general-purpose,
@@ -218,7 +209,7 @@ func instanceVCPUs(typ string) (float64, bool) {
 func WriteQuotas(w io.Writer, stack string, qs []QuotaNeed) {
 	fmt.Fprintf(w, "Quotas %s needs (alone in its account; a new account's defaults):\n", stack)
 	for _, q := range qs {
-		mark := "ok  "
+		mark := "ok   "
 		if !q.FitsDefault {
 			mark = "RAISE"
 		}

@@ -13,7 +13,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
-	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
+	"sigs.k8s.io/yaml"
 
 	policyfiles "github.com/cinegit/infrastructure/policy"
 )
@@ -24,18 +24,11 @@ func Version() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	dir, err := os.MkdirTemp("", "cinegit-policy")
-	if err != nil {
-		return "", err
+	var pack struct {
+		Version string `json:"version"`
 	}
-	defer func() { _ = os.RemoveAll(dir) }()
-	p := filepath.Join(dir, "PulumiPolicy.yaml")
-	if err := os.WriteFile(p, b, 0o600); err != nil {
-		return "", err
-	}
-	pack, err := workspace.LoadPolicyPack(p)
-	if err != nil {
-		return "", err
+	if err := yaml.Unmarshal(b, &pack); err != nil || pack.Version == "" {
+		return "", fmt.Errorf("PulumiPolicy.yaml: no version (%v)", err)
 	}
 	return pack.Version, nil
 }
