@@ -36,8 +36,8 @@ import (
 
 const usage = `cinegit: CineGit's infrastructure as a Pulumi program.
 
-Deploy (needs AWS credentials and the S3 state backend, see docs/deploy.md):
-  pulumi login s3://cinegit-pulumi-state?region=us-east-1
+Deploy (needs the stack's account's credentials and its S3 state backend, see docs/deploy.md):
+  pulumi login 's3://cinegit-pulumi-state-<account>?region=us-east-1'
   pulumi preview --stack dev
   pulumi up --stack dev
 

@@ -50,13 +50,19 @@ func TestClusterPerStack(t *testing.T) {
 		entries, _ := cp.Input("accessEntries").(map[string]any)
 		deploy, _ := entries["deploy"].(map[string]any)
 		viewer, _ := entries["viewer"].(map[string]any)
-		if len(entries) != 2 || deploy["principalArn"] != "arn:aws:iam::"+harness.AccountID+":role/cinegit-runner-deploy" ||
-			viewer["principalArn"] != "arn:aws:iam::"+harness.AccountID+":role/cinegit-runner-preview" {
+		prs, _ := entries["pull-requests"].(map[string]any)
+		if len(entries) != 3 || deploy["principalArn"] != "arn:aws:iam::"+harness.AccountID+":role/cinegit-runner-deploy" ||
+			viewer["principalArn"] != "arn:aws:iam::"+harness.AccountID+":role/cinegit-runner-preview" ||
+			prs["principalArn"] != "arn:aws:iam::"+harness.AccountID+":role/cinegit-runner-pr" {
 			t.Errorf("access entries %v", entries)
 		}
-		// The preview role reads, never administers.
+		// The preview role reads, never administers; the pull-request role, which runs
+		// unreviewed code, reads everything but Secrets.
 		if fmt.Sprint(viewer["accessPolicies"]) != "map[cluster-view:map[accessScope:map[type:cluster] policyArn:arn:aws:eks::aws:cluster-access-policy/AmazonEKSAdminViewPolicy]]" {
 			t.Errorf("viewer access %v", viewer["accessPolicies"])
+		}
+		if fmt.Sprint(prs["accessPolicies"]) != "map[cluster-view-no-secrets:map[accessScope:map[type:cluster] policyArn:arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy]]" {
+			t.Errorf("pull-request access %v", prs["accessPolicies"])
 		}
 
 		// The cluster sits in the network's private subnets, in the network's VPC.

@@ -1,27 +1,31 @@
 package main
 
 import (
+	"encoding/json"
 	"testing"
 
+	"github.com/cinegit/infrastructure/pkg/harness"
 	"github.com/cinegit/infrastructure/pkg/plan"
 )
 
 // What each stack needs of the quotas a first update can exhaust (plan --quotas), as its file
-// sizes it: NAT gateways and their addresses per AZ, the node groups' vCPUs at their maximum
-// size, and, once the FFmpeg image is set, the Lambda pool its queue mapping draws on.
+// sizes it, in its own account with the bootstrap's deploy runner (a VPC, an internet gateway,
+// a NAT gateway and its address in the first zone): NAT gateways and their addresses per AZ,
+// the node groups' vCPUs at their maximum size, and, once the FFmpeg image is set, the Lambda
+// pool its queue mapping draws on.
 func TestQuotaNeeds(t *testing.T) {
 	type key struct{ code, where string }
 	cases := map[string]map[key]float64{
 		"dev": {
-			{"L-0263D0A3", ""}: 1, {"L-F678F1CE", ""}: 1, {"L-FE5A380F", "us-east-1a"}: 1,
+			{"L-0263D0A3", ""}: 2, {"L-F678F1CE", ""}: 2, {"L-FE5A380F", "us-east-1a"}: 2,
 			{"L-1216C47A", ""}: 12, {"L-34B43A08", ""}: 32, {"L-B99A9384", ""}: 100, {"", ""}: 2,
 		},
 		"staging": {
-			{"L-0263D0A3", ""}: 3, {"L-FE5A380F", "us-east-1c"}: 1, {"L-29B6F2EB", "network"}: 5,
+			{"L-0263D0A3", ""}: 4, {"L-FE5A380F", "us-east-1c"}: 1, {"L-29B6F2EB", "network"}: 5,
 			{"L-1216C47A", ""}: 44, {"L-B99A9384", ""}: 100,
 		},
 		"prod": {
-			{"L-0263D0A3", ""}: 3, {"L-FE5A380F", "us-east-1b"}: 1, {"L-29B6F2EB", "network"}: 5,
+			{"L-0263D0A3", ""}: 4, {"L-FE5A380F", "us-east-1b"}: 1, {"L-29B6F2EB", "network"}: 5,
 			{"L-1216C47A", ""}: 196, {"L-B99A9384", ""}: 100, {"L-1194D53C", ""}: 1,
 		},
 	}
@@ -38,6 +42,39 @@ func TestQuotaNeeds(t *testing.T) {
 				if q, ok := got[k]; !ok || q.Need != want || q.FitsDefault != (want <= q.Default) {
 					t.Errorf("%v: need %v (fits the default: %v), want %v", k, q.Need, q.FitsDefault, want)
 				}
+			}
+		})
+	}
+}
+
+// TestBootstrapRequestsWhatANewAccountLacks: every quota a stack needs beyond a new account's
+// default is adjustable, and its account's bootstrap requests at least the need
+// (cinegit-bootstrap:quotaIncreases, a Service Quotas increase request per quota).
+func TestBootstrapRequestsWhatANewAccountLacks(t *testing.T) {
+	for _, stack := range stacks {
+		t.Run(stack, func(t *testing.T) {
+			_, raw, err := harness.LoadConfig(harness.Options{Dir: "bootstrap", Stack: stack})
+			if err != nil {
+				t.Fatal(err)
+			}
+			requested := map[string]float64{}
+			if v := raw["cinegit-bootstrap:quotaIncreases"]; v != "" {
+				if err := json.Unmarshal([]byte(v), &requested); err != nil {
+					t.Fatal(err)
+				}
+			}
+			short := 0
+			for _, q := range plan.Quotas(runWithImage(t, stack, false)) {
+				if q.FitsDefault {
+					continue
+				}
+				short++
+				if got := requested[q.Service+"/"+q.Code]; !q.Adjustable || got < q.Need {
+					t.Errorf("%s needs %g of %s %s (%s; default %g), its bootstrap requests %g", stack, q.Need, q.Code, q.Name, q.Service, q.Default, got)
+				}
+			}
+			if short == 0 {
+				t.Logf("%s fits a new account's defaults", stack)
 			}
 		})
 	}

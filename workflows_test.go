@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -86,10 +87,8 @@ func readYAMLFile(t *testing.T, path string, into any) {
 }
 
 const (
-	runInVPC        = "./.github/actions/run-in-vpc"
-	configureAWS    = "aws-actions/configure-aws-credentials@"
-	previewLauncher = "${{ vars.PULUMI_PREVIEW_ROLE_ARN }}"
-	deployLauncher  = "${{ vars.PULUMI_DEPLOY_ROLE_ARN }}"
+	runInVPC     = "./.github/actions/run-in-vpc"
+	configureAWS = "aws-actions/configure-aws-credentials@"
 )
 
 var (
@@ -103,25 +102,34 @@ var (
 
 // TestWorkflowJobsRunWhereTheyMust is the table of which job runs what, where. GitHub-hosted
 // runners cannot reach the stacks' private EKS endpoints: every pulumi command against a stack
-// goes through the deploy runner (CodeBuild in the runner VPC), started by a launcher role;
-// jobs that need no cloud (tests, offline plans) run without credentials.
+// goes through a runner of the stack's own account (CodeBuild in its runner VPC), started by
+// run-in-vpc, which assumes that account's launcher for the runner; jobs that need no cloud
+// (tests, offline plans) run without credentials. Which subject each launcher trusts is
+// bootstrap/trust_table_test.go's table; here, that each job runs in the environment its runner
+// needs: deploys in the stack's own environment, pull requests' previews of staging and prod in
+// <stack>-preview, everything else in none.
 func TestWorkflowJobsRunWhereTheyMust(t *testing.T) {
 	type where struct {
-		role    string // launcher role assumed; "" for no cloud access
-		runner  string // deploy runner started: "preview" or "deploy"
+		runner  string // runner started: "pr", "preview" or "deploy"; "" for no cloud access
 		command string // pulumi command the runner runs
+		stack   string // the stack, as the job names it
+		env     string // the job's GitHub environment
 	}
 	want := map[string]where{
-		"ci.yml/lint":         {},
-		"ci.yml/test":         {},
-		"ci.yml/plan":         {},
-		"deploy.yml/checks":   {},
-		"deploy.yml/dev":      {deployLauncher, "deploy", "up"},
-		"deploy.yml/staging":  {deployLauncher, "deploy", "up"},
-		"deploy.yml/prod":     {deployLauncher, "deploy", "up"},
-		"destroy.yml/destroy": {deployLauncher, "deploy", "destroy"},
-		"drift.yml/drift":     {previewLauncher, "preview", "drift"},
-		"preview.yml/preview": {previewLauncher, "preview", "preview"},
+		"ci.yml/lint":                {},
+		"ci.yml/test":                {},
+		"ci.yml/plan":                {},
+		"deploy.yml/checks":          {},
+		"deploy.yml/preview-dev":     {"preview", "preview", "dev", ""},
+		"deploy.yml/dev":             {"deploy", "up", "dev", "dev"},
+		"deploy.yml/preview-staging": {"preview", "preview", "staging", ""},
+		"deploy.yml/staging":         {"deploy", "up", "staging", "staging"},
+		"deploy.yml/preview-prod":    {"preview", "preview", "prod", ""},
+		"deploy.yml/prod":            {"deploy", "up", "prod", "prod"},
+		"destroy.yml/destroy":        {"deploy", "destroy", "${{ inputs.stack }}", "${{ inputs.stack }}"},
+		"drift.yml/drift":            {"preview", "drift", "${{ matrix.stack }}", ""},
+		"preview.yml/dev":            {"pr", "preview", "dev", ""},
+		"preview.yml/approved":       {"pr", "preview", "${{ matrix.stack }}", "${{ matrix.stack }}-preview"},
 	}
 	actions := readActions(t)
 	seen := map[string]bool{}
@@ -140,7 +148,9 @@ func TestWorkflowJobsRunWhereTheyMust(t *testing.T) {
 					t.Errorf("runs on %v, want a GitHub-hosted ubuntu runner", job.RunsOn)
 				}
 				got := where{}
-				credentialsAt, launchAt := -1, -1
+				if env, ok := job.Environment.(string); ok {
+					got.env = env
+				}
 				for i, st := range job.Steps {
 					text := st.Run + " " + st.Uses + " " + fmt.Sprint(st.With)
 					if pulumiStackCommand.MatchString(st.Run) || strings.HasPrefix(st.Uses, "pulumi/actions@") {
@@ -149,37 +159,28 @@ func TestWorkflowJobsRunWhereTheyMust(t *testing.T) {
 					if clusterAccess.MatchString(text) {
 						t.Errorf("step %d (%s) reaches for a cluster from a GitHub-hosted runner", i, st.Name)
 					}
+					// Credentials come from run-in-vpc only, for the stack it is asked to run.
+					if strings.HasPrefix(st.Uses, configureAWS) {
+						t.Errorf("step %d (%s) assumes a role itself: run-in-vpc assumes the stack account's launcher", i, st.Name)
+					}
 					if a, ok := actions[st.Uses]; ok && st.Uses != runInVPC {
 						for _, inner := range a.Runs.Steps {
-							if pulumiStackCommand.MatchString(inner.Run) || clusterAccess.MatchString(inner.Run+" "+inner.Uses) {
-								t.Errorf("step %d uses %s, which runs pulumi or kubectl on the GitHub-hosted runner", i, st.Uses)
+							if pulumiStackCommand.MatchString(inner.Run) || clusterAccess.MatchString(inner.Run+" "+inner.Uses) ||
+								strings.HasPrefix(inner.Uses, configureAWS) {
+								t.Errorf("step %d uses %s, which runs pulumi or kubectl or assumes a role on the GitHub-hosted runner", i, st.Uses)
 							}
 						}
 					}
-					switch {
-					case strings.HasPrefix(st.Uses, configureAWS):
-						got.role, credentialsAt = st.With["role-to-assume"], i
-					case st.Uses == runInVPC:
-						got.runner, got.command, launchAt = st.With["runner"], st.With["command"], i
+					if st.Uses == runInVPC {
+						got.runner, got.command, got.stack = st.With["runner"], st.With["command"], st.With["stack"]
 					}
 				}
 				if got != w {
 					t.Errorf("job does %+v, want %+v", got, w)
 				}
-				if launchAt >= 0 && credentialsAt > launchAt {
-					t.Errorf("the runner is started before the launcher role is assumed")
-				}
-				// An OIDC token only where a role is assumed.
-				if wantToken := got.role != ""; (job.Permissions["id-token"] == "write") != wantToken {
-					t.Errorf("id-token permission %q with role %q", job.Permissions["id-token"], got.role)
-				}
-				// The deploy launcher only in a deploy environment (its trust names them); the
-				// preview launcher never in one.
-				if got.role == deployLauncher && job.Environment == nil {
-					t.Errorf("the deploy launcher outside a GitHub environment")
-				}
-				if got.role == previewLauncher && job.Environment != nil {
-					t.Errorf("the preview launcher in environment %v", job.Environment)
+				// An OIDC token only where a runner is started.
+				if wantToken := got.runner != ""; (job.Permissions["id-token"] == "write") != wantToken {
+					t.Errorf("id-token permission %q with runner %q", job.Permissions["id-token"], got.runner)
 				}
 			})
 		}
@@ -187,6 +188,52 @@ func TestWorkflowJobsRunWhereTheyMust(t *testing.T) {
 	for id := range want {
 		if !seen[id] {
 			t.Errorf("no job %s", id)
+		}
+	}
+}
+
+// TestRunInVPCFindsEachStacksAccount runs the launcher action's resolve step on every stack
+// file: the role it assumes and the bucket it uploads to are in the account the stack file
+// names (aws:allowedAccountIds), named as the bootstrap names them.
+func TestRunInVPCFindsEachStacksAccount(t *testing.T) {
+	tests := []struct {
+		stack, runner, account, session string
+	}{
+		{"dev", "pr", "111111111111", "7200"},
+		{"staging", "preview", "222222222222", "7200"},
+		{"prod", "deploy", "333333333333", "14400"},
+	}
+	for _, tt := range tests {
+		out := filepath.Join(t.TempDir(), "out")
+		cmd := exec.Command("bash", filepath.Join(".github", "actions", "run-in-vpc", "resolve.sh"))
+		cmd.Env = append(os.Environ(), "RUNNER="+tt.runner, "STACK="+tt.stack, "GITHUB_OUTPUT="+out)
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%s: %v\n%s", tt.stack, err, b)
+		}
+		got, _ := os.ReadFile(out)
+		want := fmt.Sprintf("role-arn=arn:aws:iam::%s:role/cinegit-github-%s\nbucket=cinegit-runner-sources-%s\nregion=us-east-1\nsession-seconds=%s\n",
+			tt.account, tt.runner, tt.account, tt.session)
+		if string(got) != want {
+			t.Errorf("%s %s: %q, want %q", tt.stack, tt.runner, got, want)
+		}
+		_, raw, err := harness.LoadConfig(harness.Options{Dir: ".", Stack: tt.stack})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := config.Parse(tt.stack, raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.AccountID != tt.account {
+			t.Errorf("%s: the stack's account is %s, resolve.sh found %s", tt.stack, c.AccountID, tt.account)
+		}
+	}
+	// An unknown stack or runner assumes nothing.
+	for _, env := range [][]string{{"RUNNER=deploy", "STACK=../prod"}, {"RUNNER=admin", "STACK=prod"}} {
+		cmd := exec.Command("bash", filepath.Join(".github", "actions", "run-in-vpc", "resolve.sh"))
+		cmd.Env = append(append(os.Environ(), env...), "GITHUB_OUTPUT="+filepath.Join(t.TempDir(), "out"))
+		if err := cmd.Run(); err == nil {
+			t.Errorf("%v resolved", env)
 		}
 	}
 }
@@ -199,8 +246,10 @@ func TestPreviewSkipsForks(t *testing.T) {
 		} `yaml:"jobs"`
 	}
 	readYAMLFile(t, filepath.Join(".github", "workflows", "preview.yml"), &wf)
-	if got := wf.Jobs["preview"].If; got != "github.event.pull_request.head.repo.full_name == github.repository" {
-		t.Errorf("preview runs for %q", got)
+	for _, job := range []string{"dev", "approved"} {
+		if got := wf.Jobs[job].If; got != "github.event.pull_request.head.repo.full_name == github.repository" {
+			t.Errorf("preview job %s runs for %q", job, got)
+		}
 	}
 }
 
@@ -245,7 +294,7 @@ func TestRunnerBuildRunsThePinnedTools(t *testing.T) {
 	if fmt.Sprint(spec.Version) != "0.2" {
 		t.Errorf("buildspec version %v", spec.Version)
 	}
-	for _, k := range []string{"PULUMI_VERSION", "KUBECTL_VERSION", "PULUMI_BACKEND_URL"} {
+	for _, k := range []string{"PULUMI_VERSION", "KUBECTL_VERSION"} {
 		if spec.Env.Variables[k] == "" {
 			t.Errorf("buildspec does not pin %s", k)
 		}
@@ -261,7 +310,7 @@ func TestRunnerBuildRunsThePinnedTools(t *testing.T) {
 	if got := spec.Phases["build"].Commands; len(got) != 1 || got[0] != "bash .ci/runner-pulumi.sh" {
 		t.Errorf("build phase %v", got)
 	}
-	for _, script := range []string{".ci/runner-install.sh", ".ci/runner-pulumi.sh", ".github/actions/run-in-vpc/run.sh"} {
+	for _, script := range []string{".ci/runner-install.sh", ".ci/runner-pulumi.sh", ".github/actions/run-in-vpc/run.sh", ".github/actions/run-in-vpc/resolve.sh"} {
 		if fi, err := os.Stat(script); err != nil || fi.Mode()&0o111 == 0 {
 			t.Errorf("%s is missing or not executable", script)
 		}

@@ -1,20 +1,27 @@
 #!/usr/bin/env bash
-# Runs one pulumi command on a deploy runner, as the CodeBuild project's role: the preview
-# project (read only) for preview and drift, the deploy project for up and destroy.
-#   PULUMI_COMMAND  preview | drift | up | destroy
-#   PULUMI_STACK    a stack with a Pulumi.<stack>.yaml in this commit
+# Runs one pulumi command on a deploy runner, as the CodeBuild project's role: the
+# pull-request project (read only) for pull requests' previews, the preview project (read only)
+# for the default branch's previews and drift checks, the deploy project for up and destroy.
+#   PULUMI_STACK, PULUMI_BACKEND_URL, CINEGIT_RUNNER  fixed by the project (bootstrap/runner.go)
+#   PULUMI_COMMAND  preview | drift | up | destroy (the launcher's policy allows the runner's own)
 #   PULUMI_MESSAGE  the update's message (up and destroy)
 set -euo pipefail
-: "${PULUMI_COMMAND:?}" "${PULUMI_STACK:?}"
+: "${PULUMI_COMMAND:?}" "${PULUMI_STACK:?}" "${PULUMI_BACKEND_URL:?}" "${CINEGIT_RUNNER:?}"
 
 if ! [[ "$PULUMI_STACK" =~ ^[a-z][a-z0-9]{0,11}$ ]] || [ ! -f "Pulumi.${PULUMI_STACK}.yaml" ]; then
   echo "unknown stack '${PULUMI_STACK}'" >&2
   exit 2
 fi
+# The launcher's policy is the gate; this only makes a misrouted build fail with a clear message.
+case "$CINEGIT_RUNNER:$PULUMI_COMMAND" in
+  pr:preview | preview:preview | preview:drift | deploy:up | deploy:destroy) ;;
+  *) echo "the ${CINEGIT_RUNNER} runner does not run '${PULUMI_COMMAND}'" >&2; exit 2 ;;
+esac
 stack=(--stack "$PULUMI_STACK" --non-interactive --policy-pack policy)
 message=(--message "${PULUMI_MESSAGE:-${CODEBUILD_BUILD_ID:-}}")
 
-# The backend is PULUMI_BACKEND_URL (the buildspec); the stack file names its secrets provider.
+# The backend is the account's state bucket (the project's PULUMI_BACKEND_URL); the stack file
+# names its secrets provider (an alias, which resolves to the account's own key).
 pulumi login "$PULUMI_BACKEND_URL"
 case "$PULUMI_COMMAND" in
   preview)
@@ -30,13 +37,12 @@ case "$PULUMI_COMMAND" in
     pulumi up "${stack[@]}" --yes "${message[@]}"
     ;;
   destroy)
-    # Only stacks that are not Pulumi-protected are ever destroyed from CI (destroy.yml offers
-    # dev and staging); prod's protect would stop it anyway. In-cluster load balancers block
-    # the VPC's deletion, so they go first.
-    case "$PULUMI_STACK" in
-      dev | staging) ;;
-      *) echo "destroying ${PULUMI_STACK} from CI is not allowed" >&2; exit 2 ;;
-    esac
+    # Only a stack whose launcher allows destroy gets here (bootstrap's allowDestroy); a stack
+    # that protects its stateful resources is refused before anything is deleted.
+    if grep -Eq '^  cinegit:protect: *true' "Pulumi.${PULUMI_STACK}.yaml"; then
+      echo "${PULUMI_STACK} protects its resources (cinegit:protect): not destroyed from CI" >&2
+      exit 2
+    fi
     bash scripts/pre-destroy.sh "$PULUMI_STACK"
     pulumi destroy --stack "$PULUMI_STACK" --non-interactive --yes "${message[@]}"
     ;;

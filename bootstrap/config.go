@@ -41,10 +41,24 @@ type Config struct {
 	// GitHubOIDCProviderArn is an existing GitHub OIDC provider to trust instead of creating
 	// one (an account has at most one per issuer URL).
 	GitHubOIDCProviderArn string
-	// DefaultBranch is the branch scheduled drift detection runs on.
+	// LegacySubjects trusts GitHub's name-based subject claims instead of the immutable
+	// owner and repository IDs: a renamed or re-created repository of the same name would be
+	// trusted too, so it is an explicit opt-out.
+	LegacySubjects bool
+	// DefaultBranch is the only branch anything deploys from; drift checks run on it.
 	DefaultBranch string
-	// DeployEnvironments are the GitHub environments whose jobs may assume the deploy role.
-	DeployEnvironments []string
+	// Environment is the one stack this account hosts, and the GitHub environment whose jobs
+	// may assume its deploy launcher.
+	Environment string
+	// AccountID is the AWS account this stack of the bootstrap is for; the program refuses
+	// credentials of any other account before it creates anything.
+	AccountID string
+	// PullRequestPreviews is how pull requests preview this stack: "automatic" (any
+	// same-repository pull request), "approved" (in the GitHub environment
+	// <environment>-preview, whose reviewers approve each run) or "off".
+	PullRequestPreviews string
+	// AllowDestroy lets the deploy launcher start `pulumi destroy` builds.
+	AllowDestroy bool
 	// NoncurrentVersionDays is how long a superseded state object version is kept.
 	NoncurrentVersionDays int
 	// AbortIncompleteUploadDays is when unfinished multipart uploads are cleaned up.
@@ -61,25 +75,32 @@ type Config struct {
 	RunnerKeyAlias string
 	// Guardrails are the account guardrails (guardrails.go).
 	Guardrails GuardrailsConfig
+	// QuotaIncreases are Service Quotas values to request, by "<service>/<quota code>"
+	// (quotas.go).
+	QuotaIncreases map[string]float64
 }
 
 // keys maps every config key of the project namespace to its default. Config.Keys, the schema
 // test and the unknown-key check all derive from it.
 var keys = map[string]string{
-	"stateBucket":               "cinegit-pulumi-state",
+	"stateBucket":               "",
 	"stateKeyAlias":             "cinegit-pulumi-state",
 	"secretsKeyAlias":           "cinegit-pulumi-secrets",
 	"githubRepository":          "cinegit/infrastructure",
 	"githubOwnerId":             "",
 	"githubRepositoryId":        "",
+	"githubLegacySubjects":      "false",
 	"githubOidcProviderArn":     "",
 	"defaultBranch":             "main",
-	"deployEnvironments":        `["dev","staging","prod"]`,
+	"environment":               "",
+	"accountId":                 "",
+	"pullRequestPreviews":       PreviewsApproved,
+	"allowDestroy":              "false",
 	"noncurrentVersionDays":     "90",
 	"abortIncompleteUploadDays": "7",
 	"deploySessionHours":        "4",
 	"runnerCidr":                "10.255.0.0/22",
-	"runnerSourceBucket":        "cinegit-pulumi-runner-sources",
+	"runnerSourceBucket":        "",
 	"runnerKeyAlias":            "cinegit-deploy-runner",
 }
 
@@ -98,9 +119,10 @@ var (
 	aliasName   = regexp.MustCompile(`^[A-Za-z0-9/_-]{1,250}$`)
 	ghOwner     = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$`)
 	ghRepo      = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
-	ghEnv       = regexp.MustCompile(`^[A-Za-z0-9._-]{1,255}$`)
 	ghBranch    = regexp.MustCompile(`^[A-Za-z0-9._/-]{1,255}$`)
 	numericID   = regexp.MustCompile(`^[0-9]{1,20}$`)
+	accountID   = regexp.MustCompile(`^[0-9]{12}$`)
+	stackName   = regexp.MustCompile(`^[a-z][a-z0-9]{0,11}$`)
 	oidcArn     = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:oidc-provider/token\.actions\.githubusercontent\.com$`)
 	regionName  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]$`)
 	errNoConfig = errors.New("bootstrap: invalid configuration")
@@ -150,6 +172,14 @@ func ParseConfig(raw map[string]string) (*Config, error) {
 		return n
 	}
 
+	flag := func(k string) bool {
+		b, err := strconv.ParseBool(get(k))
+		if err != nil {
+			bad(Project+":"+k, "must be true or false, got %q", get(k))
+		}
+		return b
+	}
+
 	c := &Config{
 		Region:                    raw["aws:region"],
 		StateBucket:               get("stateBucket"),
@@ -158,8 +188,13 @@ func ParseConfig(raw map[string]string) (*Config, error) {
 		GitHubRepository:          get("githubRepository"),
 		GitHubOwnerID:             get("githubOwnerId"),
 		GitHubRepositoryID:        get("githubRepositoryId"),
+		LegacySubjects:            flag("githubLegacySubjects"),
 		GitHubOIDCProviderArn:     get("githubOidcProviderArn"),
 		DefaultBranch:             get("defaultBranch"),
+		Environment:               get("environment"),
+		AccountID:                 get("accountId"),
+		PullRequestPreviews:       get("pullRequestPreviews"),
+		AllowDestroy:              flag("allowDestroy"),
 		NoncurrentVersionDays:     atoi("noncurrentVersionDays", 1, 3650),
 		AbortIncompleteUploadDays: atoi("abortIncompleteUploadDays", 1, 365),
 		DeploySessionHours:        atoi("deploySessionHours", 1, 12),
@@ -170,10 +205,16 @@ func ParseConfig(raw map[string]string) (*Config, error) {
 	if c.Region == "" {
 		c.Region = "us-east-1"
 	}
-	c.Guardrails = parseGuardrails(get, bad)
-	if err := json.Unmarshal([]byte(get("deployEnvironments")), &c.DeployEnvironments); err != nil {
-		bad(Project+":deployEnvironments", "must be a list of GitHub environment names (%v)", err)
+	// Bucket names are global: the account ID in the default names keeps every account's
+	// buckets apart without a naming scheme to remember.
+	if c.StateBucket == "" {
+		c.StateBucket = "cinegit-pulumi-state-" + c.AccountID
 	}
+	if c.RunnerSourceBucket == "" {
+		c.RunnerSourceBucket = "cinegit-runner-sources-" + c.AccountID
+	}
+	c.Guardrails = parseGuardrails(get, bad)
+	c.QuotaIncreases = parseQuotaIncreases(get, bad)
 
 	for k := range raw {
 		if name, ok := strings.CutPrefix(k, Project+":"); ok {
@@ -221,6 +262,9 @@ func ParseConfig(raw map[string]string) (*Config, error) {
 	if (c.GitHubOwnerID == "") != (c.GitHubRepositoryID == "") {
 		bad(Project+":githubOwnerId", "githubOwnerId and githubRepositoryId are set together or not at all")
 	}
+	if c.LegacySubjects && c.GitHubOwnerID != "" {
+		bad(Project+":githubLegacySubjects", "is true while githubOwnerId is set: choose one form of subject")
+	}
 	for k, id := range map[string]string{"githubOwnerId": c.GitHubOwnerID, "githubRepositoryId": c.GitHubRepositoryID} {
 		if id != "" && !numericID.MatchString(id) {
 			bad(Project+":"+k, "%q must be GitHub's numeric ID", id)
@@ -232,15 +276,17 @@ func ParseConfig(raw map[string]string) (*Config, error) {
 	if !ghBranch.MatchString(c.DefaultBranch) {
 		bad(Project+":defaultBranch", "%q is not a branch name", c.DefaultBranch)
 	}
-	if len(c.DeployEnvironments) == 0 {
-		bad(Project+":deployEnvironments", "must name at least one GitHub environment")
+	if !stackName.MatchString(c.Environment) {
+		bad(Project+":environment", "%q must name the one stack this account hosts (a lowercase stack name such as dev, staging or prod)", c.Environment)
 	}
-	seen := map[string]bool{}
-	for _, env := range c.DeployEnvironments {
-		if !ghEnv.MatchString(env) || seen[env] {
-			bad(Project+":deployEnvironments", "%q must be a unique environment name without wildcards", env)
-		}
-		seen[env] = true
+	if !accountID.MatchString(c.AccountID) {
+		bad(Project+":accountId", "%q must be the 12-digit ID of the AWS account this stack of the bootstrap is for", c.AccountID)
+	}
+	if !contains(previewModes, c.PullRequestPreviews) {
+		bad(Project+":pullRequestPreviews", "%q must be one of %s", c.PullRequestPreviews, strings.Join(previewModes, ", "))
+	}
+	if !c.LegacySubjects && (c.GitHubOwnerID == "" || c.GitHubRepositoryID == "") {
+		bad(Project+":githubOwnerId", "the trust policies name the repository by its immutable IDs: set githubOwnerId and githubRepositoryId (gh api repos/%s --jq '.owner.id, .id'), or githubLegacySubjects: true", c.GitHubRepository)
 	}
 	if len(problems) > 0 {
 		sort.Strings(problems)
@@ -249,7 +295,25 @@ func ParseConfig(raw map[string]string) (*Config, error) {
 	return c, nil
 }
 
-// subjectPrefix is "repo:<owner>/<name>", or its immutable form "repo:<owner>@<id>/<name>@<id>".
+// How pull requests preview a stack (pullRequestPreviews).
+const (
+	PreviewsAutomatic = "automatic"
+	PreviewsApproved  = "approved"
+	PreviewsOff       = "off"
+)
+
+var previewModes = []string{PreviewsAutomatic, PreviewsApproved, PreviewsOff}
+
+// SubjectClaimKeys is the repository's OIDC subject template (GitHub REST API "Set the
+// customization template for an OIDC subject claim for a repository", include_claim_keys):
+// GitHub renders each key as "<key>:<value>", the context as in its default subject
+// ("environment:<name>", "pull_request" or "ref:<ref>"), so the branch or pull request ref is
+// always in the subject, and a trust policy can require main even of a job in an environment
+// (docs.github.com, "OpenID Connect reference", "Customizing the subject claims").
+var SubjectClaimKeys = []string{"repo", "context", "ref"}
+
+// subjectPrefix is "repo:<owner>@<id>/<name>@<id>" (GitHub's immutable subject claims), or
+// "repo:<owner>/<name>" when githubLegacySubjects is set.
 func (c *Config) subjectPrefix() string {
 	owner, repo, _ := strings.Cut(c.GitHubRepository, "/")
 	if c.GitHubOwnerID != "" {
@@ -258,20 +322,53 @@ func (c *Config) subjectPrefix() string {
 	return "repo:" + c.GitHubRepository
 }
 
-// PreviewSubjects are the exact OIDC subjects allowed to assume the preview role: pull
-// request workflows, and the scheduled drift check, which runs on the default branch.
-func (c *Config) PreviewSubjects() []string {
-	p := c.subjectPrefix()
-	return []string{p + ":pull_request", p + ":ref:refs/heads/" + c.DefaultBranch}
+// Subject is the OIDC subject of a job in the given context ("environment:<name>",
+// "pull_request" or "ref:<ref>") running at ref, under SubjectClaimKeys.
+func (c *Config) Subject(context, ref string) string {
+	return c.subjectPrefix() + ":" + context + ":ref:" + ref
 }
 
-// DeploySubjects are the exact OIDC subjects allowed to assume the deploy role: jobs that run
-// in one of the deploy environments (whose protection rules gate staging and prod).
+// pullRequestRef matches the ref of any pull request's merge commit: the only wildcard a
+// trust policy here has, in the pull request's number.
+const pullRequestRef = "refs/pull/*/merge"
+
+// mainRef is the default branch's ref.
+func (c *Config) mainRef() string { return "refs/heads/" + c.DefaultBranch }
+
+// DeploySubjects may assume the deploy launcher: jobs in the stack's GitHub environment, on
+// the default branch. Whatever the environment's settings, no other branch deploys.
 func (c *Config) DeploySubjects() []string {
-	p := c.subjectPrefix()
-	out := make([]string, 0, len(c.DeployEnvironments))
-	for _, env := range c.DeployEnvironments {
-		out = append(out, p+":environment:"+env)
+	return []string{c.Subject("environment:"+c.Environment, c.mainRef())}
+}
+
+// PreviewSubjects may assume the preview launcher: reviewed code only, the default branch
+// outside any environment (deploy.yml's preview before an approval, drift.yml).
+func (c *Config) PreviewSubjects() []string {
+	return []string{c.Subject("ref:"+c.mainRef(), c.mainRef())}
+}
+
+// PullRequestSubjects may assume the pull-request launcher (StringLike: the pull request's
+// number is the wildcard): any same-repository pull request for "automatic", only jobs in
+// the <environment>-preview GitHub environment for "approved", none for "off".
+func (c *Config) PullRequestSubjects() []string {
+	switch c.PullRequestPreviews {
+	case PreviewsAutomatic:
+		return []string{c.Subject("pull_request", pullRequestRef)}
+	case PreviewsApproved:
+		return []string{c.Subject("environment:"+c.PreviewEnvironment(), pullRequestRef)}
 	}
-	return out
+	return nil
+}
+
+// PreviewEnvironment is the GitHub environment whose reviewers approve pull-request
+// previews of an "approved" stack.
+func (c *Config) PreviewEnvironment() string { return c.Environment + "-preview" }
+
+func contains(list []string, s string) bool {
+	for _, e := range list {
+		if e == s {
+			return true
+		}
+	}
+	return false
 }

@@ -43,10 +43,14 @@ func newGitHubOIDCProvider(ctx *pulumi.Context, t tags.Set, opts ...pulumi.Resou
 	return p, nil
 }
 
-// githubTrustPolicy lets exactly the given OIDC subjects assume a role: StringEquals on both
-// the audience and the subject, never StringLike, so no other repository, branch or
-// environment matches.
-func githubTrustPolicy(providerArn pulumi.StringInput, subjects []string) pulumi.StringOutput {
+// githubTrustPolicy lets exactly the given OIDC subjects assume a role: StringEquals on the
+// audience, and on the subject too unless like is set, for pull requests, whose subject
+// carries their number (the patterns' only wildcard, see pullRequestRef).
+func githubTrustPolicy(providerArn pulumi.StringInput, subjects []string, like bool) pulumi.StringOutput {
+	subjectTest := "StringEquals"
+	if like {
+		subjectTest = "StringLike"
+	}
 	return iampolicy.Document(iampolicy.Statement{
 		Sid:        "GitHubActionsOIDC",
 		Effect:     "Allow",
@@ -54,7 +58,7 @@ func githubTrustPolicy(providerArn pulumi.StringInput, subjects []string) pulumi
 		Principals: []iampolicy.Principal{{Type: "Federated", Identifiers: pulumi.StringArray{providerArn}}},
 		Conditions: []iampolicy.Condition{
 			{Test: "StringEquals", Variable: githubIssuerHost + ":aud", Values: iampolicy.Strings(stsAudience)},
-			{Test: "StringEquals", Variable: githubIssuerHost + ":sub", Values: iampolicy.Strings(subjects...)},
+			{Test: subjectTest, Variable: githubIssuerHost + ":sub", Values: iampolicy.Strings(subjects...)},
 		},
 	})
 }
@@ -65,6 +69,8 @@ type ciRoleArgs struct {
 	Description string
 	ProviderArn pulumi.StringInput
 	Subjects    []string
+	// SubjectsLike matches Subjects with StringLike (pull-request patterns).
+	SubjectsLike bool
 	// ManagedPolicy is an AWS managed policy attached to the role (by name), if any.
 	ManagedPolicy string
 	// Inline is the role's inline policy, if any.
@@ -88,7 +94,7 @@ func newCIRole(ctx *pulumi.Context, name string, args ciRoleArgs, opts ...pulumi
 	r.Role, err = iam.NewRole(ctx, name, &iam.RoleArgs{
 		Name:               pulumi.String(args.Name),
 		Description:        pulumi.String(args.Description),
-		AssumeRolePolicy:   githubTrustPolicy(args.ProviderArn, args.Subjects),
+		AssumeRolePolicy:   githubTrustPolicy(args.ProviderArn, args.Subjects, args.SubjectsLike),
 		MaxSessionDuration: pulumi.Int(args.MaxSessionHours * 3600),
 		Tags:               args.Tags.Named(args.Name).Map(),
 	}, opts...)
@@ -172,12 +178,16 @@ func deployGuardPolicy(r bootstrapResources) pulumi.StringOutput {
 			"s3:DeleteBucket", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy", "s3:PutBucketVersioning",
 			"s3:PutEncryptionConfiguration", "s3:PutLifecycleConfiguration", "s3:PutBucketPublicAccessBlock",
 			"s3:PutBucketOwnershipControls", "s3:PutBucketAcl", "s3:PutBucketObjectLockConfiguration",
+			// Copies of the state elsewhere: replication and inventory reports.
+			"s3:PutReplicationConfiguration", "s3:PutInventoryConfiguration",
 		}, r.BucketArns),
 		deny("KeepStateHistory", []string{"s3:DeleteObjectVersion", "s3:PutObjectAcl", "s3:PutObjectVersionAcl"},
 			pulumi.StringArray{pulumi.Sprintf("%s/*", r.StateArn)}),
 		deny("KeepKeys", []string{
 			"kms:ScheduleKeyDeletion", "kms:DisableKey", "kms:DisableKeyRotation", "kms:PutKeyPolicy",
 			"kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias",
+			// A grant is a lasting permission to decrypt for a principal of the grantor's choice.
+			"kms:CreateGrant",
 		}, append(append(pulumi.StringArray{}, r.KeyArns...), r.AliasArns...)),
 		deny("KeepCIRoles", []string{
 			"iam:UpdateAssumeRolePolicy", "iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:PutRolePolicy",
@@ -190,6 +200,12 @@ func deployGuardPolicy(r bootstrapResources) pulumi.StringOutput {
 			"codebuild:UpdateProject", "codebuild:DeleteProject", "codebuild:UpdateProjectVisibility",
 			"codebuild:PutResourcePolicy", "codebuild:DeleteResourcePolicy",
 		}, r.ProjectArns),
+		// Nothing a stack builds needs an IAM user, and long-lived keys or a console password
+		// would outlive every session and approval.
+		deny("NoIAMUsersOrKeys", []string{
+			"iam:CreateUser", "iam:CreateAccessKey", "iam:UpdateAccessKey", "iam:CreateLoginProfile", "iam:UpdateLoginProfile",
+			"iam:CreateServiceSpecificCredential", "iam:UploadSSHPublicKey", "iam:UploadSigningCertificate",
+		}, iampolicy.Strings("*")),
 		deny("KeepGitHubOIDCProvider", []string{
 			"iam:DeleteOpenIDConnectProvider", "iam:UpdateOpenIDConnectProviderThumbprint",
 			"iam:AddClientIDToOpenIDConnectProvider", "iam:RemoveClientIDFromOpenIDConnectProvider",

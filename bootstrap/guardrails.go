@@ -13,7 +13,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
-	"sort"
 	"strconv"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
@@ -42,8 +41,10 @@ type GuardrailsConfig struct {
 	GuardDutyRegions []string
 	// CloudTrailRetentionDays is how long trail log files are kept.
 	CloudTrailRetentionDays int
-	// Budgets are the monthly cost budgets in USD, per stack (environment tag value).
-	Budgets map[string]int
+	// Stack is the account's stack (the environment tag's value), whose costs the budget
+	// counts; MonthlyBudgetUSD is that budget (0: none).
+	Stack            string
+	MonthlyBudgetUSD int
 	// BudgetAlertPercents alert at these percentages of a budget's actual spend; a forecast
 	// over 100% alerts too.
 	BudgetAlertPercents []int
@@ -66,7 +67,7 @@ var guardrailKeys = map[string]string{
 	"guardDuty":                 "true",
 	"guardDutyRegions":          `["us-west-2"]`,
 	"accessAnalyzer":            "true",
-	"budgets":                   `{"dev":500,"prod":8000,"staging":1500}`,
+	"monthlyBudgetUsd":          "1000",
 	"budgetAlertPercents":       "[80,100]",
 	"activateCostAllocationTag": "true",
 	"costAnomalyMonitor":        "true",
@@ -81,8 +82,7 @@ func init() {
 }
 
 var (
-	budgetStack = regexp.MustCompile(`^[a-z][a-z0-9]{0,11}$`)
-	email       = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
+	email = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
 )
 
 // parseGuardrails reads the guardrail keys with ParseConfig's get and reports with its bad.
@@ -111,15 +111,9 @@ func parseGuardrails(get func(string) string, bad func(key, format string, a ...
 		// CloudTrail's own history keeps 90 days of management events; the trail is for longer.
 		CloudTrailRetentionDays: number("cloudTrailRetentionDays", 90, 3650),
 		CostAnomalyThresholdUSD: number("costAnomalyThresholdUsd", 1, 1000000),
+		MonthlyBudgetUSD:        number("monthlyBudgetUsd", 0, 10000000),
 		AlertEmail:              get("alertEmail"),
-	}
-	if err := json.Unmarshal([]byte(get("budgets")), &g.Budgets); err != nil {
-		bad(key("budgets"), "must map stack names to monthly USD amounts, e.g. {\"dev\":500} (%v)", err)
-	}
-	for stack, usd := range g.Budgets {
-		if !budgetStack.MatchString(stack) || usd < 1 {
-			bad(key("budgets"), "%q: %d must be a stack name (the environment tag's value) and a positive amount of USD", stack, usd)
-		}
+		Stack:                   get("environment"),
 	}
 	if err := json.Unmarshal([]byte(get("budgetAlertPercents")), &g.BudgetAlertPercents); err != nil || len(g.BudgetAlertPercents) == 0 {
 		bad(key("budgetAlertPercents"), "must be a non-empty list of percentages, e.g. [80,100]")
@@ -192,8 +186,9 @@ func newGuardrails(ctx *pulumi.Context, name string, g GuardrailsConfig, env sta
 				continue
 			}
 			p, err := aws.NewProvider(ctx, name+"-"+region, &aws.ProviderArgs{
-				Region:      pulumi.String(region),
-				DefaultTags: &aws.ProviderDefaultTagsArgs{Tags: env.Tags.Map()},
+				Region:            pulumi.String(region),
+				AllowedAccountIds: pulumi.ToStringArray([]string{env.AccountID}),
+				DefaultTags:       &aws.ProviderDefaultTagsArgs{Tags: env.Tags.Map()},
 			}, parent)
 			if err != nil {
 				return nil, err
@@ -228,7 +223,7 @@ func newGuardrails(ctx *pulumi.Context, name string, g GuardrailsConfig, env sta
 // a versioned, private, TLS-only bucket that only this trail may write to.
 func auditTrail(ctx *pulumi.Context, name string, g GuardrailsConfig, env stackenv.Env, keep []pulumi.ResourceOption, opts ...pulumi.ResourceOption) (pulumi.StringOutput, pulumi.StringOutput, error) {
 	trailArn := fmt.Sprintf("arn:%s:cloudtrail:%s:%s:trail/%s", env.Partition, env.Region, env.AccountID, trailName)
-	bucketName := fmt.Sprintf("cinegit-cloudtrail-%s-%s", env.AccountID, env.Region)
+	bucketName := trailBucketName(env)
 	bucketArn := bucket.Arn(env.Partition, bucketName)
 	cloudTrail := []iampolicy.Principal{{Type: "Service", Identifiers: iampolicy.Strings("cloudtrail.amazonaws.com")}}
 	fromTrail := iampolicy.Condition{Test: "StringEquals", Variable: "aws:SourceArn", Values: iampolicy.Strings(trailArn)}
@@ -412,12 +407,8 @@ func alerts(ctx *pulumi.Context, name string, g GuardrailsConfig, env stackenv.E
 		}
 		budgetOpts = []pulumi.ResourceOption{pulumi.DependsOn([]pulumi.Resource{tag})}
 	}
-	stacks := make([]string, 0, len(g.Budgets))
-	for s := range g.Budgets {
-		stacks = append(stacks, s)
-	}
-	sort.Strings(stacks)
-	for _, stack := range stacks {
+	if g.MonthlyBudgetUSD > 0 {
+		stack := g.Stack
 		var notes budgets.BudgetNotificationArray
 		for _, pct := range g.BudgetAlertPercents {
 			notes = append(notes, budgetNote("ACTUAL", pct, topic.Arn))
@@ -427,7 +418,7 @@ func alerts(ctx *pulumi.Context, name string, g GuardrailsConfig, env stackenv.E
 		if _, err := budgets.NewBudget(ctx, name+"-"+stack, &budgets.BudgetArgs{
 			Name:        pulumi.String(budgetName),
 			BudgetType:  pulumi.String("COST"),
-			LimitAmount: pulumi.String(strconv.Itoa(g.Budgets[stack])),
+			LimitAmount: pulumi.String(strconv.Itoa(g.MonthlyBudgetUSD)),
 			LimitUnit:   pulumi.String("USD"),
 			TimeUnit:    pulumi.String("MONTHLY"),
 			// A user tag filter is "user:<key>$<value>" ("CostFilters", AWS Budgets API
@@ -492,23 +483,57 @@ func budgetNote(kind string, percent int, topicArn pulumi.StringInput) budgets.B
 func (gr *Guardrails) guardDeployRole(ctx *pulumi.Context, deployRoleName pulumi.StringInput, env stackenv.Env, g GuardrailsConfig, opts ...pulumi.ResourceOption) error {
 	var stmts []iampolicy.Statement
 	if g.CloudTrail {
+		trailKey := fmt.Sprintf("arn:%s:kms:%s:%s:alias/%s", env.Partition, env.Region, env.AccountID, trailName)
+		trailBucket := bucket.Arn(env.Partition, trailBucketName(env))
 		stmts = append(stmts, iampolicy.Statement{
 			Sid: "KeepTheAuditTrail", Effect: "Deny",
 			Actions:   []string{"cloudtrail:StopLogging", "cloudtrail:DeleteTrail", "cloudtrail:UpdateTrail", "cloudtrail:PutEventSelectors"},
 			Resources: iampolicy.Strings(fmt.Sprintf("arn:%s:cloudtrail:%s:%s:trail/%s", env.Partition, env.Region, env.AccountID, trailName)),
+		}, iampolicy.Statement{
+			// The trail's key by its alias: kms:ResourceAliases are the aliases a key has, for
+			// operations on the key, not on aliases ("ABAC for AWS KMS", KMS Developer Guide).
+			Sid: "KeepTheTrailKey", Effect: "Deny",
+			Actions: []string{
+				"kms:ScheduleKeyDeletion", "kms:DisableKey", "kms:DisableKeyRotation", "kms:PutKeyPolicy", "kms:CreateGrant",
+			},
+			Resources:  iampolicy.Strings("*"),
+			Conditions: []iampolicy.Condition{{Test: "ForAnyValue:StringEquals", Variable: "kms:ResourceAliases", Values: iampolicy.Strings("alias/" + trailName)}},
+		}, iampolicy.Statement{
+			Sid: "KeepTheTrailKeyAlias", Effect: "Deny",
+			Actions:   []string{"kms:DeleteAlias", "kms:UpdateAlias"},
+			Resources: iampolicy.Strings(trailKey),
+		}, iampolicy.Statement{
+			Sid: "KeepTheTrailBucket", Effect: "Deny",
+			Actions: []string{
+				"s3:DeleteBucket", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy", "s3:PutBucketVersioning",
+				"s3:PutEncryptionConfiguration", "s3:PutLifecycleConfiguration", "s3:PutBucketPublicAccessBlock",
+				"s3:PutBucketOwnershipControls", "s3:PutBucketAcl", "s3:PutReplicationConfiguration",
+			},
+			Resources: iampolicy.Strings(trailBucket),
+		}, iampolicy.Statement{
+			Sid: "KeepTheTrailLogs", Effect: "Deny",
+			Actions:   []string{"s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutObject", "s3:PutObjectAcl"},
+			Resources: iampolicy.Strings(trailBucket + "/*"),
 		})
 	}
 	if g.GuardDuty {
 		stmts = append(stmts, iampolicy.Statement{
 			Sid: "KeepThreatDetection", Effect: "Deny",
-			Actions:   []string{"guardduty:DeleteDetector", "guardduty:UpdateDetector", "guardduty:DisassociateFromMasterAccount", "guardduty:DisassociateFromAdministratorAccount"},
+			Actions: []string{
+				"guardduty:DeleteDetector", "guardduty:UpdateDetector", "guardduty:DisassociateFromMasterAccount", "guardduty:DisassociateFromAdministratorAccount",
+				// Filters can auto-archive findings, and trusted IP lists silence them.
+				"guardduty:CreateFilter", "guardduty:UpdateFilter", "guardduty:CreateIPSet", "guardduty:UpdateIPSet",
+			},
 			Resources: iampolicy.Strings("*"),
 		})
 	}
 	if g.AccessAnalyzer {
+		analyzer := fmt.Sprintf("arn:%s:access-analyzer:%s:%s:analyzer/%s", env.Partition, env.Region, env.AccountID, analyzerName)
 		stmts = append(stmts, iampolicy.Statement{
-			Sid: "KeepTheAccessAnalyzer", Effect: "Deny", Actions: []string{"access-analyzer:DeleteAnalyzer"},
-			Resources: iampolicy.Strings(fmt.Sprintf("arn:%s:access-analyzer:%s:%s:analyzer/%s", env.Partition, env.Region, env.AccountID, analyzerName)),
+			Sid: "KeepTheAccessAnalyzer", Effect: "Deny",
+			// Archive rules hide the findings they match, past and future.
+			Actions:   []string{"access-analyzer:DeleteAnalyzer", "access-analyzer:CreateArchiveRule", "access-analyzer:UpdateArchiveRule", "access-analyzer:ApplyArchiveRule"},
+			Resources: iampolicy.Strings(analyzer, analyzer+"/archive-rule/*"),
 		})
 	}
 	if len(stmts) == 0 {
@@ -520,4 +545,9 @@ func (gr *Guardrails) guardDeployRole(ctx *pulumi.Context, deployRoleName pulumi
 		Policy: iampolicy.Document(stmts...),
 	}, append([]pulumi.ResourceOption{pulumi.Parent(gr)}, opts...)...)
 	return err
+}
+
+// trailBucketName is the CloudTrail bucket's name: one per account and region.
+func trailBucketName(env stackenv.Env) string {
+	return fmt.Sprintf("cinegit-cloudtrail-%s-%s", env.AccountID, env.Region)
 }

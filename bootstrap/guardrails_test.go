@@ -1,6 +1,7 @@
 package main
 
 import (
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -108,7 +109,8 @@ func TestGuardDutyAndAccessAnalyzer(t *testing.T) {
 		}
 		// GuardDuty is regional: the backup copy region has a detector of its own.
 		west := guardrail(t, r, tDetector, "guardrails-us-west-2")
-		if p := r.ByURN(harness.ProviderURN(west.Provider)); p == nil || p.InputString("region") != "us-west-2" || p.InputString("defaultTags.tags.environment") != "bootstrap" {
+		if p := r.ByURN(harness.ProviderURN(west.Provider)); p == nil || p.InputString("region") != "us-west-2" || p.InputString("defaultTags.tags.environment") != "dev" ||
+			!reflect.DeepEqual(p.Input("allowedAccountIds"), []any{harness.AccountID}) {
 			t.Errorf("us-west-2 detector's provider: %v", west.Provider)
 		}
 		var features []string
@@ -135,54 +137,56 @@ func TestGuardDutyAndAccessAnalyzer(t *testing.T) {
 }
 
 func TestBudgetPerStackAndCostAnomaliesAlertTheEncryptedTopic(t *testing.T) {
-	r := run(t, false, nil)
-	topic := guardrail(t, r, tTopic, "guardrails-alerts")
-	key := guardrail(t, r, tKey, "guardrails-alerts")
-	if !r.DependsOn(topic, key) || topic.InputString("kmsMasterKeyId") == "" {
-		t.Error("the alert topic must be encrypted with its key")
-	}
-	topicArn := topic.Outputs["arn"].StringValue()
-	tp := statements(doc(t, guardrail(t, r, tTopicPolicy, "guardrails-alerts"), "policy"))["CostServicesPublish"]
-	if got := strs(tp["Principal"].(map[string]any)["Service"]); !slices.Equal(got, []string{"budgets.amazonaws.com", "costalerts.amazonaws.com"}) {
-		t.Errorf("topic publishers %v", got)
-	}
-	ks := statements(doc(t, key, "policy"))["CostServicesPublishEncrypted"]
-	if ks == nil || !slices.Contains(strs(ks["Action"]), "kms:GenerateDataKey*") {
-		t.Errorf("the cost services cannot encrypt for the topic: %v", ks)
-	}
-	want := map[string]string{"dev": "500", "staging": "1500", "prod": "8000"}
-	budgets := r.ByType(tBudget)
-	if len(budgets) != len(want) {
-		t.Fatalf("%d budgets, want one per stack", len(budgets))
-	}
-	tag := guardrail(t, r, tCostTag, "guardrails-environment")
-	for _, b := range budgets {
-		stack := strings.TrimSuffix(strings.TrimPrefix(b.InputString("name"), "cinegit-"), "-monthly")
-		if b.InputString("limitAmount") != want[stack] || b.InputString("timeUnit") != "MONTHLY" || b.InputString("budgetType") != "COST" {
-			t.Errorf("budget %s: %s %s", b.InputString("name"), b.InputString("limitAmount"), b.InputString("timeUnit"))
-		}
-		if b.InputString("costFilters[0].name") != "TagKeyValue" || b.InputString("costFilters[0].values[0]") != "user:environment$"+stack {
-			t.Errorf("budget %s filter %v", stack, b.Input("costFilters"))
-		}
-		notes, _ := b.Input("notifications").([]any)
-		if len(notes) != 3 {
-			t.Errorf("budget %s notifications %v: 80%% and 100%% actual, 100%% forecast", stack, notes)
-		}
-		for _, n := range notes {
-			if got := strs(n.(map[string]any)["subscriberSnsTopicArns"]); !slices.Equal(got, []string{topicArn}) {
-				t.Errorf("budget %s alerts %v", stack, got)
+	// Each account budgets its own stack, with the amount its stack file gives.
+	for stack, amount := range map[string]string{"dev": "500", "staging": "1500", "prod": "8000"} {
+		t.Run(stack, func(t *testing.T) {
+			r := runStack(t, stack, false, nil)
+			topic := guardrail(t, r, tTopic, "guardrails-alerts")
+			key := guardrail(t, r, tKey, "guardrails-alerts")
+			if !r.DependsOn(topic, key) || topic.InputString("kmsMasterKeyId") == "" {
+				t.Error("the alert topic must be encrypted with its key")
 			}
-		}
-		if !r.DependsOn(b, tag) {
-			t.Errorf("budget %s filters on a tag it does not wait to be activated", stack)
-		}
-	}
-	sub := guardrail(t, r, tSubscription, "guardrails")
-	if sub.InputString("frequency") != "IMMEDIATE" || sub.InputString("subscribers[0].type") != "SNS" || sub.InputString("subscribers[0].address") != topicArn {
-		t.Errorf("anomaly subscription %v", sub.Inputs)
-	}
-	if !r.DependsOn(sub, guardrail(t, r, tMonitor, "guardrails")) || sub.InputString("thresholdExpression.dimension.values[0]") != "100" {
-		t.Errorf("anomaly subscription threshold %v", sub.Input("thresholdExpression"))
+			topicArn := topic.Outputs["arn"].StringValue()
+			tp := statements(doc(t, guardrail(t, r, tTopicPolicy, "guardrails-alerts"), "policy"))["CostServicesPublish"]
+			if got := strs(tp["Principal"].(map[string]any)["Service"]); !slices.Equal(got, []string{"budgets.amazonaws.com", "costalerts.amazonaws.com"}) {
+				t.Errorf("topic publishers %v", got)
+			}
+			ks := statements(doc(t, key, "policy"))["CostServicesPublishEncrypted"]
+			if ks == nil || !slices.Contains(strs(ks["Action"]), "kms:GenerateDataKey*") {
+				t.Errorf("the cost services cannot encrypt for the topic: %v", ks)
+			}
+			budgets := r.ByType(tBudget)
+			if len(budgets) != 1 {
+				t.Fatalf("%d budgets, want the account's stack's one", len(budgets))
+			}
+			b := budgets[0]
+			if b.InputString("name") != "cinegit-"+stack+"-monthly" || b.InputString("limitAmount") != amount ||
+				b.InputString("timeUnit") != "MONTHLY" || b.InputString("budgetType") != "COST" {
+				t.Errorf("budget %s: %s %s", b.InputString("name"), b.InputString("limitAmount"), b.InputString("timeUnit"))
+			}
+			if b.InputString("costFilters[0].name") != "TagKeyValue" || b.InputString("costFilters[0].values[0]") != "user:environment$"+stack {
+				t.Errorf("budget filter %v", b.Input("costFilters"))
+			}
+			notes, _ := b.Input("notifications").([]any)
+			if len(notes) != 3 {
+				t.Errorf("notifications %v: 80%% and 100%% actual, 100%% forecast", notes)
+			}
+			for _, n := range notes {
+				if got := strs(n.(map[string]any)["subscriberSnsTopicArns"]); !slices.Equal(got, []string{topicArn}) {
+					t.Errorf("budget alerts %v", got)
+				}
+			}
+			if !r.DependsOn(b, guardrail(t, r, tCostTag, "guardrails-environment")) {
+				t.Errorf("the budget filters on a tag it does not wait to be activated")
+			}
+			sub := guardrail(t, r, tSubscription, "guardrails")
+			if sub.InputString("frequency") != "IMMEDIATE" || sub.InputString("subscribers[0].type") != "SNS" || sub.InputString("subscribers[0].address") != topicArn {
+				t.Errorf("anomaly subscription %v", sub.Inputs)
+			}
+			if !r.DependsOn(sub, guardrail(t, r, tMonitor, "guardrails")) || sub.InputString("thresholdExpression.dimension.values[0]") != "100" {
+				t.Errorf("anomaly subscription threshold %v", sub.Input("thresholdExpression"))
+			}
+		})
 	}
 }
 
@@ -193,13 +197,34 @@ func TestDeployRoleCannotSwitchTheGuardrailsOff(t *testing.T) {
 		t.Error("the guard is not on the deploy runner's role, the one deploys run as")
 	}
 	st := statements(doc(t, p, "policy"))
-	for _, sid := range []string{"KeepTheAuditTrail", "KeepThreatDetection", "KeepTheAccessAnalyzer"} {
-		if st[sid]["Effect"] != "Deny" {
-			t.Errorf("%s: %v", sid, st[sid])
+	trailBucket := "arn:aws:s3:::cinegit-cloudtrail-" + harness.AccountID + "-us-east-1"
+	// What the deploy role may not do to each guardrail, and where: the issue's list of what an
+	// administrator could otherwise quietly switch off.
+	tests := []struct {
+		sid, action, resource string
+	}{
+		{"KeepTheAuditTrail", "cloudtrail:StopLogging", "arn:aws:cloudtrail:us-east-1:" + harness.AccountID + ":trail/cinegit-account-trail"},
+		{"KeepTheTrailKey", "kms:ScheduleKeyDeletion", "*"},
+		{"KeepTheTrailKey", "kms:CreateGrant", "*"},
+		{"KeepTheTrailKeyAlias", "kms:DeleteAlias", "arn:aws:kms:us-east-1:" + harness.AccountID + ":alias/cinegit-account-trail"},
+		{"KeepTheTrailBucket", "s3:PutBucketPolicy", trailBucket},
+		{"KeepTheTrailBucket", "s3:PutReplicationConfiguration", trailBucket},
+		{"KeepTheTrailLogs", "s3:DeleteObjectVersion", trailBucket + "/*"},
+		{"KeepThreatDetection", "guardduty:UpdateDetector", "*"},
+		{"KeepThreatDetection", "guardduty:CreateFilter", "*"},
+		{"KeepThreatDetection", "guardduty:CreateIPSet", "*"},
+		{"KeepTheAccessAnalyzer", "access-analyzer:DeleteAnalyzer", "arn:aws:access-analyzer:us-east-1:" + harness.AccountID + ":analyzer/cinegit-account"},
+		{"KeepTheAccessAnalyzer", "access-analyzer:CreateArchiveRule", "arn:aws:access-analyzer:us-east-1:" + harness.AccountID + ":analyzer/cinegit-account/archive-rule/*"},
+	}
+	for _, tt := range tests {
+		s := st[tt.sid]
+		if s["Effect"] != "Deny" || !slices.Contains(strs(s["Action"]), tt.action) || !slices.Contains(strs(s["Resource"]), tt.resource) {
+			t.Errorf("the deploy role may %s on %s: %s is %v", tt.action, tt.resource, tt.sid, s)
 		}
 	}
-	if !slices.Contains(strs(st["KeepTheAuditTrail"]["Action"]), "cloudtrail:StopLogging") {
-		t.Errorf("the deploy role may stop the trail: %v", st["KeepTheAuditTrail"])
+	// The trail's key is found by its alias (its ID is not known before it exists).
+	if c := st["KeepTheTrailKey"]["Condition"]; !reflect.DeepEqual(c, map[string]any{"ForAnyValue:StringEquals": map[string]any{"kms:ResourceAliases": []any{"alias/cinegit-account-trail"}}}) {
+		t.Errorf("trail key condition %v", c)
 	}
 }
 
@@ -208,7 +233,7 @@ func TestEachGuardrailSwitchesOff(t *testing.T) {
 	for _, k := range []string{"cloudTrail", "guardDuty", "accessAnalyzer", "costAnomalyMonitor", "activateCostAllocationTag"} {
 		off[Project+":"+k] = "false"
 	}
-	off[Project+":budgets"] = "{}"
+	off[Project+":monthlyBudgetUsd"] = "0"
 	r := run(t, false, off)
 	for _, typ := range []string{tTrail, tDetector, tFeature, tAnalyzer, tBudget, tMonitor, tSubscription, tCostTag} {
 		for _, res := range r.ByType(typ) {
@@ -228,13 +253,15 @@ func TestInvalidGuardrailSettings(t *testing.T) {
 	for k, v := range map[string]string{
 		"cloudTrail":              "yes please",
 		"cloudTrailRetentionDays": "30",
-		"budgets":                 `{"Prod!":100}`,
+		"monthlyBudgetUsd":        "-1",
 		"budgetAlertPercents":     "[]",
 		"guardDutyRegions":        `["moon-1"]`,
 		"alertEmail":              "on-call",
 		"costAnomalyThresholdUsd": "0",
 	} {
-		if _, err := ParseConfig(map[string]string{Project + ":" + k: v}); err == nil || !strings.Contains(err.Error(), Project+":"+k) {
+		raw := validRaw()
+		raw[Project+":"+k] = v
+		if _, err := ParseConfig(raw); err == nil || !strings.Contains(err.Error(), Project+":"+k) {
 			t.Errorf("%s=%s: %v", k, v, err)
 		}
 	}

@@ -1,24 +1,27 @@
-// The CineGit state bootstrap: what the main project needs before anyone can `pulumi login`,
+// The CineGit bootstrap: what one stack's AWS account needs before anyone can `pulumi login`,
 // and the deploy runner its workflows run pulumi on.
 //
 // It is a separate Pulumi project (cinegit-bootstrap) with local state, run once per AWS
-// account by an administrator: the S3 state bucket, the KMS keys for state objects and for the
-// stacks' secrets provider, GitHub's OIDC identity provider, the deploy runner (a VPC with
-// two CodeBuild projects that run pulumi where the stacks' private EKS endpoints are
-// reachable), and the two roles GitHub Actions assumes to start their builds (preview on pull
-// requests and drift checks, deploy from main). See README.md beside this file.
+// account by an administrator, with one stack per account named after the CineGit stack the
+// account hosts (Pulumi.dev.yaml, Pulumi.staging.yaml, Pulumi.prod.yaml): the S3 state bucket
+// and the KMS keys for that stack's state and secrets, GitHub's OIDC identity provider, the
+// deploy runner (a VPC with three CodeBuild projects that run pulumi where the stack's
+// private EKS endpoint is reachable), and the launcher roles GitHub Actions assumes to start
+// their builds (pull-request previews, previews and drift checks of the default branch, and
+// deploys from the stack's GitHub environment). Nothing here can reach another account. See
+// README.md beside this file.
 package main
 
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/cinegit/infrastructure/pkg/iampolicy"
 	"github.com/cinegit/infrastructure/pkg/kmskey"
-	"github.com/cinegit/infrastructure/pkg/naming"
 	"github.com/cinegit/infrastructure/pkg/stackenv"
 	"github.com/cinegit/infrastructure/pkg/tags"
 )
@@ -28,8 +31,8 @@ const usage = `cinegit-bootstrap: the state bucket, KMS keys and CI roles for Ci
 Run it through the Pulumi CLI with an administrator's AWS credentials (see README.md):
   cd bootstrap
   pulumi login file://~/.pulumi-cinegit-bootstrap
-  pulumi stack init bootstrap
-  pulumi up --stack bootstrap
+  pulumi stack init <dev|staging|prod>    # the stack this account hosts
+  pulumi up --stack <dev|staging|prod>
 `
 
 func main() {
@@ -47,11 +50,13 @@ func program(ctx *pulumi.Context) error {
 		return err
 	}
 
-	// One provider, in the state's region, tagging everything it creates.
-	baseTags := tags.Set(tags.Base("cinegit", Environment, nil))
+	// One provider, in the state's region, tagging everything it creates with the account's
+	// stack, and refusing credentials of any other account before it changes anything.
+	baseTags := tags.Set(tags.Base("cinegit", cfg.Environment, nil))
 	provider, err := aws.NewProvider(ctx, "aws", &aws.ProviderArgs{
-		Region:      pulumi.String(cfg.Region),
-		DefaultTags: &aws.ProviderDefaultTagsArgs{Tags: baseTags.Map()},
+		Region:            pulumi.String(cfg.Region),
+		AllowedAccountIds: pulumi.ToStringArray([]string{cfg.AccountID}),
+		DefaultTags:       &aws.ProviderDefaultTagsArgs{Tags: baseTags.Map()},
 	})
 	if err != nil {
 		return err
@@ -61,12 +66,18 @@ func program(ctx *pulumi.Context) error {
 	if err != nil {
 		return err
 	}
+	// The provider's allowedAccountIds stops `pulumi up`; this stops the preview too, before
+	// anything is registered for the wrong account.
+	if identity.AccountId != cfg.AccountID {
+		return fmt.Errorf("bootstrap: the credentials are for account %s, but %s:accountId is %s (the %s stack's account)",
+			identity.AccountId, Project, cfg.AccountID, cfg.Environment)
+	}
 	partition, err := aws.GetPartition(ctx, nil, inRegion)
 	if err != nil {
 		return err
 	}
 
-	// Keys: one encrypts state objects, the other is the stacks' secrets provider. Losing
+	// Keys: one encrypts state objects, the other is the stack's secrets provider. Losing
 	// either makes state or secrets unreadable, so both are protected and retained.
 	keep := []pulumi.ResourceOption{inRegion, pulumi.Protect(true), pulumi.RetainOnDelete(true)}
 	keyEnv := stackenv.Env{Tags: baseTags, AccountID: identity.AccountId, Partition: partition.Partition, Region: cfg.Region}
@@ -77,12 +88,13 @@ func program(ctx *pulumi.Context) error {
 	if err != nil {
 		return err
 	}
-	secretsKey, err := kmskey.New(ctx, "secrets", keyArgs(cfg.SecretsKeyAlias, "CineGit Pulumi stacks' secrets provider"), keep...)
+	secretsKey, err := kmskey.New(ctx, "secrets", keyArgs(cfg.SecretsKeyAlias, "CineGit Pulumi "+cfg.Environment+" stack's secrets provider"), keep...)
 	if err != nil {
 		return err
 	}
 
-	// The state bucket (protected and retained inside newStateBucket).
+	// The state bucket (protected and retained inside newStateBucket): this account's stack
+	// only.
 	state, err := newStateBucket(ctx, "state", stateBucketArgs{
 		Name:                      cfg.StateBucket,
 		KeyArn:                    stateKey.Arn(),
@@ -94,9 +106,9 @@ func program(ctx *pulumi.Context) error {
 		return err
 	}
 
-	// The deploy runner: a VPC of its own, which every stack peers with, and the CodeBuild
-	// projects that run pulumi in it. Its CIDR is fixed here, before any stack VPC exists, so
-	// the first deploy of a new stack can already reach that stack's private EKS endpoint.
+	// The deploy runner: a VPC of its own, which the stack peers with, and the CodeBuild
+	// projects that run pulumi in it. Its CIDR is fixed here, before the stack's VPC exists, so
+	// the first deploy can already reach the stack's private EKS endpoint.
 	runnerKey, err := kmskey.New(ctx, "runner", kmskey.Args{
 		Env: keyEnv, Description: "CineGit deploy runners: sources, build cache, build and flow logs",
 		Alias: cfg.RunnerKeyAlias, AllowCloudWatchLogs: true,
@@ -118,78 +130,101 @@ func program(ctx *pulumi.Context) error {
 	if err != nil {
 		return err
 	}
+	backendURL := pulumi.Sprintf("s3://%s?region=%s", state.Bucket.Bucket, cfg.Region)
 	rArgs := runnerArgs{
 		Network: network, SourceBucket: cfg.RunnerSourceBucket, KeyArn: runnerKey.Arn(),
 		Region: cfg.Region, AccountID: identity.AccountId, Partition: partition.Partition, Tags: baseTags,
+		Stack: cfg.Environment, BackendURL: backendURL,
 	}
 	sources, err := newSourceBucket(ctx, rArgs, inRegion)
 	if err != nil {
 		return err
 	}
-	// The preview runner reads everything (ReadOnlyAccess) and the state, and takes the stack
-	// lock: pulumi preview and the drift check. The stacks give it the cluster's view-only
-	// access entry (cluster.viewerRoleName).
-	previewRunner, err := newRunner(ctx, runnerKinds[0], rArgs, "ReadOnlyAccess",
-		previewStatements(cfg.Region, state.Bucket.Arn, stateKey.Arn(), secretsKey.Arn()), inRegion)
+	// The read-only runners read everything (ReadOnlyAccess) and the state, and take the stack
+	// lock: pulumi preview and the drift check. The pull-request runner runs unreviewed code:
+	// in the cluster it may view everything but Secrets (cluster.pullRequestRoleName); the
+	// preview runner, which runs the default branch only, views all (cluster.viewerRoleName).
+	readOnly := previewStatements(cfg.Region, state.Bucket.Arn, stateKey.Arn(), secretsKey.Arn())
+	prRunner, err := newRunner(ctx, runnerKindNamed(KindPullRequest), rArgs, "ReadOnlyAccess", readOnly, inRegion)
+	if err != nil {
+		return err
+	}
+	previewRunner, err := newRunner(ctx, runnerKindNamed(KindPreview), rArgs, "ReadOnlyAccess", readOnly, inRegion)
 	if err != nil {
 		return err
 	}
 	// The deploy runner runs `pulumi up` of a stack that creates VPCs, EKS, IAM roles, KMS keys,
 	// databases and CloudFront: that is administrator access, and pretending otherwise only
-	// produces a hand-kept list that breaks every new component. What narrows it is who can
-	// start its builds (the deploy launcher, assumable only by jobs in the deploy environments,
-	// which gate staging and prod on approval) and the guard policy below, which keeps it away
-	// from the bootstrap's own resources. The stacks make it cluster-admin
+	// produces a hand-kept list that breaks every new component. What narrows it is the
+	// account (this stack's alone), who can start its builds (the deploy launcher, assumable
+	// only by jobs in the stack's GitHub environment on the default branch, with no override
+	// of what runs) and the guard policies below, which keep it away from the bootstrap's own
+	// resources and the account's guardrails. The stack makes it cluster-admin
 	// (cluster.deployRoleName).
-	deployRunner, err := newRunner(ctx, runnerKinds[1], rArgs, "AdministratorAccess", nil, inRegion)
+	deployRunner, err := newRunner(ctx, runnerKindNamed(KindDeploy), rArgs, "AdministratorAccess", nil, inRegion)
 	if err != nil {
 		return err
 	}
 
-	// GitHub Actions: the OIDC provider and the two launcher roles its workflows assume. They
-	// can do nothing but hand a commit to their runner project and watch the build.
+	// GitHub Actions: the OIDC provider and the launcher roles its workflows assume. They can
+	// do nothing but hand a commit to their runner project and watch the build.
 	githubArn, err := gitHubOIDCProvider(ctx, cfg.GitHubOIDCProviderArn, baseTags, inRegion)
 	if err != nil {
 		return err
 	}
-	roleNames := naming.New("cinegit", "github")
-	preview, err := newCIRole(ctx, "preview", ciRoleArgs{
-		Name:            roleNames.Name("preview"),
-		Description:     "starts pulumi preview and drift builds of " + cfg.GitHubRepository + " in " + previewRunner.Kind.Project,
-		ProviderArn:     githubArn,
-		Subjects:        cfg.PreviewSubjects(),
-		Inline:          launcherPolicy(previewRunner, rArgs),
-		InlineName:      "launch-" + previewRunner.Kind.Project,
-		MaxSessionHours: PreviewSessionHours,
-		Partition:       partition.Partition,
-		Tags:            baseTags,
-	}, inRegion)
+	launcher := func(r *runner, subjects []string, like bool, sessionHours int) (*ciRole, error) {
+		commands := r.Kind.Commands
+		if r.Kind.Name == KindDeploy && cfg.AllowDestroy {
+			commands = append(append([]string{}, commands...), "destroy")
+		}
+		return newCIRole(ctx, r.Kind.Name, ciRoleArgs{
+			Name:            r.Kind.Launcher,
+			Description:     fmt.Sprintf("starts %s builds of %s's %s stack (%s)", strings.Join(commands, "/"), cfg.GitHubRepository, cfg.Environment, r.Kind.Project),
+			ProviderArn:     githubArn,
+			Subjects:        subjects,
+			SubjectsLike:    like,
+			Inline:          launcherPolicy(r, rArgs, commands),
+			InlineName:      "launch-" + r.Kind.Project,
+			MaxSessionHours: sessionHours,
+			Partition:       partition.Partition,
+			Tags:            baseTags,
+		}, inRegion)
+	}
+	roleArns := pulumi.StringArray{prRunner.Role.Arn, previewRunner.Role.Arn, deployRunner.Role.Arn}
+	var prLauncherArn pulumi.StringOutput
+	if subjects := cfg.PullRequestSubjects(); len(subjects) > 0 {
+		pr, err := launcher(prRunner, subjects, true, PreviewSessionHours)
+		if err != nil {
+			return err
+		}
+		roleArns = append(roleArns, pr.Role.Arn)
+		prLauncherArn = pr.Role.Arn
+	} else {
+		prLauncherArn = pulumi.String("").ToStringOutput()
+	}
+	preview, err := launcher(previewRunner, cfg.PreviewSubjects(), false, PreviewSessionHours)
 	if err != nil {
 		return err
 	}
-	deploy, err := newCIRole(ctx, "deploy", ciRoleArgs{
-		Name:            roleNames.Name("deploy"),
-		Description:     "starts pulumi up and destroy builds from the deploy environments of " + cfg.GitHubRepository + " in " + deployRunner.Kind.Project,
-		ProviderArn:     githubArn,
-		Subjects:        cfg.DeploySubjects(),
-		Inline:          launcherPolicy(deployRunner, rArgs),
-		InlineName:      "launch-" + deployRunner.Kind.Project,
-		MaxSessionHours: cfg.DeploySessionHours,
-		Partition:       partition.Partition,
-		Tags:            baseTags,
-	}, inRegion)
+	deploy, err := launcher(deployRunner, cfg.DeploySubjects(), false, cfg.DeploySessionHours)
 	if err != nil {
 		return err
 	}
+	roleArns = append(roleArns, preview.Role.Arn, deploy.Role.Arn)
 	if _, err := newGuard(ctx, deployRunner.Role, bootstrapResources{
 		BucketArns:  pulumi.StringArray{state.Bucket.Arn, sources.Arn},
 		StateArn:    state.Bucket.Arn,
 		KeyArns:     pulumi.StringArray{stateKey.Arn(), secretsKey.Arn(), runnerKey.Arn()},
 		AliasArns:   pulumi.StringArray{stateKey.Alias.Arn, secretsKey.Alias.Arn, runnerKey.Alias.Arn},
-		RoleArns:    pulumi.StringArray{preview.Role.Arn, deploy.Role.Arn, previewRunner.Role.Arn, deployRunner.Role.Arn},
-		ProjectArns: iampolicy.Strings(previewRunner.ProjectArn, deployRunner.ProjectArn),
+		RoleArns:    roleArns,
+		ProjectArns: iampolicy.Strings(prRunner.ProjectArn, previewRunner.ProjectArn, deployRunner.ProjectArn),
 		ProviderArn: githubArn,
 	}, inRegion); err != nil {
+		return err
+	}
+
+	// What the stack needs beyond a new account's quotas (quotas.go).
+	if err := requestQuotaIncreases(ctx, cfg.QuotaIncreases, inRegion); err != nil {
 		return err
 	}
 
@@ -210,11 +245,14 @@ func program(ctx *pulumi.Context) error {
 	// Exports, named for their consumers: `pulumi login`, `pulumi stack init` and the
 	// repository variables the workflows read.
 	ctx.Export("stateBucketName", state.Bucket.Bucket)
-	ctx.Export("backendUrl", pulumi.Sprintf("s3://%s?region=%s", state.Bucket.Bucket, cfg.Region))
+	ctx.Export("backendUrl", backendURL)
 	ctx.Export("secretsProvider", pulumi.Sprintf("awskms://%s?region=%s", secretsKey.Alias.Name, cfg.Region))
+	ctx.Export("environment", pulumi.String(cfg.Environment))
+	ctx.Export("accountId", pulumi.String(cfg.AccountID))
 	ctx.Export("secretsKeyArn", secretsKey.Arn())
 	ctx.Export("stateKeyArn", stateKey.Arn())
 	ctx.Export("githubOidcProviderArn", githubArn)
+	ctx.Export("pullRequestRoleArn", prLauncherArn)
 	ctx.Export("previewRoleArn", preview.Role.Arn)
 	ctx.Export("deployRoleArn", deploy.Role.Arn)
 	// What the stacks and the workflows name: the runner VPC (its Name tag and CIDR are what
@@ -226,8 +264,10 @@ func program(ctx *pulumi.Context) error {
 	ctx.Export("runnerRouteTableIds", pulumi.StringArray{network.PrivateRoutes.ID().ToStringOutput()})
 	ctx.Export("runnerSecurityGroupId", network.SecurityGroup.ID())
 	ctx.Export("runnerSourceBucket", sources.Bucket.Bucket)
+	ctx.Export("pullRequestProjectName", prRunner.Project.Name)
 	ctx.Export("previewProjectName", previewRunner.Project.Name)
 	ctx.Export("deployProjectName", deployRunner.Project.Name)
+	ctx.Export("pullRequestRunnerRoleName", prRunner.Role.Name)
 	ctx.Export("previewRunnerRoleName", previewRunner.Role.Name)
 	ctx.Export("deployRunnerRoleName", deployRunner.Role.Name)
 	return nil

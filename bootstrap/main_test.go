@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -51,25 +52,36 @@ var (
 	runs   = map[string]*harness.Result{}
 )
 
-// run runs the bootstrap stack under the shared harness, with Pulumi.yaml's defaults and
-// Pulumi.bootstrap.yaml, once per mode and set of overrides.
+// run runs the dev account's bootstrap stack under the shared harness, with Pulumi.yaml's
+// defaults and Pulumi.dev.yaml, once per mode and set of overrides.
 func run(t testing.TB, preview bool, override map[string]string) *harness.Result {
 	t.Helper()
-	r, err := tryRun(preview, override)
+	return runStack(t, "dev", preview, override)
+}
+
+// runStack runs one account's bootstrap stack. The stack files name placeholder accounts; the
+// mocks answer with harness.AccountID, so that is the account unless override names another.
+func runStack(t testing.TB, stack string, preview bool, override map[string]string) *harness.Result {
+	t.Helper()
+	r, err := tryRun(stack, preview, override)
 	if err != nil {
-		t.Fatalf("bootstrap (preview=%v, override=%v): %v", preview, override, err)
+		t.Fatalf("bootstrap %s (preview=%v, override=%v): %v", stack, preview, override, err)
 	}
 	return r
 }
 
-func tryRun(preview bool, override map[string]string) (*harness.Result, error) {
+func tryRun(stack string, preview bool, override map[string]string) (*harness.Result, error) {
 	runsMu.Lock()
 	defer runsMu.Unlock()
-	k := fmt.Sprint(preview, override)
+	k := fmt.Sprint(stack, preview, override)
 	if r, ok := runs[k]; ok {
 		return r, nil
 	}
-	r, err := harness.Run(program, harness.Options{Dir: ".", Stack: "bootstrap", Preview: preview, Override: override})
+	o := map[string]string{Project + ":accountId": harness.AccountID}
+	for k, v := range override {
+		o[k] = v
+	}
+	r, err := harness.Run(program, harness.Options{Dir: ".", Stack: stack, Preview: preview, Override: o})
 	if err == nil {
 		runs[k] = r
 	}
@@ -126,7 +138,7 @@ func strs(v any) []string {
 func TestStateBucketAndItsCompanions(t *testing.T) {
 	forEachMode(t, func(t *testing.T, r *harness.Result) {
 		bucket := r.Named(tBucket, "state")
-		if bucket.InputString("bucket") != "cinegit-pulumi-state" || bucket.Input("forceDestroy") != false {
+		if bucket.InputString("bucket") != "cinegit-pulumi-state-"+harness.AccountID || bucket.Input("forceDestroy") != false {
 			t.Fatalf("state bucket: name %q forceDestroy %v", bucket.InputString("bucket"), bucket.Input("forceDestroy"))
 		}
 		stateKey := r.Named(tKey, "state")
@@ -172,7 +184,7 @@ func TestStateBucketAndItsCompanions(t *testing.T) {
 				st := statements(doc(t, c, "policy"))
 				tls := st["DenyInsecureTransport"]
 				if tls["Effect"] != "Deny" || !reflect.DeepEqual(tls["Principal"], map[string]any{"AWS": []any{"*"}}) ||
-					!reflect.DeepEqual(strs(tls["Resource"]), []string{"arn:aws:s3:::cinegit-pulumi-state", "arn:aws:s3:::cinegit-pulumi-state/*"}) ||
+					!reflect.DeepEqual(strs(tls["Resource"]), []string{"arn:aws:s3:::cinegit-pulumi-state-" + harness.AccountID, "arn:aws:s3:::cinegit-pulumi-state-" + harness.AccountID + "/*"}) ||
 					!reflect.DeepEqual(tls["Condition"], map[string]any{"Bool": map[string]any{"aws:SecureTransport": []any{"false"}}}) {
 					t.Errorf("TLS-only statement: %v", tls)
 				}
@@ -213,7 +225,7 @@ func TestStateBucketAndItsCompanions(t *testing.T) {
 				if !r.DependsOn(c, bucket) {
 					t.Errorf("%s does not configure the state bucket", c.Name)
 				}
-				if !r.Preview && c.InputString("bucket") != "cinegit-pulumi-state" {
+				if !r.Preview && c.InputString("bucket") != "cinegit-pulumi-state-"+harness.AccountID {
 					t.Errorf("%s configures bucket %q", c.Name, c.InputString("bucket"))
 				}
 				tt.check(t, c)
@@ -295,10 +307,19 @@ func TestKMSKeys(t *testing.T) {
 	})
 }
 
-// trust returns a role's trust statement after checking its shape: one statement, the GitHub
-// OIDC provider as the only principal, AssumeRoleWithWebIdentity as the only action, and
-// StringEquals as the only condition operator.
-func trust(t *testing.T, r *harness.Result, role string) map[string]any {
+// validRaw is a complete raw configuration of the dev account: what ParseConfig needs
+// beyond Pulumi.yaml's defaults.
+func validRaw() map[string]string {
+	return map[string]string{
+		"aws:region": "us-east-1", Project + ":environment": "dev", Project + ":accountId": harness.AccountID,
+		Project + ":githubOwnerId": "100000001", Project + ":githubRepositoryId": "200000002",
+	}
+}
+
+// trust returns a role's subject condition after checking the trust's shape: one statement,
+// the GitHub OIDC provider as the only principal, AssumeRoleWithWebIdentity as the only
+// action, StringEquals on the audience, and the subject under the operator it returns.
+func trust(t *testing.T, r *harness.Result, role string) (op string, subjects []string) {
 	t.Helper()
 	res := r.Named(tRole, role)
 	if res == nil {
@@ -319,80 +340,106 @@ func trust(t *testing.T, r *harness.Result, role string) map[string]any {
 		t.Fatalf("%s trust statement: %v", role, st)
 	}
 	cond := st["Condition"].(map[string]any)
-	if len(cond) != 1 || cond["StringEquals"] == nil {
-		t.Fatalf("%s trust must use StringEquals only: %v", role, cond)
+	eq, _ := cond["StringEquals"].(map[string]any)
+	if got := strs(eq["token.actions.githubusercontent.com:aud"]); !reflect.DeepEqual(got, []string{"sts.amazonaws.com"}) {
+		t.Errorf("%s aud = %v", role, got)
 	}
-	return cond["StringEquals"].(map[string]any)
+	for o, c := range cond {
+		m := c.(map[string]any)
+		if sub, ok := m["token.actions.githubusercontent.com:sub"]; ok {
+			if op != "" {
+				t.Errorf("%s: subject under two operators", role)
+			}
+			op, subjects = o, strs(sub)
+		}
+		for k := range m {
+			if k != "token.actions.githubusercontent.com:sub" && k != "token.actions.githubusercontent.com:aud" {
+				t.Errorf("%s trust conditions on %s", role, k)
+			}
+		}
+	}
+	if len(cond) > 2 || op == "" {
+		t.Fatalf("%s trust conditions %v", role, cond)
+	}
+	return op, subjects
 }
 
 func TestTrustPoliciesAreExact(t *testing.T) {
+	const p = "repo:cinegit@100000001/infrastructure@200000002"
 	tests := []struct {
-		name     string
-		override map[string]string
-		preview  []string
-		deploy   []string
+		name, stack     string
+		override        map[string]string
+		pr              []string // nil: no pull-request launcher
+		preview, deploy []string
 	}{
 		{
-			name:    "defaults",
-			preview: []string{"repo:cinegit/infrastructure:pull_request", "repo:cinegit/infrastructure:ref:refs/heads/main"},
-			deploy: []string{
-				"repo:cinegit/infrastructure:environment:dev",
-				"repo:cinegit/infrastructure:environment:staging",
-				"repo:cinegit/infrastructure:environment:prod",
-			},
+			name: "dev", stack: "dev",
+			pr:      []string{p + ":pull_request:ref:refs/pull/*/merge"},
+			preview: []string{p + ":ref:refs/heads/main:ref:refs/heads/main"},
+			deploy:  []string{p + ":environment:dev:ref:refs/heads/main"},
 		},
 		{
-			name: "another repository and environments",
+			name: "staging", stack: "staging",
+			pr:      []string{p + ":environment:staging-preview:ref:refs/pull/*/merge"},
+			preview: []string{p + ":ref:refs/heads/main:ref:refs/heads/main"},
+			deploy:  []string{p + ":environment:staging:ref:refs/heads/main"},
+		},
+		{
+			name: "prod", stack: "prod",
+			pr:      []string{p + ":environment:prod-preview:ref:refs/pull/*/merge"},
+			preview: []string{p + ":ref:refs/heads/main:ref:refs/heads/main"},
+			deploy:  []string{p + ":environment:prod:ref:refs/heads/main"},
+		},
+		{
+			name: "no pull-request previews", stack: "prod",
+			override: map[string]string{Project + ":pullRequestPreviews": PreviewsOff},
+			preview:  []string{p + ":ref:refs/heads/main:ref:refs/heads/main"},
+			deploy:   []string{p + ":environment:prod:ref:refs/heads/main"},
+		},
+		{
+			name: "another repository and branch, legacy subjects", stack: "dev",
 			override: map[string]string{
-				"cinegit-bootstrap:githubRepository":   "cinegit-labs/infra",
-				"cinegit-bootstrap:deployEnvironments": `["prod"]`,
-				"cinegit-bootstrap:defaultBranch":      "trunk",
+				Project + ":githubRepository": "cinegit-labs/infra", Project + ":defaultBranch": "trunk",
+				Project + ":githubOwnerId": "", Project + ":githubRepositoryId": "", Project + ":githubLegacySubjects": "true",
 			},
-			preview: []string{"repo:cinegit-labs/infra:pull_request", "repo:cinegit-labs/infra:ref:refs/heads/trunk"},
-			deploy:  []string{"repo:cinegit-labs/infra:environment:prod"},
+			pr:      []string{"repo:cinegit-labs/infra:pull_request:ref:refs/pull/*/merge"},
+			preview: []string{"repo:cinegit-labs/infra:ref:refs/heads/trunk:ref:refs/heads/trunk"},
+			deploy:  []string{"repo:cinegit-labs/infra:environment:dev:ref:refs/heads/trunk"},
 		},
 		{
-			name:     "existing OIDC provider",
-			override: map[string]string{"cinegit-bootstrap:githubOidcProviderArn": existingOIDC},
-			preview:  []string{"repo:cinegit/infrastructure:pull_request", "repo:cinegit/infrastructure:ref:refs/heads/main"},
-			deploy: []string{
-				"repo:cinegit/infrastructure:environment:dev",
-				"repo:cinegit/infrastructure:environment:staging",
-				"repo:cinegit/infrastructure:environment:prod",
-			},
-		},
-		{
-			name: "immutable subject claims",
-			override: map[string]string{
-				"cinegit-bootstrap:githubOwnerId":      "1234567",
-				"cinegit-bootstrap:githubRepositoryId": "89012345",
-			},
-			preview: []string{"repo:cinegit@1234567/infrastructure@89012345:pull_request", "repo:cinegit@1234567/infrastructure@89012345:ref:refs/heads/main"},
-			deploy: []string{
-				"repo:cinegit@1234567/infrastructure@89012345:environment:dev",
-				"repo:cinegit@1234567/infrastructure@89012345:environment:staging",
-				"repo:cinegit@1234567/infrastructure@89012345:environment:prod",
-			},
+			name: "existing OIDC provider", stack: "dev",
+			override: map[string]string{Project + ":githubOidcProviderArn": existingOIDC},
+			pr:       []string{p + ":pull_request:ref:refs/pull/*/merge"},
+			preview:  []string{p + ":ref:refs/heads/main:ref:refs/heads/main"},
+			deploy:   []string{p + ":environment:dev:ref:refs/heads/main"},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := run(t, false, tt.override)
-			for role, want := range map[string][]string{"preview": tt.preview, "deploy": tt.deploy} {
-				eq := trust(t, r, role)
-				if len(eq) != 2 {
-					t.Errorf("%s trust conditions %v, want aud and sub only", role, eq)
+			r := runStack(t, tt.stack, false, tt.override)
+			for role, want := range map[string][]string{"pr": tt.pr, "preview": tt.preview, "deploy": tt.deploy} {
+				if want == nil {
+					if r.Named(tRole, role) != nil {
+						t.Errorf("a %s launcher, which this account must not have", role)
+					}
+					continue
 				}
-				if got := strs(eq["token.actions.githubusercontent.com:aud"]); !reflect.DeepEqual(got, []string{"sts.amazonaws.com"}) {
-					t.Errorf("%s aud = %v", role, got)
-				}
-				got := strs(eq["token.actions.githubusercontent.com:sub"])
+				op, got := trust(t, r, role)
 				if !reflect.DeepEqual(got, want) {
 					t.Errorf("%s sub = %v, want %v", role, got, want)
 				}
-				for _, s := range got {
-					if strings.ContainsAny(s, "*?") {
-						t.Errorf("%s sub %q has a wildcard", role, s)
+				// Exact subjects, except the pull request's number.
+				wantOp := "StringEquals"
+				if role == KindPullRequest {
+					wantOp = "StringLike"
+				}
+				if op != wantOp {
+					t.Errorf("%s subject under %s, want %s", role, op, wantOp)
+				}
+				for _, sub := range got {
+					if n := strings.Count(sub, "*") + strings.Count(sub, "?"); (role == KindPullRequest && (n != 1 || !strings.HasSuffix(sub, ":ref:"+pullRequestRef))) ||
+						(role != KindPullRequest && n != 0) {
+						t.Errorf("%s sub %q has a wildcard outside the pull request's number", role, sub)
 					}
 				}
 			}
@@ -451,8 +498,8 @@ func TestCIRolePermissions(t *testing.T) {
 	r := run(t, false, nil)
 	attached, inline := policiesByRole(t, r)
 	acct := harness.AccountID
-	bucket := "arn:aws:s3:::cinegit-pulumi-state"
-	sources := "arn:aws:s3:::cinegit-pulumi-runner-sources"
+	bucket := "arn:aws:s3:::cinegit-pulumi-state-" + acct
+	sources := "arn:aws:s3:::cinegit-runner-sources-" + acct
 	secretsKey := r.Named(tKey, "secrets").Outputs["arn"].StringValue()
 	stateKey := r.Named(tKey, "state").Outputs["arn"].StringValue()
 	runnerKey := r.Named(tKey, "runner").Outputs["arn"].StringValue()
@@ -467,17 +514,23 @@ func TestCIRolePermissions(t *testing.T) {
 		actions, resources []string
 	}
 	launcher := func(kind, projectName string) map[string]stmt {
-		return map[string]stmt{
-			"UploadSources":           {"Allow", []string{"s3:PutObject"}, []string{sources + "/" + kind + "/*"}},
-			"EncryptSourcesThroughS3": {"Allow", []string{"kms:GenerateDataKey", "kms:Decrypt"}, []string{runnerKey}},
-			"RunBuilds":               {"Allow", []string{"codebuild:StartBuild", "codebuild:BatchGetBuilds", "codebuild:StopBuild"}, []string{project(projectName)}},
-			"ReadBuildLogs":           {"Allow", []string{"logs:GetLogEvents"}, []string{logs(projectName) + ":log-stream:*"}},
+		out := map[string]stmt{
+			"UploadSource":             {"Allow", []string{"s3:PutObject"}, []string{sources + "/" + kind + "/source.zip"}},
+			"EncryptSourcesThroughS3":  {"Allow", []string{"kms:GenerateDataKey", "kms:Decrypt"}, []string{runnerKey}},
+			"RunBuilds":                {"Allow", []string{"codebuild:StartBuild", "codebuild:BatchGetBuilds", "codebuild:StopBuild"}, []string{project(projectName)}},
+			"ReadBuildLogs":            {"Allow", []string{"logs:GetLogEvents"}, []string{logs(projectName) + ":log-stream:*"}},
+			"OnlyItsCommands":          {"Deny", []string{"codebuild:StartBuild"}, []string{project(projectName)}},
+			"OnlyTheCommandAndMessage": {"Deny", []string{"codebuild:StartBuild"}, []string{project(projectName)}},
 		}
+		for _, k := range launcherOverrideKeys {
+			out["NoOverride"+overrideSid(k)] = stmt{"Deny", []string{"codebuild:StartBuild"}, []string{project(projectName)}}
+		}
+		return out
 	}
 	runnerBase := func(kind, projectName string) map[string]stmt {
 		return map[string]stmt{
 			"WriteBuildLogs":                  {"Allow", []string{"logs:CreateLogStream", "logs:PutLogEvents"}, []string{logs(projectName), logs(projectName) + ":log-stream:*"}},
-			"ReadSources":                     {"Allow", []string{"s3:GetObject", "s3:GetObjectVersion"}, []string{sources + "/" + kind + "/*"}},
+			"ReadSources":                     {"Allow", []string{"s3:GetObject", "s3:GetObjectVersion"}, []string{sources + "/" + kind + "/source.zip"}},
 			"UseCache":                        {"Allow", []string{"s3:GetObject", "s3:PutObject"}, []string{sources + "/cache/" + kind + "/*"}},
 			"LocateBucket":                    {"Allow", []string{"s3:GetBucketAcl", "s3:GetBucketLocation"}, []string{sources}},
 			"UseRunnerKey":                    {"Allow", []string{"kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"}, []string{runnerKey}},
@@ -485,15 +538,18 @@ func TestCIRolePermissions(t *testing.T) {
 			"AttachInterfacesInRunnerSubnets": {"Allow", []string{"ec2:CreateNetworkInterfacePermission"}, []string{"arn:aws:ec2:us-east-1:" + acct + ":network-interface/*"}},
 		}
 	}
-	previewRunner := runnerBase("preview", "cinegit-pulumi-preview")
-	for sid, st := range map[string]stmt{
-		"ListStateBucket":       {"Allow", []string{"s3:ListBucket", "s3:GetBucketLocation", "s3:GetBucketVersioning"}, []string{bucket}},
-		"ReadState":             {"Allow", []string{"s3:GetObject"}, []string{bucket + "/*"}},
-		"WriteStackLocks":       {"Allow", []string{"s3:PutObject", "s3:DeleteObject"}, []string{bucket + "/.pulumi/locks/*"}},
-		"StateKeyThroughS3Only": {"Allow", []string{"kms:Decrypt", "kms:GenerateDataKey"}, []string{stateKey}},
-		"StackSecrets":          {"Allow", []string{"kms:Decrypt", "kms:Encrypt", "kms:DescribeKey"}, []string{secretsKey}},
-	} {
-		previewRunner[sid] = st
+	readOnly := func(kind, projectName string) map[string]stmt {
+		out := runnerBase(kind, projectName)
+		for sid, st := range map[string]stmt{
+			"ListStateBucket":       {"Allow", []string{"s3:ListBucket", "s3:GetBucketLocation", "s3:GetBucketVersioning"}, []string{bucket}},
+			"ReadState":             {"Allow", []string{"s3:GetObject"}, []string{bucket + "/*"}},
+			"WriteStackLocks":       {"Allow", []string{"s3:PutObject", "s3:DeleteObject"}, []string{bucket + "/.pulumi/locks/*"}},
+			"StateKeyThroughS3Only": {"Allow", []string{"kms:Decrypt", "kms:GenerateDataKey"}, []string{stateKey}},
+			"StackSecrets":          {"Allow", []string{"kms:Decrypt", "kms:Encrypt", "kms:DescribeKey"}, []string{secretsKey}},
+		} {
+			out[sid] = st
+		}
+		return out
 	}
 	deployRunner := runnerBase("deploy", "cinegit-pulumi-deploy")
 	for sid, st := range map[string]stmt{
@@ -501,12 +557,18 @@ func TestCIRolePermissions(t *testing.T) {
 		"KeepStateHistory":        {"Deny", nil, []string{bucket + "/*"}},
 		"KeepKeys":                {"Deny", nil, nil},
 		"KeepCIRoles": {"Deny", nil, []string{
-			role("cinegit-github-preview"), role("cinegit-github-deploy"), role("cinegit-runner-preview"), role("cinegit-runner-deploy"),
+			role("cinegit-runner-pr"), role("cinegit-runner-preview"), role("cinegit-runner-deploy"),
+			role("cinegit-github-pr"), role("cinegit-github-preview"), role("cinegit-github-deploy"),
 		}},
-		"KeepRunnerProjects":     {"Deny", nil, []string{project("cinegit-pulumi-preview"), project("cinegit-pulumi-deploy")}},
+		"KeepRunnerProjects":     {"Deny", nil, []string{project("cinegit-pulumi-pr"), project("cinegit-pulumi-preview"), project("cinegit-pulumi-deploy")}},
+		"NoIAMUsersOrKeys":       {"Deny", nil, []string{"*"}},
 		"KeepGitHubOIDCProvider": {"Deny", nil, nil},
 		// The guardrails' own guard (guardrails_test.go checks its actions and resources).
 		"KeepTheAuditTrail":     {"Deny", nil, nil},
+		"KeepTheTrailKey":       {"Deny", nil, nil},
+		"KeepTheTrailKeyAlias":  {"Deny", nil, nil},
+		"KeepTheTrailBucket":    {"Deny", nil, nil},
+		"KeepTheTrailLogs":      {"Deny", nil, nil},
 		"KeepThreatDetection":   {"Deny", nil, nil},
 		"KeepTheAccessAnalyzer": {"Deny", nil, nil},
 	} {
@@ -520,9 +582,11 @@ func TestCIRolePermissions(t *testing.T) {
 		want       map[string]stmt
 	}{
 		// The GitHub roles only launch: no managed policy, nothing beyond their own project.
+		{"cinegit-github-pr", "", 7200, launcher("pr", "cinegit-pulumi-pr")},
 		{"cinegit-github-preview", "", 7200, launcher("preview", "cinegit-pulumi-preview")},
 		{"cinegit-github-deploy", "", 14400, launcher("deploy", "cinegit-pulumi-deploy")},
-		{"cinegit-runner-preview", "ReadOnlyAccess", 3600, previewRunner},
+		{"cinegit-runner-pr", "ReadOnlyAccess", 3600, readOnly("pr", "cinegit-pulumi-pr")},
+		{"cinegit-runner-preview", "ReadOnlyAccess", 3600, readOnly("preview", "cinegit-pulumi-preview")},
 		{"cinegit-runner-deploy", "AdministratorAccess", 3600, deployRunner},
 	}
 	for _, tt := range tests {
@@ -575,6 +639,9 @@ func TestCIRolePermissions(t *testing.T) {
 			// (StartBuild's serviceRoleOverride needs iam:PassRole).
 			if tt.managed == "" {
 				for sid, st := range got {
+					if st["Effect"] == "Deny" {
+						continue
+					}
 					for _, a := range strs(st["Action"]) {
 						if strings.HasPrefix(a, "iam:") || strings.Contains(a, "*") {
 							t.Errorf("launcher statement %s allows %s", sid, a)
@@ -585,11 +652,13 @@ func TestCIRolePermissions(t *testing.T) {
 		})
 	}
 
-	// The preview runner writes nothing but locks and its own cache.
-	for sid, st := range inline["cinegit-runner-preview"] {
-		for _, a := range strs(st["Action"]) {
-			if (strings.HasPrefix(a, "s3:Put") || strings.HasPrefix(a, "s3:Delete")) && sid != "WriteStackLocks" && sid != "UseCache" {
-				t.Errorf("preview runner statement %s allows %s", sid, a)
+	// The read-only runners write nothing but locks and their own cache.
+	for _, name := range []string{"cinegit-runner-pr", "cinegit-runner-preview"} {
+		for sid, st := range inline[name] {
+			for _, a := range strs(st["Action"]) {
+				if (strings.HasPrefix(a, "s3:Put") || strings.HasPrefix(a, "s3:Delete")) && sid != "WriteStackLocks" && sid != "UseCache" {
+					t.Errorf("%s statement %s allows %s", name, sid, a)
+				}
 			}
 		}
 	}
@@ -598,7 +667,7 @@ func TestCIRolePermissions(t *testing.T) {
 		t.Errorf("state key use is not limited to S3: %v", cond)
 	}
 	// Network interfaces only in the runner subnets, only for CodeBuild.
-	for _, name := range []string{"cinegit-runner-preview", "cinegit-runner-deploy"} {
+	for _, name := range []string{"cinegit-runner-pr", "cinegit-runner-preview", "cinegit-runner-deploy"} {
 		cond := inline[name]["AttachInterfacesInRunnerSubnets"]["Condition"].(map[string]any)
 		subnets := strs(cond["ArnEquals"].(map[string]any)["ec2:Subnet"])
 		if len(subnets) != 2 || !strings.HasPrefix(subnets[0], "arn:aws:ec2:us-east-1:"+acct+":subnet/") {
@@ -615,7 +684,7 @@ func TestCIRolePermissions(t *testing.T) {
 // prevention": aws:SourceArn and aws:SourceAccount).
 func TestRunnerRolesTrustOnlyTheirProject(t *testing.T) {
 	forEachMode(t, func(t *testing.T, r *harness.Result) {
-		for kind, project := range map[string]string{"preview": "cinegit-pulumi-preview", "deploy": "cinegit-pulumi-deploy"} {
+		for kind, project := range map[string]string{"pr": "cinegit-pulumi-pr", "preview": "cinegit-pulumi-preview", "deploy": "cinegit-pulumi-deploy"} {
 			role := r.Named(tRole, "runner-"+kind)
 			if r.Preview {
 				continue
@@ -638,7 +707,8 @@ func TestRunnerRolesTrustOnlyTheirProject(t *testing.T) {
 }
 
 func TestEverythingIsTagged(t *testing.T) {
-	want := map[string]string{"project": "cinegit", "environment": "bootstrap", "managed-by": "pulumi"}
+	// An account's bootstrap belongs to its stack: its costs count in that stack's budget.
+	want := map[string]string{"project": "cinegit", "environment": "dev", "managed-by": "pulumi"}
 	taggable := map[string]bool{tBucket: true, tKey: true, tOIDC: true, tRole: true, tProject: true, tVpc: true, tSubnet: true,
 		tRouteTable: true, tNat: true, tEip: true, tSG: true, tFlowLog: true, tLogGroup: true, tEndpoint: true}
 	forEachMode(t, func(t *testing.T, r *harness.Result) {
@@ -666,20 +736,26 @@ func TestEverythingIsTagged(t *testing.T) {
 
 func TestExports(t *testing.T) {
 	r := run(t, false, nil)
+	acct := harness.AccountID
 	want := map[string]string{
-		"stateBucketName": "cinegit-pulumi-state",
-		"backendUrl":      "s3://cinegit-pulumi-state?region=us-east-1",
-		"secretsProvider": "awskms://alias/cinegit-pulumi-secrets?region=us-east-1",
-		"previewRoleArn":  "arn:aws:iam::" + harness.AccountID + ":role/cinegit-github-preview",
-		"deployRoleArn":   "arn:aws:iam::" + harness.AccountID + ":role/cinegit-github-deploy",
+		"environment":        "dev",
+		"accountId":          acct,
+		"stateBucketName":    "cinegit-pulumi-state-" + acct,
+		"backendUrl":         "s3://cinegit-pulumi-state-" + acct + "?region=us-east-1",
+		"secretsProvider":    "awskms://alias/cinegit-pulumi-secrets?region=us-east-1",
+		"pullRequestRoleArn": "arn:aws:iam::" + acct + ":role/cinegit-github-pr",
+		"previewRoleArn":     "arn:aws:iam::" + acct + ":role/cinegit-github-preview",
+		"deployRoleArn":      "arn:aws:iam::" + acct + ":role/cinegit-github-deploy",
 		// What the stacks and the workflows name.
-		"runnerVpcName":         "cinegit-deploy-runner",
-		"runnerCidr":            "10.255.0.0/22",
-		"runnerSourceBucket":    "cinegit-pulumi-runner-sources",
-		"previewProjectName":    "cinegit-pulumi-preview",
-		"deployProjectName":     "cinegit-pulumi-deploy",
-		"previewRunnerRoleName": "cinegit-runner-preview",
-		"deployRunnerRoleName":  "cinegit-runner-deploy",
+		"runnerVpcName":             "cinegit-deploy-runner",
+		"runnerCidr":                "10.255.0.0/22",
+		"runnerSourceBucket":        "cinegit-runner-sources-" + acct,
+		"pullRequestProjectName":    "cinegit-pulumi-pr",
+		"previewProjectName":        "cinegit-pulumi-preview",
+		"deployProjectName":         "cinegit-pulumi-deploy",
+		"pullRequestRunnerRoleName": "cinegit-runner-pr",
+		"previewRunnerRoleName":     "cinegit-runner-preview",
+		"deployRunnerRoleName":      "cinegit-runner-deploy",
 	}
 	for k, v := range want {
 		if e := r.Exports[k]; !e.Known || e.Value != v {
@@ -711,13 +787,13 @@ func TestPreviewRegistersTheSameResources(t *testing.T) {
 	if !reflect.DeepEqual(up, pre) {
 		t.Fatalf("preview and update differ:\n%v\n%v", up, pre)
 	}
-	// The state bucket and 6 companions, 3 keys and 3 aliases, provider, OIDC provider, 2
+	// The state bucket and 6 companions, 3 keys and 3 aliases, provider, OIDC provider, 3
 	// launcher roles with their inline policies; the runner network (VPC, default SG, IGW, 3
 	// subnets, 2 route tables, 2 routes, 3 associations, EIP, NAT, S3 endpoint, runner SG, flow
-	// log group, role, policy and flow log: 21); the source bucket, its 4 companions (it is not
-	// versioned) and policy (6); 2 runners (log group, role, attachment, policy, project: 10);
-	// the guard.
-	if want := 7 + 6 + 1 + 1 + 4 + 21 + 6 + 10 + 1; len(up) != want {
+	// log group, role, policy and flow log: 21); the source bucket, its 5 companions and policy
+	// (7); 3 runners (log group, role, attachment, policy, project: 15); the guard; dev's 2
+	// quota increase requests.
+	if want := 7 + 6 + 1 + 1 + 6 + 21 + 7 + 15 + 1 + 2; len(up) != want {
 		t.Errorf("%d resources, want %d:\n%s", len(up), want, strings.Join(up, "\n"))
 	}
 }
@@ -728,32 +804,40 @@ func TestInvalidConfigurationFailsBeforeAnyResource(t *testing.T) {
 		override map[string]string
 		wantKey  string
 	}{
-		{"wildcard repository", map[string]string{"cinegit-bootstrap:githubRepository": "cinegit/*"}, "githubRepository"},
-		{"wildcard owner", map[string]string{"cinegit-bootstrap:githubRepository": "*/infrastructure"}, "githubRepository"},
-		{"no repository name", map[string]string{"cinegit-bootstrap:githubRepository": "cinegit"}, "githubRepository"},
-		{"wildcard environment", map[string]string{"cinegit-bootstrap:deployEnvironments": `["prod*"]`}, "deployEnvironments"},
-		{"no environment", map[string]string{"cinegit-bootstrap:deployEnvironments": `[]`}, "deployEnvironments"},
-		{"environment twice", map[string]string{"cinegit-bootstrap:deployEnvironments": `["prod","prod"]`}, "deployEnvironments"},
-		{"bad bucket name", map[string]string{"cinegit-bootstrap:stateBucket": "Cinegit_State"}, "stateBucket"},
-		{"one key for both", map[string]string{"cinegit-bootstrap:stateKeyAlias": "cinegit-pulumi-secrets"}, "secretsKeyAlias"},
-		{"AWS-reserved alias", map[string]string{"cinegit-bootstrap:secretsKeyAlias": "aws/s3"}, "secretsKeyAlias"},
-		{"owner ID without repository ID", map[string]string{"cinegit-bootstrap:githubOwnerId": "123"}, "githubOwnerId"},
-		{"non-numeric ID", map[string]string{"cinegit-bootstrap:githubOwnerId": "x", "cinegit-bootstrap:githubRepositoryId": "1"}, "githubOwnerId"},
-		{"session too long", map[string]string{"cinegit-bootstrap:deploySessionHours": "13"}, "deploySessionHours"},
-		{"no version retention", map[string]string{"cinegit-bootstrap:noncurrentVersionDays": "0"}, "noncurrentVersionDays"},
-		{"misspelt key", map[string]string{"cinegit-bootstrap:stateBuckt": "x"}, "stateBuckt"},
+		{"wildcard repository", map[string]string{Project + ":githubRepository": "cinegit/*"}, "githubRepository"},
+		{"wildcard owner", map[string]string{Project + ":githubRepository": "*/infrastructure"}, "githubRepository"},
+		{"no repository name", map[string]string{Project + ":githubRepository": "cinegit"}, "githubRepository"},
+		{"no environment", map[string]string{Project + ":environment": ""}, "environment"},
+		{"wildcard environment", map[string]string{Project + ":environment": "prod*"}, "environment"},
+		{"no account", map[string]string{Project + ":accountId": ""}, "accountId"},
+		{"short account", map[string]string{Project + ":accountId": "12345"}, "accountId"},
+		{"unknown preview mode", map[string]string{Project + ":pullRequestPreviews": "always"}, "pullRequestPreviews"},
+		{"destroy not a flag", map[string]string{Project + ":allowDestroy": "sometimes"}, "allowDestroy"},
+		{"names only, by default", map[string]string{Project + ":githubOwnerId": "", Project + ":githubRepositoryId": ""}, "githubOwnerId"},
+		{"legacy subjects and IDs", map[string]string{Project + ":githubLegacySubjects": "true"}, "githubLegacySubjects"},
+		{"bad bucket name", map[string]string{Project + ":stateBucket": "Cinegit_State"}, "stateBucket"},
+		{"one key for both", map[string]string{Project + ":stateKeyAlias": "cinegit-pulumi-secrets"}, "secretsKeyAlias"},
+		{"AWS-reserved alias", map[string]string{Project + ":secretsKeyAlias": "aws/s3"}, "secretsKeyAlias"},
+		{"owner ID without repository ID", map[string]string{Project + ":githubRepositoryId": ""}, "githubOwnerId"},
+		{"non-numeric ID", map[string]string{Project + ":githubOwnerId": "x"}, "githubOwnerId"},
+		{"session too long", map[string]string{Project + ":deploySessionHours": "13"}, "deploySessionHours"},
+		{"no version retention", map[string]string{Project + ":noncurrentVersionDays": "0"}, "noncurrentVersionDays"},
+		{"misspelt key", map[string]string{Project + ":stateBuckt": "x"}, "stateBuckt"},
 		{"bad region", map[string]string{"aws:region": "mars-1"}, "aws:region"},
-		{"public runner CIDR", map[string]string{"cinegit-bootstrap:runnerCidr": "100.64.0.0/22"}, "runnerCidr"},
-		{"runner CIDR too small", map[string]string{"cinegit-bootstrap:runnerCidr": "10.255.0.0/26"}, "runnerCidr"},
-		{"runner CIDR with host bits", map[string]string{"cinegit-bootstrap:runnerCidr": "10.255.1.0/22"}, "runnerCidr"},
-		{"source bucket is the state bucket", map[string]string{"cinegit-bootstrap:runnerSourceBucket": "cinegit-pulumi-state"}, "runnerSourceBucket"},
-		{"runner key is the secrets key", map[string]string{"cinegit-bootstrap:runnerKeyAlias": "cinegit-pulumi-secrets"}, "runnerKeyAlias"},
-		{"deploy session shorter than a deploy build", map[string]string{"cinegit-bootstrap:deploySessionHours": "2"}, "deploySessionHours"},
-		{"not a GitHub OIDC provider", map[string]string{"cinegit-bootstrap:githubOidcProviderArn": "arn:aws:iam::123456789012:oidc-provider/example.com"}, "githubOidcProviderArn"},
+		{"public runner CIDR", map[string]string{Project + ":runnerCidr": "100.64.0.0/22"}, "runnerCidr"},
+		{"runner CIDR too small", map[string]string{Project + ":runnerCidr": "10.255.0.0/26"}, "runnerCidr"},
+		{"runner CIDR with host bits", map[string]string{Project + ":runnerCidr": "10.255.1.0/22"}, "runnerCidr"},
+		{"source bucket is the state bucket", map[string]string{Project + ":runnerSourceBucket": "cinegit-pulumi-state-" + harness.AccountID}, "runnerSourceBucket"},
+		{"runner key is the secrets key", map[string]string{Project + ":runnerKeyAlias": "cinegit-pulumi-secrets"}, "runnerKeyAlias"},
+		{"deploy session shorter than a deploy build", map[string]string{Project + ":deploySessionHours": "2"}, "deploySessionHours"},
+		{"not a GitHub OIDC provider", map[string]string{Project + ":githubOidcProviderArn": "arn:aws:iam::123456789012:oidc-provider/example.com"}, "githubOidcProviderArn"},
+	}
+	if _, err := ParseConfig(validRaw()); err != nil {
+		t.Fatalf("the valid base is refused: %v", err)
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			raw := map[string]string{"aws:region": "us-east-1"}
+			raw := validRaw()
 			for k, v := range tt.override {
 				raw[k] = v
 			}
@@ -767,8 +851,25 @@ func TestInvalidConfigurationFailsBeforeAnyResource(t *testing.T) {
 		})
 	}
 	// Through the program, a rejected configuration registers nothing at all.
-	if r, err := tryRun(false, map[string]string{"cinegit-bootstrap:githubRepository": "cinegit/*"}); err == nil {
+	if r, err := tryRun("dev", false, map[string]string{Project + ":githubRepository": "cinegit/*"}); err == nil {
 		t.Errorf("the program accepted a wildcard repository and registered %d resources", len(r.Resources))
+	}
+}
+
+// TestCredentialsOfAnotherAccountChangeNothing: the program refuses credentials for another
+// account before it registers anything but the provider, in a preview too; the provider itself
+// carries allowedAccountIds, which `pulumi up` enforces before any change.
+func TestCredentialsOfAnotherAccountChangeNothing(t *testing.T) {
+	for _, preview := range []bool{false, true} {
+		r, err := tryRun("prod", preview, map[string]string{Project + ":accountId": "333333333333"})
+		if err == nil || !strings.Contains(err.Error(), "333333333333") || !strings.Contains(err.Error(), harness.AccountID) {
+			t.Fatalf("preview=%v: credentials for %s ran prod's bootstrap for 333333333333: %v", preview, harness.AccountID, err)
+		}
+		_ = r
+	}
+	p := one(t, run(t, false, nil), tProvider)
+	if got := p.Input("allowedAccountIds"); !reflect.DeepEqual(got, []any{harness.AccountID}) {
+		t.Errorf("provider allowedAccountIds %v", got)
 	}
 }
 
@@ -807,169 +908,102 @@ func TestConfigKeysMatchSchema(t *testing.T) {
 	}
 }
 
-// TestDeliveryAgreesWithBootstrap checks that what the bootstrap creates is what the rest of
-// the repository uses: the main project's backend and secrets provider, and the workflows'
-// backend, secrets provider and GitHub environments.
+// TestDeliveryAgreesWithBootstrap checks that what each account's bootstrap creates is what
+// the rest of the repository uses: each stack's account, backend and secrets provider, the
+// names the launcher action derives, and the stacks' cluster roles and runner network.
 func TestDeliveryAgreesWithBootstrap(t *testing.T) {
-	r := run(t, false, nil)
-	backend := r.Exports["backendUrl"].Value
-	secrets := r.Exports["secretsProvider"].Value
-
 	var main struct {
-		Backend struct {
+		Backend *struct {
 			URL string `yaml:"url"`
 		} `yaml:"backend"`
 	}
 	readYAML(t, "../Pulumi.yaml", &main)
-	if main.Backend.URL != backend {
-		t.Errorf("main project backend %q, bootstrap creates %q", main.Backend.URL, backend)
+	if main.Backend != nil {
+		t.Errorf("the main project names one backend, %q, for stacks whose state is each in its own account", main.Backend.URL)
 	}
-	for _, stack := range []string{"dev", "staging", "prod"} {
-		var s struct {
-			SecretsProvider string `yaml:"secretsprovider"`
-		}
-		readYAML(t, "../Pulumi."+stack+".yaml", &s)
-		if s.SecretsProvider != secrets {
-			t.Errorf("stack %s secrets provider %q, bootstrap creates %q", stack, s.SecretsProvider, secrets)
-		}
-	}
-
-	cfg, err := ParseConfig(map[string]string{"aws:region": "us-east-1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	// The runners' buildspec logs in to the bucket the bootstrap made.
+	// The runners' buildspec takes the stack and the backend from the project, never its own.
 	var spec struct {
 		Env struct {
 			Variables map[string]string `yaml:"variables"`
 		} `yaml:"env"`
 	}
 	readYAML(t, filepath.Join("..", BuildspecPath), &spec)
-	if got := spec.Env.Variables["PULUMI_BACKEND_URL"]; got != backend {
-		t.Errorf("%s: backend %q, bootstrap creates %q", BuildspecPath, got, backend)
-	}
-	// The launcher action derives a project's name from its runner ("cinegit-pulumi-<runner>").
-	for _, k := range runnerKinds {
-		if k.Project != "cinegit-pulumi-"+k.Name {
-			t.Errorf("runner %s: project %s is not what .github/actions/run-in-vpc starts", k.Name, k.Project)
+	for _, k := range []string{"PULUMI_BACKEND_URL", "PULUMI_STACK", "CINEGIT_RUNNER"} {
+		if v, ok := spec.Env.Variables[k]; ok {
+			t.Errorf("%s sets %s=%q, which the project fixes", BuildspecPath, k, v)
 		}
 	}
-
-	// The stacks: their EKS access entries name the roles the runners run as, and they peer
-	// with the runner VPC the bootstrap made, adding their return route to the table tagged so.
 	if RunnerRouteTableTier != stackconfig.DeployRunnerRouteTableTier {
 		t.Errorf("the runner route table is tagged tier=%s, the stacks look for tier=%s", RunnerRouteTableTier, stackconfig.DeployRunnerRouteTableTier)
 	}
-	for _, stack := range []string{"dev", "staging", "prod"} {
-		_, raw, err := harness.LoadConfig(harness.Options{Dir: "..", Stack: stack})
-		if err != nil {
-			t.Fatal(err)
-		}
-		sc, err := stackconfig.Parse(stack, raw)
-		if err != nil {
-			t.Fatalf("stack %s: %v", stack, err)
-		}
-		if sc.Cluster.DeployRoleName != runnerKinds[1].ServiceRole {
-			t.Errorf("stack %s: cluster.deployRoleName %q, the deploy runner runs as %q", stack, sc.Cluster.DeployRoleName, runnerKinds[1].ServiceRole)
-		}
-		if sc.Cluster.ViewerRoleName != runnerKinds[0].ServiceRole {
-			t.Errorf("stack %s: cluster.viewerRoleName %q, the preview runner runs as %q", stack, sc.Cluster.ViewerRoleName, runnerKinds[0].ServiceRole)
-		}
-		if sc.DeployRunner.CIDR != cfg.RunnerCIDR || sc.DeployRunner.VpcName != RunnerVpcName {
-			t.Errorf("stack %s: deployRunner %+v, the bootstrap makes %s named %s", stack, sc.DeployRunner, cfg.RunnerCIDR, RunnerVpcName)
-		}
-	}
 
-	// Which workflow jobs assume which role, start which runner, in which GitHub environment.
-	type step struct {
-		Uses string            `yaml:"uses"`
-		With map[string]string `yaml:"with"`
-	}
-	deployEnvs := map[string]bool{}
-	for _, name := range []string{"preview.yml", "deploy.yml", "drift.yml", "destroy.yml"} {
-		var wf struct {
-			On   map[string]any    `yaml:"on"`
-			Env  map[string]string `yaml:"env"`
-			Jobs map[string]struct {
-				Environment any    `yaml:"environment"`
-				Steps       []step `yaml:"steps"`
-			} `yaml:"jobs"`
-		}
-		readYAML(t, filepath.Join("..", ".github", "workflows", name), &wf)
-		if wf.Env["RUNNER_SOURCE_BUCKET"] != r.Exports["runnerSourceBucket"].Value {
-			t.Errorf("%s: runner source bucket %q, bootstrap creates %v", name, wf.Env["RUNNER_SOURCE_BUCKET"], r.Exports["runnerSourceBucket"].Value)
-		}
-		for job, j := range wf.Jobs {
-			role, runner := "", ""
-			for _, st := range j.Steps {
-				switch {
-				case strings.HasPrefix(st.Uses, "aws-actions/configure-aws-credentials@"):
-					role = st.With["role-to-assume"]
-					if role == "${{ vars.PULUMI_PREVIEW_ROLE_ARN }}" {
-						if want := fmt.Sprint(PreviewSessionHours * 3600); st.With["role-duration-seconds"] != "${{ env.AWS_SESSION_SECONDS }}" || wf.Env["AWS_SESSION_SECONDS"] != want {
-							t.Errorf("%s job %s asks for a %s/%s second session, the preview role allows %s",
-								name, job, st.With["role-duration-seconds"], wf.Env["AWS_SESSION_SECONDS"], want)
-						}
-					}
-					if role == "${{ vars.PULUMI_DEPLOY_ROLE_ARN }}" {
-						if want := fmt.Sprint(cfg.DeploySessionHours * 3600); st.With["role-duration-seconds"] != "${{ env.AWS_SESSION_SECONDS }}" || wf.Env["AWS_SESSION_SECONDS"] != want {
-							t.Errorf("%s job %s asks for a %s/%s second session, the deploy role allows %s",
-								name, job, st.With["role-duration-seconds"], wf.Env["AWS_SESSION_SECONDS"], want)
-						}
-					}
-				case st.Uses == "./.github/actions/run-in-vpc":
-					runner = st.With["runner"]
-					if st.With["source-bucket"] != "${{ env.RUNNER_SOURCE_BUCKET }}" {
-						t.Errorf("%s job %s uploads to %q", name, job, st.With["source-bucket"])
-					}
+	accounts := map[string]string{}
+	for _, stack := range []string{"dev", "staging", "prod"} {
+		t.Run(stack, func(t *testing.T) {
+			_, braw, err := harness.LoadConfig(harness.Options{Dir: ".", Stack: stack})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := ParseConfig(braw)
+			if err != nil {
+				t.Fatalf("bootstrap stack %s: %v", stack, err)
+			}
+			if cfg.Environment != stack {
+				t.Errorf("bootstrap stack %s hosts environment %q", stack, cfg.Environment)
+			}
+			_, raw, err := harness.LoadConfig(harness.Options{Dir: "..", Stack: stack})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sc, err := stackconfig.Parse(stack, raw)
+			if err != nil {
+				t.Fatalf("stack %s: %v", stack, err)
+			}
+			// One account per stack, the same on both sides, never shared.
+			if sc.AccountID != cfg.AccountID {
+				t.Errorf("stack %s deploys to %s, its bootstrap is for account %s", stack, sc.AccountID, cfg.AccountID)
+			}
+			if other, ok := accounts[cfg.AccountID]; ok {
+				t.Errorf("stacks %s and %s share account %s", other, stack, cfg.AccountID)
+			}
+			accounts[cfg.AccountID] = stack
+
+			// The launcher action derives the source bucket, the launcher roles and their
+			// sessions from the account (.github/actions/run-in-vpc/resolve.sh).
+			if cfg.RunnerSourceBucket != "cinegit-runner-sources-"+cfg.AccountID || cfg.DeploySessionHours != 4 {
+				t.Errorf("bootstrap %s: source bucket %s, deploy session %dh: resolve.sh assumes the defaults", stack, cfg.RunnerSourceBucket, cfg.DeploySessionHours)
+			}
+			for _, k := range runnerKinds {
+				if k.Launcher != "cinegit-github-"+k.Name || k.Project != "cinegit-pulumi-"+k.Name {
+					t.Errorf("runner %s: launcher %s and project %s are not what run-in-vpc derives", k.Name, k.Launcher, k.Project)
 				}
 			}
-			switch role {
-			case "":
-				if runner != "" {
-					t.Errorf("%s job %s starts the %s runner without a launcher role", name, job, runner)
-				}
-			case "${{ vars.PULUMI_DEPLOY_ROLE_ARN }}":
-				if runner != "deploy" {
-					t.Errorf("%s job %s assumes the deploy launcher but starts the %q runner", name, job, runner)
-				}
-				env, _ := j.Environment.(string)
-				envs := []string{env}
-				if env == "${{ inputs.stack }}" {
-					// destroy.yml: the environment is the chosen stack.
-					envs = dispatchChoices(t, wf.On)
-				}
-				for _, e := range envs {
-					if !contains(cfg.DeployEnvironments, e) {
-						t.Errorf("%s job %s assumes the deploy role in environment %q, which the role does not trust", name, job, e)
-					}
-					deployEnvs[e] = true
-				}
-				for event := range wf.On {
-					if event != "push" && event != "workflow_dispatch" {
-						t.Errorf("%s job %s assumes the deploy role on %s", name, job, event)
-					}
-				}
-			case "${{ vars.PULUMI_PREVIEW_ROLE_ARN }}":
-				if runner != "preview" {
-					t.Errorf("%s job %s assumes the preview launcher but starts the %q runner", name, job, runner)
-				}
-				// pull_request and the default branch are the subjects the preview role trusts.
-				for event := range wf.On {
-					if event != "pull_request" && event != "schedule" && event != "workflow_dispatch" {
-						t.Errorf("%s job %s assumes the preview role on %s, whose subject the role does not trust", name, job, event)
-					}
-				}
-			default:
-				t.Errorf("%s job %s assumes an unknown role %q", name, job, role)
+
+			// The stack's secrets provider is its account's key.
+			r := runStack(t, stack, false, nil)
+			var s struct {
+				SecretsProvider string `yaml:"secretsprovider"`
 			}
-		}
-	}
-	for _, env := range cfg.DeployEnvironments {
-		if !deployEnvs[env] {
-			t.Errorf("the deploy role trusts environment %s, which no deploy job uses", env)
-		}
+			readYAML(t, "../Pulumi."+stack+".yaml", &s)
+			if want := r.Exports["secretsProvider"].Value; s.SecretsProvider != want {
+				t.Errorf("stack %s secrets provider %q, its bootstrap creates %q", stack, s.SecretsProvider, want)
+			}
+
+			// The stack's EKS access entries name the roles the runners run as, and it peers with
+			// the runner VPC the bootstrap made.
+			for _, c := range []struct{ key, got, want string }{
+				{"deployRoleName", sc.Cluster.DeployRoleName, runnerKindNamed(KindDeploy).ServiceRole},
+				{"viewerRoleName", sc.Cluster.ViewerRoleName, runnerKindNamed(KindPreview).ServiceRole},
+				{"pullRequestRoleName", sc.Cluster.PullRequestRoleName, runnerKindNamed(KindPullRequest).ServiceRole},
+			} {
+				if c.got != c.want {
+					t.Errorf("stack %s: cluster.%s %q, the runner runs as %q", stack, c.key, c.got, c.want)
+				}
+			}
+			if sc.DeployRunner.CIDR != cfg.RunnerCIDR || sc.DeployRunner.VpcName != RunnerVpcName {
+				t.Errorf("stack %s: deployRunner %+v, the bootstrap makes %s named %s", stack, sc.DeployRunner, cfg.RunnerCIDR, RunnerVpcName)
+			}
+		})
 	}
 }
 
@@ -999,15 +1033,6 @@ func readYAML(t *testing.T, path string, into any) {
 	if err := yaml.Unmarshal(b, into); err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
-		}
-	}
-	return false
 }
 
 func TestRunnerNetwork(t *testing.T) {
@@ -1090,6 +1115,7 @@ func TestRunnerProjects(t *testing.T) {
 			kind, project, role string
 			timeout             float64
 		}{
+			{"pr", "cinegit-pulumi-pr", "cinegit-runner-pr", PreviewTimeoutMinutes},
 			{"preview", "cinegit-pulumi-preview", "cinegit-runner-preview", PreviewTimeoutMinutes},
 			{"deploy", "cinegit-pulumi-deploy", "cinegit-runner-deploy", DeployTimeoutMinutes},
 		}
@@ -1134,15 +1160,31 @@ func TestRunnerProjects(t *testing.T) {
 				if p.InputString("logsConfig.cloudwatchLogs.status") != "ENABLED" || !r.DependsOn(p, group) {
 					t.Errorf("logs %v", p.Input("logsConfig"))
 				}
-				// Sources from S3 (the launcher overrides the key), the committed buildspec, a cache
-				// of its own, no artifacts, private.
+				// Sources from the kind's one key in S3 (the launcher names the version), the
+				// committed buildspec, a cache of its own, no artifacts, private.
 				if p.InputString("source.type") != "S3" || p.InputString("source.buildspec") != BuildspecPath ||
 					p.InputString("cache.type") != "S3" || p.InputString("artifacts.type") != "NO_ARTIFACTS" ||
 					p.InputString("projectVisibility") != "PRIVATE" {
 					t.Errorf("source %v cache %v artifacts %v", p.Input("source"), p.Input("cache"), p.Input("artifacts"))
 				}
-				if !r.Preview && p.InputString("cache.location") != "cinegit-pulumi-runner-sources/cache/"+tt.kind {
+				if !r.Preview && p.InputString("cache.location") != "cinegit-runner-sources-"+harness.AccountID+"/cache/"+tt.kind {
 					t.Errorf("cache %v", p.InputString("cache.location"))
+				}
+				if p.InputString("source.location") != "cinegit-runner-sources-"+harness.AccountID+"/"+tt.kind+"/source.zip" {
+					t.Errorf("source %v", p.InputString("source.location"))
+				}
+				// The stack and its backend are the project's: a launcher may not override them.
+				vars := map[string]string{}
+				for _, v := range p.Input("environment.environmentVariables").([]any) {
+					m := v.(map[string]any)
+					vars[fmt.Sprint(m["name"])] = fmt.Sprint(m["value"])
+					if slices.Contains(LauncherVariables, fmt.Sprint(m["name"])) {
+						t.Errorf("the project sets %v, which launchers pass", m["name"])
+					}
+				}
+				if vars["PULUMI_STACK"] != "dev" || vars["CINEGIT_RUNNER"] != tt.kind ||
+					(!r.Preview && vars["PULUMI_BACKEND_URL"] != "s3://cinegit-pulumi-state-"+harness.AccountID+"?region=us-east-1") {
+					t.Errorf("project variables %v", vars)
 				}
 				role := r.Named(tRole, "runner-"+tt.kind)
 				if !r.DependsOn(p, role) || role.InputString("name") != tt.role || !r.DependsOn(p, r.Named(tRolePolicy, "runner-"+tt.kind)) {
@@ -1159,8 +1201,12 @@ func TestRunnerProjects(t *testing.T) {
 func TestRunnerSourceBucket(t *testing.T) {
 	r := run(t, false, nil)
 	b := r.Named(tBucket, "runner-sources")
-	if b == nil || b.InputString("bucket") != "cinegit-pulumi-runner-sources" {
+	if b == nil || b.InputString("bucket") != "cinegit-runner-sources-"+harness.AccountID {
 		t.Fatalf("no runner source bucket")
+	}
+	// A build names the version of its source object: the bucket keeps versions.
+	if v := r.Named(tVersioning, "runner-sources"); v == nil || v.InputString("versioningConfiguration.status") != "Enabled" {
+		t.Errorf("the source bucket is not versioned")
 	}
 	sse := r.Named(tSSE, "runner-sources")
 	if sse.Input("rules[0].applyServerSideEncryptionByDefault.sseAlgorithm") != "aws:kms" || !r.DependsOn(sse, r.Named(tKey, "runner")) {
@@ -1178,7 +1224,7 @@ func TestRunnerSourceBucket(t *testing.T) {
 // TestLaunchersOutlastTheirBuilds: a launcher job waits for its build with the launcher's
 // credentials, so each launcher's session covers a build that queues and runs to its timeout.
 func TestLaunchersOutlastTheirBuilds(t *testing.T) {
-	cfg, err := ParseConfig(map[string]string{"aws:region": "us-east-1"})
+	cfg, err := ParseConfig(validRaw())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1187,5 +1233,31 @@ func TestLaunchersOutlastTheirBuilds(t *testing.T) {
 	}
 	if cfg.DeploySessionHours*60 < QueuedTimeoutMinutes+DeployTimeoutMinutes {
 		t.Errorf("deploy launcher session %dh < %d min queued + %d min running", cfg.DeploySessionHours, QueuedTimeoutMinutes, DeployTimeoutMinutes)
+	}
+}
+
+// TestQuotaIncreasesAreRequested: each quotaIncreases entry is one Service Quotas request in
+// the account's region, for the service, code and value the stack file gives.
+func TestQuotaIncreasesAreRequested(t *testing.T) {
+	want := map[string]map[string]float64{
+		"dev":     {"ec2 L-1216C47A": 16, "ec2 L-34B43A08": 32},
+		"staging": {"ec2 L-1216C47A": 64, "lambda L-B99A9384": 1000},
+		"prod":    {"ec2 L-1216C47A": 256, "lambda L-B99A9384": 1000},
+	}
+	for stack, w := range want {
+		got := map[string]float64{}
+		r := runStack(t, stack, false, nil)
+		for _, q := range r.ByType("aws:servicequotas/serviceQuota:ServiceQuota") {
+			got[q.InputString("serviceCode")+" "+q.InputString("quotaCode")], _ = q.Input("value").(float64)
+			if q.Provider == "" || !strings.Contains(q.Provider, "::aws::") {
+				t.Errorf("%s: %s is not requested through the account's provider", stack, q.Name)
+			}
+		}
+		if !reflect.DeepEqual(got, w) {
+			t.Errorf("%s requests %v, want %v", stack, got, w)
+		}
+	}
+	if _, err := ParseConfig(map[string]string{Project + ":quotaIncreases": `{"ec2/vcpus": 10}`}); err == nil || !strings.Contains(err.Error(), "quotaIncreases") {
+		t.Errorf("a quota without a code was accepted: %v", err)
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/codebuild"
@@ -13,7 +14,7 @@ import (
 	"github.com/cinegit/infrastructure/pkg/tags"
 )
 
-// The deploy runners: one CodeBuild project per kind of access, both in the runner VPC.
+// The deploy runners: one CodeBuild project per kind of access, all in the runner VPC.
 //
 // GitHub-hosted jobs cannot reach a private EKS endpoint, so they only launch: the job assumes
 // its GitHub role (which may do nothing but upload the checked-out commit and start and watch
@@ -49,25 +50,60 @@ const (
 	SourceExpirationDays = 14
 )
 
-// runnerKind is one of the two projects.
+// runnerKind is one of the three projects. Each has its own service role, its own launcher
+// role, its own source key and its own cache: nothing a pull request's build writes is read
+// by a build of reviewed code.
 type runnerKind struct {
-	// Name is "preview" or "deploy": the S3 prefix of its sources and cache too.
+	// Name is "pr", "preview" or "deploy": the S3 prefix of its source and cache too.
 	Name string
-	// Project is the CodeBuild project's name; ServiceRole the role the build runs as.
+	// Project is the CodeBuild project's name; ServiceRole the role the build runs as;
+	// Launcher the role GitHub Actions assumes to start its builds.
 	Project     string
 	ServiceRole string
+	Launcher    string
 	Timeout     int
 	Description string
+	// Commands are the PULUMI_COMMAND values its launcher may start (the deploy runner's
+	// destroy is added by allowDestroy).
+	Commands []string
 }
 
-// runnerKinds are the preview project (pull request previews and nightly drift checks, read
-// only) and the deploy project (pulumi up and destroy, administrator).
+// Runner kinds by name.
+const (
+	KindPullRequest = "pr"
+	KindPreview     = "preview"
+	KindDeploy      = "deploy"
+)
+
+// runnerKinds are the pull-request project (previews of unreviewed code, read only), the
+// preview project (previews of the default branch before a deploy's approval, and the nightly
+// drift check, read only) and the deploy project (pulumi up and destroy, administrator).
 var runnerKinds = []runnerKind{
-	{Name: "preview", Project: "cinegit-pulumi-preview", ServiceRole: "cinegit-runner-preview", Timeout: PreviewTimeoutMinutes,
-		Description: "pulumi preview and drift checks of CineGit's stacks, read-only, inside the deploy runner VPC"},
-	{Name: "deploy", Project: "cinegit-pulumi-deploy", ServiceRole: "cinegit-runner-deploy", Timeout: DeployTimeoutMinutes,
-		Description: "pulumi up and destroy of CineGit's stacks, inside the deploy runner VPC"},
+	{Name: KindPullRequest, Project: "cinegit-pulumi-pr", ServiceRole: "cinegit-runner-pr", Launcher: "cinegit-github-pr",
+		Timeout: PreviewTimeoutMinutes, Commands: []string{"preview"},
+		Description: "pulumi preview of pull requests, read-only and without the cluster's Secrets, inside the deploy runner VPC"},
+	{Name: KindPreview, Project: "cinegit-pulumi-preview", ServiceRole: "cinegit-runner-preview", Launcher: "cinegit-github-preview",
+		Timeout: PreviewTimeoutMinutes, Commands: []string{"preview", "drift"},
+		Description: "pulumi preview and drift checks of the default branch, read-only, inside the deploy runner VPC"},
+	{Name: KindDeploy, Project: "cinegit-pulumi-deploy", ServiceRole: "cinegit-runner-deploy", Launcher: "cinegit-github-deploy",
+		Timeout: DeployTimeoutMinutes, Commands: []string{"up"},
+		Description: "pulumi up and destroy of the account's stack, inside the deploy runner VPC"},
 }
+
+// runnerKindNamed returns the runner kind of that name.
+func runnerKindNamed(name string) runnerKind {
+	for _, k := range runnerKinds {
+		if k.Name == name {
+			return k
+		}
+	}
+	panic("no runner kind " + name)
+}
+
+// SourceKey is where a launcher uploads the commit for its project: one fixed key per kind,
+// in a versioned bucket. The launcher starts the build with the uploaded object's version
+// (StartBuild's sourceVersion), so it never needs to override the project's source.
+func SourceKey(kindName string) string { return kindName + "/source.zip" }
 
 // runnerArgs is what the projects need from the rest of the bootstrap.
 type runnerArgs struct {
@@ -78,6 +114,10 @@ type runnerArgs struct {
 	AccountID    string
 	Partition    string
 	Tags         tags.Set
+	// Stack and BackendURL are fixed in every project's environment: a build runs pulumi on
+	// this account's stack and state only, whatever its launcher asks.
+	Stack      string
+	BackendURL pulumi.StringInput
 }
 
 // runner is one project with its role and log group.
@@ -104,18 +144,19 @@ func (a runnerArgs) logGroupArn(project string) string {
 
 func (a runnerArgs) bucketArn() string { return bucket.Arn(a.Partition, a.SourceBucket) }
 
-// newSourceBucket holds the commits the launchers upload and the runners' build cache: SSE-KMS
-// under the runner key, private, TLS-only, objects expire after SourceExpirationDays.
+// newSourceBucket holds the commits the launchers upload and the runners' build caches: SSE-KMS
+// under the runner key, private, TLS-only, versioned (a build names the version of its
+// source), objects and old versions expire after SourceExpirationDays.
 func newSourceBucket(ctx *pulumi.Context, args runnerArgs, opts ...pulumi.ResourceOption) (*bucket.Bucket, error) {
 	b, err := bucket.New(ctx, "runner-sources", bucket.Args{
 		Name:               args.SourceBucket,
 		Purpose:            "runner-sources",
 		KMSKeyArn:          args.KeyArn,
-		UnversionedReason:  "transient build inputs and cache re-uploaded by every run",
 		NoAccessLogsReason: "written only by the CI launcher roles: CloudTrail records who",
 		Lifecycle: bucket.Lifecycle{
-			AbortIncompleteUploadDays: 1,
-			ExpirationDays:            SourceExpirationDays,
+			AbortIncompleteUploadDays:       1,
+			NoncurrentVersionExpirationDays: SourceExpirationDays,
+			ExpirationDays:                  SourceExpirationDays,
 		},
 		ForceDestroy: true,
 		Tags:         args.Tags,
@@ -193,11 +234,11 @@ func newRunner(ctx *pulumi.Context, kind runnerKind, args runnerArgs, managed st
 		Name:        pulumi.String(kind.Project),
 		Description: pulumi.String(kind.Description),
 		ServiceRole: r.Role.Arn,
-		// The launcher overrides type and location with the uploaded commit; this default only
-		// names where sources live and which committed buildspec runs.
+		// The launcher uploads the commit to this key and names its version; the launcher
+		// policy refuses any override of the source, the buildspec or the stack.
 		Source: &codebuild.ProjectSourceArgs{
 			Type:      pulumi.String("S3"),
-			Location:  pulumi.Sprintf("%s/%s/", args.SourceBucket, kind.Name),
+			Location:  pulumi.String(args.SourceBucket + "/" + SourceKey(kind.Name)),
 			Buildspec: pulumi.String(BuildspecPath),
 		},
 		Artifacts: &codebuild.ProjectArtifactsArgs{Type: pulumi.String("NO_ARTIFACTS")},
@@ -208,9 +249,16 @@ func newRunner(ctx *pulumi.Context, kind runnerKind, args runnerArgs, managed st
 			ImagePullCredentialsType: pulumi.String("CODEBUILD"),
 			// Nothing here builds containers: no Docker daemon, no privileged container.
 			PrivilegedMode: pulumi.Bool(false),
+			// Project variables outrank the buildspec's; launchers may not override these
+			// ("Environment variables in build environments", CodeBuild user guide).
+			EnvironmentVariables: codebuild.ProjectEnvironmentEnvironmentVariableArray{
+				codebuild.ProjectEnvironmentEnvironmentVariableArgs{Name: pulumi.String("PULUMI_STACK"), Value: pulumi.String(args.Stack)},
+				codebuild.ProjectEnvironmentEnvironmentVariableArgs{Name: pulumi.String("PULUMI_BACKEND_URL"), Value: args.BackendURL},
+				codebuild.ProjectEnvironmentEnvironmentVariableArgs{Name: pulumi.String("CINEGIT_RUNNER"), Value: pulumi.String(kind.Name)},
+			},
 		},
-		// Go's module and build caches, per project: a pull request's build can never write a
-		// cache that a deploy then reads.
+		// Go's module and build caches, per project (and readable and writable only by its
+		// role): a pull request's build can never write a cache that reviewed code then reads.
 		Cache: &codebuild.ProjectCacheArgs{
 			Type:     pulumi.String("S3"),
 			Location: pulumi.Sprintf("%s/cache/%s", args.SourceBucket, kind.Name),
@@ -252,7 +300,7 @@ func runnerBasePolicy(kind runnerKind, args runnerArgs) []iampolicy.Statement {
 		iampolicy.Allow("WriteBuildLogs", []string{"logs:CreateLogStream", "logs:PutLogEvents"},
 			iampolicy.Strings(args.logGroupArn(kind.Project), args.logGroupArn(kind.Project)+":log-stream:*")),
 		iampolicy.Allow("ReadSources", []string{"s3:GetObject", "s3:GetObjectVersion"},
-			iampolicy.Strings(fmt.Sprintf("%s/%s/*", bucketArn, kind.Name))),
+			iampolicy.Strings(fmt.Sprintf("%s/%s", bucketArn, SourceKey(kind.Name)))),
 		iampolicy.Allow("UseCache", []string{"s3:GetObject", "s3:PutObject"},
 			iampolicy.Strings(fmt.Sprintf("%s/cache/%s/*", bucketArn, kind.Name))),
 		iampolicy.Allow("LocateBucket", []string{"s3:GetBucketAcl", "s3:GetBucketLocation"}, iampolicy.Strings(bucketArn)),
@@ -277,14 +325,34 @@ func runnerBasePolicy(kind runnerKind, args runnerArgs) []iampolicy.Statement {
 	}
 }
 
+// launcherOverrideKeys are StartBuild's condition keys for every override that would change
+// what a build runs or where it writes ("AWS CodeBuild condition keys", CodeBuild user guide,
+// and the Service Authorization Reference for StartBuild): the source and buildspec, the
+// image and its credentials, the role, the cache, the logs, the key and the artifacts. Each
+// is denied when present. (debugSessionEnabled has no key; a session needs ssm:StartSession,
+// which no launcher has.)
+var launcherOverrideKeys = []string{
+	"codebuild:source.location", "codebuild:source.buildspec", "codebuild:source.auth.type", "codebuild:source.auth.resource",
+	"codebuild:source.insecureSsl", "codebuild:secondarySources", "codebuild:artifacts", "codebuild:secondaryArtifacts",
+	"codebuild:environment.image", "codebuild:environment.type", "codebuild:environment.privilegedMode",
+	"codebuild:environment.certificate", "codebuild:environment.registryCredential", "codebuild:environment.imagePullCredentialsType",
+	"codebuild:serviceRole", "codebuild:cache", "codebuild:logsConfig", "codebuild:encryptionKey",
+}
+
+// LauncherVariables are the only environment variables a launcher may pass: the command and
+// the update's message. The stack, the backend and the runner kind are the project's own.
+var LauncherVariables = []string{"PULUMI_COMMAND", "PULUMI_MESSAGE"}
+
 // launcherPolicy is everything a GitHub role needs to run pulumi through its project: upload
-// the commit under the project's prefix, start and watch builds of exactly that project, and
-// read its logs. No other AWS access: the cloud work happens as the project's role.
-func launcherPolicy(r *runner, args runnerArgs) pulumi.StringOutput {
-	return iampolicy.Document(
-		iampolicy.Allow("UploadSources", []string{"s3:PutObject"},
-			iampolicy.Strings(fmt.Sprintf("%s/%s/*", args.bucketArn(), r.Kind.Name))),
-		iampolicy.Statement{
+// the commit to the project's source key, start builds of exactly that project with one of
+// its commands and no other override, watch and stop them, and read their logs. No other AWS
+// access: the cloud work happens as the project's role.
+func launcherPolicy(r *runner, args runnerArgs, commands []string) pulumi.StringOutput {
+	project := iampolicy.Strings(r.ProjectArn)
+	stmts := []iampolicy.Statement{
+		iampolicy.Allow("UploadSource", []string{"s3:PutObject"},
+			iampolicy.Strings(fmt.Sprintf("%s/%s", args.bucketArn(), SourceKey(r.Kind.Name)))),
+		{
 			Sid:       "EncryptSourcesThroughS3",
 			Actions:   []string{"kms:GenerateDataKey", "kms:Decrypt"},
 			Resources: pulumi.StringArray{args.KeyArn},
@@ -292,9 +360,39 @@ func launcherPolicy(r *runner, args runnerArgs) pulumi.StringOutput {
 				Test: "StringEquals", Variable: "kms:ViaService", Values: iampolicy.Strings(fmt.Sprintf("s3.%s.amazonaws.com", args.Region)),
 			}},
 		},
-		iampolicy.Allow("RunBuilds", []string{"codebuild:StartBuild", "codebuild:BatchGetBuilds", "codebuild:StopBuild"},
-			iampolicy.Strings(r.ProjectArn)),
+		iampolicy.Allow("RunBuilds", []string{"codebuild:StartBuild", "codebuild:BatchGetBuilds", "codebuild:StopBuild"}, project),
 		iampolicy.Allow("ReadBuildLogs", []string{"logs:GetLogEvents"},
 			iampolicy.Strings(r.LogGroupArn+":log-stream:*")),
-	)
+		// A condition on an absent key is false, except for negated operators, which are true
+		// ("IAM JSON policy elements: Condition operators", IAM User Guide): a request without
+		// PULUMI_COMMAND is refused too.
+		{
+			Sid: "OnlyItsCommands", Effect: "Deny", Actions: []string{"codebuild:StartBuild"}, Resources: project,
+			Conditions: []iampolicy.Condition{{
+				Test: "StringNotEquals", Variable: "codebuild:environment.environmentVariables/PULUMI_COMMAND.value", Values: iampolicy.Strings(commands...),
+			}},
+		},
+		{
+			Sid: "OnlyTheCommandAndMessage", Effect: "Deny", Actions: []string{"codebuild:StartBuild"}, Resources: project,
+			Conditions: []iampolicy.Condition{{
+				Test: "ForAnyValue:StringNotEquals", Variable: "codebuild:environment.environmentVariables.name", Values: iampolicy.Strings(LauncherVariables...),
+			}},
+		},
+	}
+	for _, key := range launcherOverrideKeys {
+		stmts = append(stmts, iampolicy.Statement{
+			Sid: "NoOverride" + overrideSid(key), Effect: "Deny", Actions: []string{"codebuild:StartBuild"}, Resources: project,
+			Conditions: []iampolicy.Condition{{Test: "Null", Variable: key, Values: iampolicy.Strings("false")}},
+		})
+	}
+	return iampolicy.Document(stmts...)
+}
+
+// overrideSid turns "codebuild:environment.image" into "EnvironmentImage".
+func overrideSid(key string) string {
+	var b strings.Builder
+	for _, part := range strings.FieldsFunc(strings.TrimPrefix(key, "codebuild:"), func(r rune) bool { return r == '.' }) {
+		b.WriteString(strings.ToUpper(part[:1]) + part[1:])
+	}
+	return b.String()
 }

@@ -52,6 +52,9 @@ type Args struct {
 	// ViewerRoleArn (optional) may read the cluster, never change it: previews and drift
 	// checks run as this role.
 	ViewerRoleArn string
+	// PullRequestRoleArn (optional) may read the cluster except its Secrets: previews of pull
+	// requests, whose code nobody has reviewed yet, run as this role.
+	PullRequestRoleArn string
 	// APIClientCidrs and APIClientSecurityGroupIDs are admitted to the private API endpoint
 	// on 443 (a self-hosted CI runner, a VPN). EKS's cluster security group admits only its
 	// own members otherwise.
@@ -312,6 +315,9 @@ func newControlPlane(ctx *pulumi.Context, name string, args Args, key *kmskey.Ke
 	if args.ViewerRoleArn != "" {
 		entries["viewer"] = accessEntry(env, args.ViewerRoleArn, "cluster-view", ViewPolicyArn(env.Partition))
 	}
+	if args.PullRequestRoleArn != "" {
+		entries["pull-requests"] = accessEntry(env, args.PullRequestRoleArn, "cluster-view-no-secrets", ViewNoSecretsPolicyArn(env.Partition))
+	}
 	var publicCidrs pulumi.StringArrayInput
 	if args.EndpointPublicAccess {
 		publicCidrs = pulumi.ToStringArray(args.PublicAccessCidrs)
@@ -366,6 +372,12 @@ func clusterAdmin(env stackenv.Env, roleArn string) eks.AccessEntryArgs {
 // secrets included, read only), for the role that previews and checks drift.
 func ViewPolicyArn(partition string) string {
 	return fmt.Sprintf("arn:%s:eks::aws:cluster-access-policy/AmazonEKSAdminViewPolicy", partition)
+}
+
+// ViewNoSecretsPolicyArn is EKS's AmazonEKSViewPolicy: read most resources, but not Secrets
+// ("Review access policy permissions", EKS User Guide), for pull requests' previews.
+func ViewNoSecretsPolicyArn(partition string) string {
+	return fmt.Sprintf("arn:%s:eks::aws:cluster-access-policy/AmazonEKSViewPolicy", partition)
 }
 
 // accessEntry is an access entry with one access policy on the whole cluster.

@@ -29,11 +29,17 @@ type ClusterConfig struct {
 	// BreakGlassRoleName is an optional second IAM role that gets cluster-admin, for humans in
 	// an emergency. Nobody else is cluster-admin. Default none.
 	BreakGlassRoleName string `json:"breakGlassRoleName"`
-	// ViewerRoleName is an IAM role that may read (not change) the cluster, so that `pulumi
-	// preview` on pull requests and the drift check see Kubernetes resources. Default
+	// ViewerRoleName is an IAM role that may read (not change) the cluster, Secrets included,
+	// so that `pulumi preview` of the default branch and the drift check see Kubernetes
+	// resources. Default
 	// "cinegit-runner-preview", the role the bootstrap project's preview runner runs as;
 	// "none" for no viewer.
 	ViewerRoleName string `json:"viewerRoleName"`
+	// PullRequestRoleName is an IAM role that may read the cluster except its Secrets
+	// (AmazonEKSViewPolicy), so that `pulumi preview` of a pull request's unreviewed code sees
+	// Kubernetes resources but no secret. Default "cinegit-runner-pr", the role the bootstrap
+	// project's pull-request runner runs as; "none" for none.
+	PullRequestRoleName string `json:"pullRequestRoleName"`
 	// APIClientCidrs are further networks inside the VPC or joined to it (a VPN) admitted to
 	// the private API endpoint on 443; the deploy runner's block (deployRunner.cidr) always is.
 	// Default none.
@@ -183,6 +189,9 @@ func (c *ClusterConfig) applyDefaults(env Env) {
 	if c.ViewerRoleName == "" {
 		c.ViewerRoleName = "cinegit-runner-preview"
 	}
+	if c.PullRequestRoleName == "" {
+		c.PullRequestRoleName = "cinegit-runner-pr"
+	}
 	if c.LogRetentionDays == 0 {
 		c.LogRetentionDays = 90
 	}
@@ -256,6 +265,7 @@ func (c *ClusterConfig) validate(p *problems, env Env) {
 		{"cluster.deployRoleName", c.DeployRoleName},
 		{"cluster.breakGlassRoleName", c.BreakGlassRoleName},
 		{"cluster.viewerRoleName", c.ViewerRoleName},
+		{"cluster.pullRequestRoleName", c.PullRequestRoleName},
 	} {
 		if r.name != "" && r.name != NoViewer && !iamRoleName.MatchString(r.name) {
 			p.add(r.key, r.name, "an IAM role name (1-64 of letters, digits and +=,.@_-, no path)")
@@ -266,6 +276,9 @@ func (c *ClusterConfig) validate(p *problems, env Env) {
 	}
 	if c.ViewerRoleName == c.DeployRoleName || (c.ViewerRoleName != "" && c.ViewerRoleName == c.BreakGlassRoleName) {
 		p.add("cluster.viewerRoleName", c.ViewerRoleName, "a role other than deployRoleName and breakGlassRoleName (or %q)", NoViewer)
+	}
+	if c.PullRequestRoleName != NoViewer && (c.PullRequestRoleName == c.DeployRoleName || c.PullRequestRoleName == c.ViewerRoleName || c.PullRequestRoleName == c.BreakGlassRoleName) {
+		p.add("cluster.pullRequestRoleName", c.PullRequestRoleName, "a role of its own: pull requests' previews run unreviewed code (or %q)", NoViewer)
 	}
 	for i, cidr := range c.APIClientCidrs {
 		pfx, err := netip.ParsePrefix(cidr)

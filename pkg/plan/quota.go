@@ -72,13 +72,13 @@ type QuotaNeed struct {
 }
 
 // Quotas counts what a stack's resources need of each quota, per region (and VPC or AZ), in
-// code, region and scope order. It assumes the stack is alone in its account and region: what
-// else the account holds adds to every count.
+// code, region and scope order, with what the account's bootstrap holds. It assumes nothing else
+// is in the stack's account: what else the account holds adds to every count.
 func Quotas(r *harness.Result) []QuotaNeed {
 	stackRegion := r.Config["aws:region"]
 	// One need per quota (its service and name: a fixed quota has no code), region and scope.
 	needs := map[string]*QuotaNeed{}
-	add := func(q Quota, region, where string, n float64, res *harness.Resource) *QuotaNeed {
+	add := func(q Quota, region, where string, n float64, what string) *QuotaNeed {
 		key := q.Service + "|" + q.Name + "|" + region + "|" + where
 		qn, ok := needs[key]
 		if !ok {
@@ -86,7 +86,7 @@ func Quotas(r *harness.Result) []QuotaNeed {
 			needs[key] = qn
 		}
 		qn.Need += n
-		qn.Resources = append(qn.Resources, res.Type+"::"+res.Name)
+		qn.Resources = append(qn.Resources, what)
 		return qn
 	}
 	// where is the name or an input of the resource a property came from (a NAT gateway's
@@ -116,6 +116,9 @@ func Quotas(r *harness.Result) []QuotaNeed {
 
 	for _, res := range r.Resources {
 		reg := region(res)
+		add := func(q Quota, region, where string, n float64, res *harness.Resource) *QuotaNeed {
+			return add(q, region, where, n, res.Type+"::"+res.Name)
+		}
 		switch res.Type {
 		case "aws:ec2/eip:Eip":
 			add(quotaEIPs, reg, "", 1, res)
@@ -159,12 +162,21 @@ func Quotas(r *harness.Result) []QuotaNeed {
 	for reg, rs := range lambdaRes {
 		var qn *QuotaNeed
 		for _, res := range rs {
-			qn = add(quotaLambda, reg, "", 0, res)
+			qn = add(quotaLambda, reg, "", 0, res.Type+"::"+res.Name)
 		}
 		// Lambda keeps 100 unreserved ("Lambda quotas": reserved concurrency leaves at least
 		// 100 for functions without it); the mappings' caps draw from that pool.
 		qn.Need = lambdaReserved[reg] + math.Max(100, lambdaCaps[reg])
 	}
+	// The stack's account also holds its bootstrap (bootstrap/runner_network.go): the deploy
+	// runner's VPC and internet gateway, and one NAT gateway with its Elastic IP in the
+	// region's first zone.
+	const runner = "bootstrap/: deploy runner network"
+	for _, q := range []Quota{quotaVPCs, quotaIGWs, quotaEIPs} {
+		add(q, stackRegion, "", 1, runner)
+	}
+	add(quotaNATs, stackRegion, stackRegion+"a", 1, runner)
+
 	out := make([]QuotaNeed, 0, len(needs))
 	for _, qn := range needs {
 		qn.FitsDefault = qn.Need <= qn.Default
@@ -207,7 +219,7 @@ func instanceVCPUs(typ string) (float64, bool) {
 
 // WriteQuotas writes the quota report as text: one line per quota, short ones first marked.
 func WriteQuotas(w io.Writer, stack string, qs []QuotaNeed) {
-	fmt.Fprintf(w, "Quotas %s needs (alone in its account; a new account's defaults):\n", stack)
+	fmt.Fprintf(w, "Quotas %s needs (in its own account, with its bootstrap's deploy runner; a new account's defaults):\n", stack)
 	for _, q := range qs {
 		mark := "ok   "
 		if !q.FitsDefault {

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# The launcher side of a deploy runner build (see action.yml). StartBuild takes the commit from
-# S3 through sourceTypeOverride/sourceLocationOverride, so CodeBuild needs no GitHub webhook,
-# token or CodeConnections connection ("StartBuild", AWS CodeBuild API reference).
+# The launcher side of a deploy runner build (see action.yml). The project's source is a fixed
+# key in the versioned source bucket: the launcher uploads the commit there and starts the
+# build with the new object's version (StartBuild's sourceVersion: "for Amazon S3, the version
+# ID of the object that represents the build input ZIP file", AWS CodeBuild API reference), and
+# passes only the command and the message. The launcher's policy refuses every other override
+# (bootstrap/runner.go): the stack, the backend, the source and the buildspec are the project's.
 set -euo pipefail
 : "${RUNNER:?}" "${COMMAND:?}" "${STACK:?}" "${BUCKET:?}"
 
 case "$RUNNER:$COMMAND" in
-  preview:preview | preview:drift | deploy:up | deploy:destroy) ;;
+  pr:preview | preview:preview | preview:drift | deploy:up | deploy:destroy) ;;
   *) echo "::error::the ${RUNNER} runner does not run '${COMMAND}'"; exit 2 ;;
 esac
 project="cinegit-pulumi-${RUNNER}"
@@ -14,20 +17,17 @@ log="${RUNNER_TEMP}/pulumi-${COMMAND}-${STACK}.log"
 : > "$log"
 echo "log=$log" >> "$GITHUB_OUTPUT"
 
-# The commit as checked out; the launcher role may only write under its runner's prefix.
-key="${RUNNER}/${GITHUB_RUN_ID}-${GITHUB_RUN_ATTEMPT}-${STACK}-${COMMAND}.zip"
+# The commit as checked out, to the runner's one source key (the launcher may write nothing else).
 git archive --format=zip -o "${RUNNER_TEMP}/source.zip" HEAD
-aws s3 cp "${RUNNER_TEMP}/source.zip" "s3://${BUCKET}/${key}" --only-show-errors
+version=$(aws s3api put-object --bucket "$BUCKET" --key "${RUNNER}/source.zip" \
+  --body "${RUNNER_TEMP}/source.zip" --query VersionId --output text)
 
-request=$(jq -n --arg project "$project" --arg location "${BUCKET}/${key}" \
-  --arg command "$COMMAND" --arg stack "$STACK" --arg message "${MESSAGE:-${GITHUB_SHA}}" '{
+request=$(jq -n --arg project "$project" --arg version "$version" \
+  --arg command "$COMMAND" --arg message "${MESSAGE:-${GITHUB_SHA}}" '{
     projectName: $project,
-    sourceTypeOverride: "S3",
-    sourceLocationOverride: $location,
-    buildspecOverride: ".ci/buildspec.yml",
+    sourceVersion: $version,
     environmentVariablesOverride: [
       {name: "PULUMI_COMMAND", value: $command, type: "PLAINTEXT"},
-      {name: "PULUMI_STACK", value: $stack, type: "PLAINTEXT"},
       {name: "PULUMI_MESSAGE", value: $message, type: "PLAINTEXT"}
     ]
   }')
@@ -37,7 +37,7 @@ echo "CodeBuild build ${build_id} (${project}): pulumi ${COMMAND} of ${STACK}"
 
 # A cancelled preview stops its build. A cancelled deploy does not: stopping `pulumi up`
 # half-way leaves the stack locked and half-applied; the build finishes on its own.
-if [ "$RUNNER" = preview ]; then
+if [ "$RUNNER" != deploy ]; then
   trap 'aws codebuild stop-build --id "$build_id" >/dev/null || true' INT TERM
 fi
 

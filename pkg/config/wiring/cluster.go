@@ -26,7 +26,8 @@ func (c Config) ClusterArgs(env stackenv.Env, name string, net *network.Network)
 		PublicAccessCidrs:    k.PublicAccessCidrs,
 		DeployRoleArn:        role(k.DeployRoleName),
 		BreakGlassRoleArn:    role(k.BreakGlassRoleName),
-		ViewerRoleArn:        role(viewer(k)),
+		ViewerRoleArn:        role(viewer(k.ViewerRoleName)),
+		PullRequestRoleArn:   role(viewer(k.PullRequestRoleName)),
 		// The deploy runner reaches the endpoint through the network's peering.
 		APIClientCidrs:            append([]string{c.DeployRunner.CIDR}, k.APIClientCidrs...),
 		APIClientsRoutable:        net.PeeringConnectionID,
@@ -54,10 +55,10 @@ func nodeGroup(n config.NodeGroupConfig) cluster.NodeGroup {
 	}
 }
 
-// viewer is the cluster's read-only role name, "" when the stack wants none.
-func viewer(k config.ClusterConfig) string {
-	if k.ViewerRoleName == config.NoViewer {
+// viewer is a read-only role's name, "" when the stack wants none.
+func viewer(name string) string {
+	if name == config.NoViewer {
 		return ""
 	}
-	return k.ViewerRoleName
+	return name
 }
