@@ -65,6 +65,19 @@ func TestClusterPerStack(t *testing.T) {
 			t.Errorf("pull-request access %v", prs["accessPolicies"])
 		}
 
+		// Volumes the EBS CSI driver provisions carry the stack's tags, so a volume that
+		// outlives its claim is found by the post-destroy scan (scripts/post-destroy.sh).
+		var ebs struct {
+			Controller struct {
+				ExtraVolumeTags map[string]string `json:"extraVolumeTags"`
+			} `json:"controller"`
+		}
+		addon := r.Named("aws:eks/addon:Addon", "cluster-ebs-csi")
+		if err := json.Unmarshal([]byte(addon.InputString("configurationValues")), &ebs); err != nil ||
+			ebs.Controller.ExtraVolumeTags["environment"] != r.Stack || ebs.Controller.ExtraVolumeTags["project"] != "cinegit" {
+			t.Errorf("EBS CSI configuration %q", addon.InputString("configurationValues"))
+		}
+
 		// The cluster sits in the network's private subnets, in the network's VPC.
 		for _, s := range r.ByType("aws:ec2/subnet:Subnet") {
 			private := s.InputString("tags.tier") == "private"

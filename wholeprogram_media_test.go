@@ -306,7 +306,7 @@ func TestMediaLifecyclePerStack(t *testing.T) {
 		forceDestroy, protect     bool
 	}{
 		"dev":     {7, 1, 14, "[map[days:30 storageClass:STANDARD_IA]]", true, false},
-		"staging": {30, 7, 90, "[map[days:30 storageClass:STANDARD_IA] map[days:90 storageClass:GLACIER_IR]]", false, false},
+		"staging": {30, 7, 90, "[map[days:30 storageClass:STANDARD_IA] map[days:90 storageClass:GLACIER_IR]]", true, false},
 		"prod":    {90, 14, 365, "[map[days:30 storageClass:STANDARD_IA] map[days:90 storageClass:GLACIER_IR] map[days:365 storageClass:DEEP_ARCHIVE]]", false, true},
 	}
 	forEachRun(t, func(t *testing.T, r *harness.Result) {

@@ -19,7 +19,7 @@ var mediaProcessingWant = map[string]struct {
 	quotaPods, queueAgeAlarm string
 }{
 	"dev":     {2, 3008, 2, 7, 5, true, false, "2", "3600"},
-	"staging": {3, 10240, 10, 30, 10, false, false, "4", "1800"},
+	"staging": {3, 10240, 10, 30, 10, true, false, "4", "1800"},
 	"prod":    {3, 10240, 50, 365, 20, false, true, "10", "1800"},
 }
 

@@ -157,3 +157,32 @@ func TestKMSAliasesGoBeforeTheirKeys(t *testing.T) {
 		}
 	})
 }
+
+// TestEphemeralDataGoesWithItsStack: what holds data and would stop a destroy half-way
+// (S3 refuses to delete a bucket with objects, BucketNotEmpty; AWS Backup a vault with
+// recovery points; ECR a repository with images, RepositoryNotEmptyException) is emptied by
+// the destroy in dev and staging, by their stack files' explicit choice (docs/destroy.md), in
+// both regions; prod's never is.
+func TestEphemeralDataGoesWithItsStack(t *testing.T) {
+	forEachRun(t, func(t *testing.T, r *harness.Result) {
+		ephemeral := r.Stack != "prod"
+		n := 0
+		for typ, flag := range map[string]string{
+			"aws:s3/bucketV2:BucketV2":      "forceDestroy",
+			"aws:backup/vault:Vault":        "forceDestroy",
+			"aws:ecr/repository:Repository": "forceDelete",
+		} {
+			for _, res := range r.ByType(typ) {
+				n++
+				if got, _ := res.Input(flag).(bool); got != ephemeral {
+					t.Errorf("%s %s: %s=%v, want %v", typ, res.Name, flag, got, ephemeral)
+				}
+			}
+		}
+		// media, proxies, thumbnails, access logs, Loki, the replica; a vault per region
+		// where backups are copied; the FFmpeg repository.
+		if n < 7 {
+			t.Errorf("%d data stores checked", n)
+		}
+	})
+}

@@ -37,14 +37,11 @@ case "$PULUMI_COMMAND" in
     pulumi up "${stack[@]}" --yes "${message[@]}"
     ;;
   destroy)
-    # Only a stack whose launcher allows destroy gets here (bootstrap's allowDestroy); a stack
-    # that protects its stateful resources is refused before anything is deleted.
-    if grep -Eq '^  cinegit:protect: *true' "Pulumi.${PULUMI_STACK}.yaml"; then
-      echo "${PULUMI_STACK} protects its resources (cinegit:protect): not destroyed from CI" >&2
-      exit 2
-    fi
-    bash scripts/pre-destroy.sh "$PULUMI_STACK"
-    pulumi destroy --stack "$PULUMI_STACK" --non-interactive --yes "${message[@]}"
+    # Only a stack whose launcher allows destroy gets here (bootstrap's allowDestroy).
+    # scripts/destroy.sh refuses a stack that protects its resources, empties what the
+    # cluster made, destroys in two passes around GuardDuty's endpoint, and fails unless the
+    # scan by the stack's tags finds nothing left.
+    DESTROY_MESSAGE="${PULUMI_MESSAGE:-${CODEBUILD_BUILD_ID:-}}" bash scripts/destroy.sh "$PULUMI_STACK"
     ;;
   *)
     echo "unknown command '${PULUMI_COMMAND}'" >&2

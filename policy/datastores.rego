@@ -12,6 +12,10 @@ import rego.v1
 # durable_environments keep their data stores' deletion protection and backups.
 durable_environments := {"staging", "prod"}
 
+# data_kept_environments keep their buckets' contents through a destroy; the others empty them
+# by their stack files' choice (docs/destroy.md).
+data_kept_environments := {"prod"}
+
 # backup_problems lists what keeps data store r from being restorable.
 backup_problems(r) := rds_backups_off(r) | rds_final_snapshot_skipped(r) if {
 	r.__type == "aws:rds/instance:Instance"

@@ -186,14 +186,15 @@ deny_bucket_cloudfront_grant_unscoped contains msg if {
 }
 
 # METADATA
-# title: Staging and prod buckets survive a destroy
+# title: Prod's buckets survive a destroy
 # description: >-
-#   S3 buckets in staging and prod do not set forceDestroy: deleting the stack, or a replacing
-#   change, must fail rather than empty the bucket with every version of every object. Only
-#   ephemeral stacks (dev) may destroy their buckets with the stack.
+#   S3 buckets in prod do not set forceDestroy: deleting the stack, or a replacing change, must
+#   fail rather than empty the bucket with every version of every object. The ephemeral stacks
+#   (dev, and staging, which holds prod's shape but not its data) destroy their buckets with
+#   the stack, by their stack files' choice (docs/destroy.md).
 deny_bucket_force_destroy contains msg if {
 	input.__type == bucket_type
-	environment(input) in durable_environments
+	environment(input) in data_kept_environments
 	is_true(object.get(input, "forceDestroy", false))
 	not excepted(input, "deny_bucket_force_destroy")
 	msg := sprintf("%s: forceDestroy is true in %s", [describe(input), environment(input)])

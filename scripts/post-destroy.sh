@@ -10,7 +10,13 @@
 #   2. asks the program itself (the offline plan) for the log groups it creates under /aws/,
 #      the names AWS services own, and deletes each one that exists again,
 #   3. lists this stack's secrets still scheduled for deletion (whose names stay taken until
-#      their recovery window ends) with the commands that free the names.
+#      their recovery window ends) with the commands that free the names,
+#   4. scans every region the stack uses for resources tagged project=cinegit and
+#      environment=<stack> (the Resource Groups Tagging API, "GetResources"), and exits 1
+#      listing each one left, except what survives by design: KMS keys waiting out their
+#      deletion window and the database's final snapshot (docs/destroy.md). The tagging API
+#      is eventually consistent and may list a resource for a while after its deletion, so a
+#      scan that finds something waits POST_DESTROY_SETTLE seconds (300) and looks again.
 #
 # Needs pulumi (logged in to the stack's backend), the AWS CLI, jq, and Go or a built
 # bin/cinegit (CINEGIT_BIN). Run it after the destroy and again just before recreating the
@@ -60,4 +66,37 @@ aws secretsmanager list-secrets --region "$region" --include-planned-deletion \
       log "  aws secretsmanager restore-secret --region $region --secret-id $secret"
       log "  aws secretsmanager delete-secret --region $region --secret-id $secret --force-delete-without-recovery"
     done || true
-log "done: the stack can be created again"
+# 4. Anything of the stack's left, in its region and its backups' and replica's region.
+regions=("$region")
+secondary=$(pulumi config get --stack "$stack" backup 2>/dev/null | jq -r '.secondaryRegion // empty' 2>/dev/null || true)
+[ -n "$secondary" ] && [ "$secondary" != "$region" ] && regions+=("$secondary")
+scan() {
+  local r arn
+  for r in "${regions[@]}"; do
+    aws resourcegroupstaggingapi get-resources --region "$r" \
+      --tag-filters "Key=project,Values=cinegit" "Key=environment,Values=$stack" \
+      --query 'ResourceTagMappingList[].ResourceARN' --output text | tr '\t' '\n' | grep -v '^None$' | grep -v '^$' \
+      | while read -r arn; do
+          case "$arn" in
+            arn:*:rds:*:snapshot:*-final-*) continue ;; # the final snapshot, kept by design
+            arn:*:kms:*:key/*)
+              state=$(aws kms describe-key --region "$r" --key-id "$arn" --query KeyMetadata.KeyState --output text 2>/dev/null || echo gone)
+              case "$state" in PendingDeletion | gone) continue ;; esac ;;
+          esac
+          echo "$arn"
+        done
+  done
+}
+left=$(scan)
+if [ -n "$left" ]; then
+  log "tagged resources still listed; looking again in ${POST_DESTROY_SETTLE:-300}s (the tagging API lags deletions)"
+  sleep "${POST_DESTROY_SETTLE:-300}"
+  left=$(scan)
+fi
+if [ -n "$left" ]; then
+  log "left behind, tagged project=cinegit environment=$stack:"
+  printf '%s\n' "$left" | sed 's/^/  /' >&2
+  log "delete them (or find what re-created them) before recreating the stack"
+  exit 1
+fi
+log "done: nothing of $stack is left in ${regions[*]}; the stack can be created again"

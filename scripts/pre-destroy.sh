@@ -1,17 +1,26 @@
 #!/usr/bin/env bash
-# pre-destroy.sh <stack>: remove what Kubernetes created in AWS behind Pulumi's back, so that
-# `pulumi destroy --stack <stack>` can delete the VPC.
+# pre-destroy.sh <stack>: remove what Kubernetes created in AWS behind Pulumi's back, while the
+# controllers that made it still run to delete it, so that `pulumi destroy` can delete the VPC.
+# scripts/destroy.sh runs it first.
 #
-# Load balancers made by in-cluster controllers (Ingresses through the AWS Load Balancer
-# Controller, Services of type LoadBalancer through it or EKS's own service controller) are
-# not in Pulumi's state; while they exist, their network interfaces and security groups keep
-# the subnets and the VPC from being deleted. The script
+# Load balancers, target groups and security groups made by in-cluster controllers (Ingresses
+# through the AWS Load Balancer Controller, Services of type LoadBalancer through it or EKS's
+# own service controller), the EBS volumes of persistent volume claims, and the DNS records
+# ExternalDNS wrote are not in Pulumi's state; the first keep the subnets and the VPC from being
+# deleted ("Delete your VPC": its dependencies, Amazon VPC User Guide), the records keep the
+# hosted zone from being deleted (HostedZoneNotEmpty, Route 53 DeleteHostedZone), and volumes
+# would outlive the stack and bill. The script
 #   1. stops Argo CD's application and applicationset controllers, so that auto-sync does not
 #      recreate what is deleted next,
-#   2. deletes every Ingress and every Service of type LoadBalancer in all namespaces, while the
-#      controllers that own their load balancers are still running to delete them,
-#   3. waits until no load balancer tagged for this cluster (elbv2.k8s.aws/cluster=<cluster>
-#      or kubernetes.io/cluster/<cluster>) is left, or fails after PRE_DESTROY_TIMEOUT seconds.
+#   2. deletes every Ingress and every Service of type LoadBalancer in all namespaces,
+#   3. deletes every StatefulSet and PersistentVolumeClaim (the gp3 class reclaims with Delete,
+#      so the EBS CSI driver deletes each volume: "Persistent Volumes", Reclaiming, Kubernetes
+#      docs),
+#   4. waits until no load balancer, target group or controller-made security group tagged for
+#      this cluster (elbv2.k8s.aws/cluster=<cluster>, or kubernetes.io/cluster/<cluster> on load
+#      balancers), no volume of a claim with the stack's tags, and no record ExternalDNS owns
+#      (its TXT registry: "external-dns/owner=<cluster>") in the stack's zone is left, or fails
+#      after PRE_DESTROY_TIMEOUT seconds.
 #
 # Needs pulumi (logged in to the stack's backend), kubectl, the AWS CLI and jq, with AWS
 # credentials for the stack's account and network access to the cluster's API endpoint.
@@ -63,34 +72,52 @@ kubectl get service --all-namespaces -o json \
       kubectl --namespace "$ns" delete service "$name" --wait=false
     done
 
-# 3. Wait for AWS to have no load balancer of this cluster left. The AWS Load Balancer
-#    Controller tags what it creates elbv2.k8s.aws/cluster=<cluster>; EKS's in-tree service
-#    controller tags kubernetes.io/cluster/<cluster>=owned.
+# 3. Workloads with volumes, then every claim: the CSI driver deletes the volumes (reclaim
+#    policy Delete) while it still runs.
+kubectl delete statefulset --all-namespaces --all --wait=false
+kubectl delete persistentvolumeclaim --all-namespaces --all --wait=false
+
+# 4. Wait for AWS. The AWS Load Balancer Controller tags what it creates (load balancers,
+#    target groups, its security groups) elbv2.k8s.aws/cluster=<cluster> ("Tags", AWS Load
+#    Balancer Controller docs); EKS's in-tree service controller tags its load balancers
+#    kubernetes.io/cluster/<cluster>=owned; the EBS CSI driver gives volumes the stack's tags
+#    (the add-on's extraVolumeTags) and CSIVolumeName; ExternalDNS keeps a TXT record beside
+#    each record it owns, "heritage=external-dns,external-dns/owner=<cluster>" ("TXT
+#    registry", ExternalDNS docs), and deletes both within its one-minute interval.
+zone=$(pulumi stack output --stack "$stack" dnsZoneId 2>/dev/null || true)
 remaining() {
   {
     aws resourcegroupstaggingapi get-resources --region "$region" \
-      --resource-type-filters elasticloadbalancing:loadbalancer \
+      --resource-type-filters elasticloadbalancing:loadbalancer elasticloadbalancing:targetgroup ec2:security-group \
       --tag-filters "Key=elbv2.k8s.aws/cluster,Values=$cluster" \
       --query 'ResourceTagMappingList[].ResourceARN' --output text
     aws resourcegroupstaggingapi get-resources --region "$region" \
       --resource-type-filters elasticloadbalancing:loadbalancer \
       --tag-filters "Key=kubernetes.io/cluster/$cluster" \
       --query 'ResourceTagMappingList[].ResourceARN' --output text
+    aws ec2 describe-volumes --region "$region" \
+      --filters "Name=tag:environment,Values=$stack" "Name=tag:project,Values=cinegit" "Name=tag-key,Values=CSIVolumeName" \
+      --query 'Volumes[].VolumeId' --output text
+    if [ -n "$zone" ]; then
+      aws route53 list-resource-record-sets --hosted-zone-id "$zone" --output json \
+        | jq -r --arg owner "external-dns/owner=$cluster" \
+          '.ResourceRecordSets[] | select(.Type == "TXT") | select(any(.ResourceRecords[]?; .Value | contains($owner))) | "record \(.Name)"'
+    fi
   } | tr '\t' '\n' | grep -v '^None$' | grep -v '^$' | sort -u || true
 }
 deadline=$((SECONDS + timeout))
 while :; do
   left=$(remaining)
   if [ -z "$left" ]; then
-    log "no load balancer of cluster $cluster is left: run pulumi destroy --stack $stack"
+    log "nothing the cluster's controllers made is left: the stack can be destroyed"
     exit 0
   fi
   if [ "$SECONDS" -ge "$deadline" ]; then
-    log "load balancers still present after ${timeout}s:"
+    log "still present after ${timeout}s:"
     printf '  %s\n' "$left" >&2
-    log "check the load balancer controller's logs and the objects' finalizers; do not destroy yet"
+    log "check the controllers' logs and the objects' finalizers; do not destroy yet"
     exit 1
   fi
-  log "waiting for $(printf '%s\n' "$left" | wc -l | tr -d ' ') load balancer(s) to be deleted"
+  log "waiting for $(printf '%s\n' "$left" | wc -l | tr -d ' ') resource(s) to be deleted"
   sleep "$interval"
 done

@@ -132,3 +132,103 @@ esac
 		t.Errorf("a short quota: exit %d, want 1 naming the request\n%s", code, out)
 	}
 }
+
+// fakeTools writes stand-ins for pulumi, kubectl, aws and the plan binary that log every call
+// to calls.log and answer like a deployed staging stack; FAKE_LEFT lists the ARNs a tag scan
+// still finds after the destroy.
+func fakeTools(t *testing.T) (dir, calls string) {
+	t.Helper()
+	dir = t.TempDir()
+	calls = filepath.Join(dir, "calls.log")
+	write := func(name, body string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("#!/usr/bin/env bash\necho \""+name+" $*\" >> "+calls+"\n"+body), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("pulumi", `case "$*" in
+  "config get --stack staging aws:region") echo us-east-1 ;;
+  "config get --stack staging backup") echo '{"secondaryRegion":"us-west-2"}' ;;
+  "stack export --stack staging")
+    if [ -f "$FAKE_DIR/destroyed" ]; then echo '{"deployment":{"resources":[{"type":"pulumi:pulumi:Stack"}]}}'
+    else echo '{"deployment":{"resources":[{"type":"cinegit:cluster:Cluster","urn":"urn:pulumi:staging::cinegit::cinegit:cluster:Cluster::cluster"}]}}'; fi ;;
+  *"stack output --stack staging vpcId"*) echo vpc-1 ;;
+  *"databaseEndpoint"*) echo cinegit-staging-postgres.abc.us-east-1.rds.amazonaws.com ;;
+  *"kubeconfig"*) echo "apiVersion: v1" ;;
+  *"clusterName"*) echo cinegit-staging ;;
+  *"dnsZoneId"*) echo Z1 ;;
+  "destroy --stack staging --non-interactive"*) touch "$FAKE_DIR/destroyed" ;;
+esac
+`)
+	write("kubectl", `case "$*" in *"get service"*) echo '{"items":[]}' ;; esac
+`)
+	write("aws", `case "$*" in
+  *"tag-filters Key=project,Values=cinegit"*) printf '%s\n' $FAKE_LEFT ;;
+  *resourcegroupstaggingapi*) echo None ;;
+  *"describe-volumes"*) echo None ;;
+  *"list-resource-record-sets"*) echo '{"ResourceRecordSets":[]}' ;;
+  *"describe-db-instances"*) echo True ;;
+  *"describe-vpc-endpoints"*"VpcEndpoints[].VpcEndpointId"*) if [ -f "$FAKE_DIR/vpce" ]; then echo None; else echo vpce-1; fi ;;
+  *"delete-vpc-endpoints"*) touch "$FAKE_DIR/vpce" ;;
+  *"describe-vpc-endpoints"*) echo None ;;
+  *"describe-security-groups"*) echo sg-9 ;;
+  *"describe-key"*) echo PendingDeletion ;;
+  *"describe-log-groups"*) echo None ;;
+  *"list-secrets"*) echo None ;;
+esac
+`)
+	write("cinegit", `echo '{"resources":[]}'
+`)
+	return dir, calls
+}
+
+// TestDestroyOrder runs destroy.sh on staging with stand-ins: the cluster's controllers clean
+// up first, the database's protection goes, the cluster and its dependents are destroyed,
+// GuardDuty's endpoint and group go, then the rest, then the scan; a resource the scan still
+// finds fails the destroy, what survives by design does not, and prod is refused untouched.
+func TestDestroyOrder(t *testing.T) {
+	run := func(stack, left string) (string, string, int) {
+		dir, calls := fakeTools(t)
+		cmd := exec.Command("bash", "destroy.sh", stack)
+		cmd.Env = append(os.Environ(), "PATH="+dir+string(os.PathListSeparator)+os.Getenv("PATH"), "FAKE_DIR="+dir, "FAKE_LEFT="+left,
+			"CINEGIT_BIN="+filepath.Join(dir, "cinegit"), "PRE_DESTROY_INTERVAL=0", "DESTROY_INTERVAL=0", "POST_DESTROY_SETTLE=0")
+		out, err := cmd.CombinedOutput()
+		var exit *exec.ExitError
+		if err != nil && !errors.As(err, &exit) {
+			t.Fatal(err)
+		}
+		log, _ := os.ReadFile(calls)
+		return string(out), string(log), cmd.ProcessState.ExitCode()
+	}
+	out, log, code := run("staging", "arn:aws:kms:us-east-1:1:key/k arn:aws:rds:us-east-1:1:snapshot:cinegit-staging-postgres-final-ab12")
+	if code != 0 {
+		t.Fatalf("destroy of staging: exit %d\n%s\n%s", code, out, log)
+	}
+	steps := []string{
+		"kubectl delete ingress --all-namespaces",
+		"kubectl delete persistentvolumeclaim --all-namespaces",
+		"aws resourcegroupstaggingapi get-resources --region us-east-1 --resource-type-filters elasticloadbalancing:loadbalancer elasticloadbalancing:targetgroup ec2:security-group",
+		"aws rds modify-db-instance --region us-east-1 --db-instance-identifier cinegit-staging-postgres --no-deletion-protection",
+		"pulumi destroy --stack staging --target urn:pulumi:staging::cinegit::cinegit:cluster:Cluster::cluster --target-dependents",
+		"aws ec2 delete-vpc-endpoints --region us-east-1 --vpc-endpoint-ids vpce-1",
+		"aws ec2 delete-security-group --region us-east-1 --group-id sg-9",
+		"pulumi destroy --stack staging --non-interactive --yes",
+		"aws resourcegroupstaggingapi get-resources --region us-east-1 --tag-filters Key=project,Values=cinegit Key=environment,Values=staging",
+		"aws resourcegroupstaggingapi get-resources --region us-west-2 --tag-filters Key=project,Values=cinegit Key=environment,Values=staging",
+	}
+	at := -1
+	for _, s := range steps {
+		i := strings.Index(log, s)
+		if i < 0 || i < at {
+			t.Errorf("step %q missing or out of order in:\n%s", s, log)
+		}
+		at = i
+	}
+	out, _, code = run("staging", "arn:aws:s3:::cinegit-staging-media arn:aws:kms:us-east-1:1:key/k")
+	if code != 1 || !strings.Contains(out, "arn:aws:s3:::cinegit-staging-media") || strings.Contains(out, "key/k\n") {
+		t.Errorf("a bucket left behind: exit %d, want 1 naming it\n%s", code, out)
+	}
+	out, log, code = run("prod", "")
+	if code != 2 || log != "" {
+		t.Errorf("prod: exit %d, calls %q\n%s", code, log, out)
+	}
+}

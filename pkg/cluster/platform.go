@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"encoding/json"
 	"fmt"
 
 	awseks "github.com/pulumi/pulumi-aws/sdk/v6/go/aws/eks"
@@ -15,6 +16,7 @@ import (
 	"github.com/cinegit/infrastructure/pkg/kmskey"
 	"github.com/cinegit/infrastructure/pkg/kube"
 	"github.com/cinegit/infrastructure/pkg/stackenv"
+	"github.com/cinegit/infrastructure/pkg/tags"
 )
 
 // Service accounts of the cluster's own components that call AWS (all in kube-system).
@@ -169,12 +171,25 @@ func (p *platform) irsaRole(suffix, serviceAccount string, policy pulumi.StringI
 // add-on v1.14.0 or later, configuration value enableNetworkPolicy "true").
 const VpcCniConfiguration = `{"enableNetworkPolicy":"true"}`
 
+// EbsCsiConfiguration gives every volume the driver provisions the stack's tags
+// (controller.extraVolumeTags in the add-on's configuration schema), so that a persistent
+// volume that outlives its claim, or the cluster, is found by the stack's tags after a destroy
+// (scripts/post-destroy.sh); the driver's own tags (CSIVolumeName, kubernetes.io/created-for/*)
+// stay ("Tagging", aws-ebs-csi-driver docs).
+func EbsCsiConfiguration(t tags.Set) string {
+	b, _ := json.Marshal(map[string]any{"controller": map[string]any{"extraVolumeTags": t}})
+	return string(b)
+}
+
 // addon installs an EKS add-on at a pinned version. OVERWRITE on create adopts the
 // self-managed copy EKS installed with the cluster; on update it keeps the add-on as declared.
 func (p *platform) addon(suffix, addonName, version string, roleArn pulumi.StringPtrInput, opts ...pulumi.ResourceOption) (*awseks.Addon, error) {
 	var configuration pulumi.StringPtrInput
-	if addonName == "vpc-cni" {
+	switch addonName {
+	case "vpc-cni":
 		configuration = pulumi.String(VpcCniConfiguration)
+	case "aws-ebs-csi-driver":
+		configuration = pulumi.String(EbsCsiConfiguration(p.env.Tags))
 	}
 	return awseks.NewAddon(p.ctx, p.name+"-"+suffix, &awseks.AddonArgs{
 		ConfigurationValues:      configuration,

@@ -78,7 +78,6 @@ func TestInvalidMediaConfigurationsNameTheKey(t *testing.T) {
 		name, stack, media string
 		key, allowed       string
 	}{
-		{"force destroy in staging", "staging", `{"forceDestroy":true}`, "cinegit:media.forceDestroy", "must survive a destroy"},
 		{"force destroy in prod", "prod", `{"forceDestroy":true}`, "cinegit:media.forceDestroy", "false for stack \"prod\""},
 		{"http origin", "dev", `{"corsOrigins":["http://app.cinegit.io"]}`, "cinegit:media.corsOrigins[0]", "https origin"},
 		{"origin with a path", "dev", `{"corsOrigins":["https://app.cinegit.io/upload"]}`, "cinegit:media.corsOrigins[0]", "no path"},

@@ -85,7 +85,6 @@ func TestInvalidMediaProcessingConfigurationsNameTheKey(t *testing.T) {
 		{"dead letters expire before the source's", "dev", `{"messageRetentionDays":7,"deadLetterRetentionDays":7}`, "deadLetterRetentionDays", "more than messageRetentionDays"},
 		{"log retention CloudWatch rejects", "dev", `{"logRetentionDays":10}`, "logRetentionDays", "retention values"},
 		{"no images kept", "dev", `{"imagesToKeep":-1}`, "imagesToKeep", "1 to 1000"},
-		{"force delete in staging", "staging", `{"ecrForceDelete":true}`, "ecrForceDelete", "false for stack \"staging\""},
 		{"force delete in prod", "prod", `{"ecrForceDelete":true}`, "ecrForceDelete", "false for stack \"prod\""},
 		{"EFS transition EFS rejects", "dev", `{"scratchTransitionToIa":"AFTER_2_DAYS"}`, "scratchTransitionToIa", "AFTER_7_DAYS"},
 		{"malformed alarm email", "dev", `{"alarms":{"email":"oncall"}}`, "alarms.email", "an email address"},

@@ -8,8 +8,9 @@ import (
 
 // MediaConfig is the `media` section: the media, proxies, thumbnails and access-logs buckets.
 type MediaConfig struct {
-	// ForceDestroy lets `pulumi destroy` empty and delete the buckets. Only for ephemeral
-	// stacks: staging and prod reject it.
+	// ForceDestroy lets `pulumi destroy` empty and delete the buckets, and the backup vaults
+	// (in both regions) and the media replica with them: an ephemeral stack's explicit choice
+	// (dev, staging). prod rejects it.
 	ForceDestroy bool `json:"forceDestroy"`
 	// CORSOrigins are the https origins of the web app that uploads to the media bucket from
 	// browsers with presigned URLs, e.g. https://app.cinegit.io. Default: none (no CORS).
@@ -76,7 +77,8 @@ func (c *MediaConfig) applyDefaults(env Env) {
 }
 
 func (c *MediaConfig) validate(p *problems, env Env) {
-	if c.ForceDestroy && env.Rules.RequireProtection {
+	// Only prod's data must outlive a destroy: an ephemeral stack's file chooses (docs/destroy.md).
+	if c.ForceDestroy && env.Rules.RequirePulumiProtect {
 		p.add("media.forceDestroy", c.ForceDestroy, "false for stack %q: its buckets must survive a destroy", env.Stack)
 	}
 	validateHTTPSOrigins(p, "media.corsOrigins", c.CORSOrigins)

@@ -67,8 +67,8 @@ type MediaProcessingConfig struct {
 	// ImagesToKeep is how many images the ECR lifecycle policy keeps (1-1000); older ones
 	// are expired. Keep enough to roll back. Default 10.
 	ImagesToKeep int `json:"imagesToKeep"`
-	// EcrForceDelete lets `pulumi destroy` delete the repository with its images (dev only;
-	// staging and prod reject it). Default false.
+	// EcrForceDelete lets `pulumi destroy` delete the repository with its images (ephemeral
+	// stacks; prod rejects it). Default false.
 	EcrForceDelete bool `json:"ecrForceDelete"`
 	// ScratchTransitionToIA moves scratch files not read for this long to EFS Infrequent
 	// Access: one of EFSTransitions. Default AFTER_7_DAYS.
@@ -261,7 +261,7 @@ func (c *MediaProcessingConfig) validate(p *problems, env Env) {
 	if c.ImagesToKeep < 1 || c.ImagesToKeep > 1000 {
 		p.add(k+"imagesToKeep", c.ImagesToKeep, "1 to 1000 images")
 	}
-	if c.EcrForceDelete && env.Rules.RequireProtection {
+	if c.EcrForceDelete && env.Rules.RequirePulumiProtect {
 		p.add(k+"ecrForceDelete", c.EcrForceDelete, "false for stack %q: its images must survive a destroy", env.Stack)
 	}
 	if !slices.Contains(EFSTransitions, c.ScratchTransitionToIA) {

@@ -84,8 +84,8 @@ type LokiConfig struct {
 	// ChunksCacheMemoryMB is the memcached chunks cache (0 disables it; otherwise 256-65536).
 	// Default 1024.
 	ChunksCacheMemoryMB *int `json:"chunksCacheMemoryMB"`
-	// ForceDestroy lets `pulumi destroy` delete the bucket with its logs; rejected in staging
-	// and prod. Default false.
+	// ForceDestroy lets `pulumi destroy` delete the bucket with its logs (ephemeral stacks;
+	// prod rejects it). Default false.
 	ForceDestroy bool `json:"forceDestroy"`
 	// Resources of each Loki container. Defaults requests 250m/512Mi, limits 1/2Gi.
 	Resources ResourcesConfig `json:"resources"`
@@ -304,7 +304,7 @@ func (c *ObservabilityConfig) validate(p *problems, env Env) {
 	if mb := *l.ChunksCacheMemoryMB; mb != 0 && (mb < 256 || mb > 65536) {
 		p.add(k+"loki.chunksCacheMemoryMB", mb, "0 (no chunks cache) or 256-65536 MB")
 	}
-	if l.ForceDestroy && env.Rules.RequireProtection {
+	if l.ForceDestroy && env.Rules.RequirePulumiProtect {
 		p.add(k+"loki.forceDestroy", l.ForceDestroy, "false for stack %q: its logs must survive a destroy", env.Stack)
 	}
 	l.Resources.validate(p, k+"loki.resources")

@@ -122,7 +122,7 @@ func s3MediaCases() []ruleCase {
 
 		// Force destroy.
 		{"prod bucket destroyed with the stack", "deny_bucket_force_destroy", true, forceDestroy("prod", true)},
-		{"staging bucket destroyed with the stack", "deny_bucket_force_destroy", true, forceDestroy("staging", true)},
+		{"staging bucket destroyed with the stack", "deny_bucket_force_destroy", false, forceDestroy("staging", true)},
 		{"dev bucket destroyed with the stack", "deny_bucket_force_destroy", false, forceDestroy("dev", true)},
 		{"prod bucket kept", "deny_bucket_force_destroy", false, forceDestroy("prod", false)},
 	}
