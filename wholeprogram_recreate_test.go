@@ -186,3 +186,37 @@ func TestEphemeralDataGoesWithItsStack(t *testing.T) {
 		}
 	})
 }
+
+// TestRecreatedZonesKeepTheirDelegation: a stack that may be destroyed takes its zone's name
+// servers from its account's reusable delegation set and signs with its account's DNSSEC key,
+// both made by the bootstrap and outliving the stack, so a recreated zone has the NS and DS
+// records the parent already publishes (docs/dns-delegation.md). prod's protected zone keeps
+// its own.
+func TestRecreatedZonesKeepTheirDelegation(t *testing.T) {
+	forEachRun(t, func(t *testing.T, r *harness.Result) {
+		zone := one(t, r, "aws:route53/zone:Zone")
+		set := zone.InputString("delegationSetId")
+		dnssecKeys := 0
+		for _, k := range r.ByType("aws:kms/key:Key") {
+			if k.InputString("keyUsage") == "SIGN_VERIFY" {
+				dnssecKeys++
+			}
+		}
+		ksk := r.ByType("aws:route53/keySigningKey:KeySigningKey")
+		switch r.Stack {
+		case "dev":
+			if set != "N0PLACEHOLDERDEV" || len(ksk) != 0 {
+				t.Errorf("dev zone: delegation set %q, %d KSKs", set, len(ksk))
+			}
+		case "staging":
+			if set != "N0PLACEHOLDERSTAGING" || len(ksk) != 1 || dnssecKeys != 0 ||
+				ksk[0].InputString("keyManagementServiceArn") != "arn:aws:kms:us-east-1:222222222222:key/00000000-0000-0000-0000-000000000000" {
+				t.Errorf("staging zone: delegation set %q, KSK %v, %d signing keys of its own", set, ksk, dnssecKeys)
+			}
+		case "prod":
+			if set != "" || len(ksk) != 1 || dnssecKeys != 1 || !zone.Protect {
+				t.Errorf("prod zone: delegation set %q, %d KSKs, %d signing keys, protect %v", set, len(ksk), dnssecKeys, zone.Protect)
+			}
+		}
+	})
+}

@@ -75,6 +75,9 @@ type Config struct {
 	RunnerKeyAlias string
 	// Guardrails are the account guardrails (guardrails.go).
 	Guardrails GuardrailsConfig
+	// DNSDelegationSet and DNSSECKey make the account's reusable delegation set and DNSSEC
+	// key-signing KMS key (dns.go).
+	DNSDelegationSet, DNSSECKey bool
 	// QuotaIncreases are Service Quotas values to request, by "<service>/<quota code>"
 	// (quotas.go).
 	QuotaIncreases map[string]float64
@@ -195,6 +198,8 @@ func ParseConfig(raw map[string]string) (*Config, error) {
 		AccountID:                 get("accountId"),
 		PullRequestPreviews:       get("pullRequestPreviews"),
 		AllowDestroy:              flag("allowDestroy"),
+		DNSDelegationSet:          flag("dnsDelegationSet"),
+		DNSSECKey:                 flag("dnssecKey"),
 		NoncurrentVersionDays:     atoi("noncurrentVersionDays", 1, 3650),
 		AbortIncompleteUploadDays: atoi("abortIncompleteUploadDays", 1, 365),
 		DeploySessionHours:        atoi("deploySessionHours", 1, 12),

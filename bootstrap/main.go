@@ -223,6 +223,15 @@ func program(ctx *pulumi.Context) error {
 		return err
 	}
 
+	// What keeps the stack's DNS delegation valid across its recreations (dns.go).
+	accountDNS, err := newAccountDNS(ctx, cfg, keyEnv, keep)
+	if err != nil {
+		return err
+	}
+	ctx.Export("dnsDelegationSetId", accountDNS.DelegationSetID)
+	ctx.Export("dnsNameServers", accountDNS.NameServers)
+	ctx.Export("dnssecKeyArn", accountDNS.KeyArn)
+
 	// What the stack needs beyond a new account's quotas (quotas.go).
 	if err := requestQuotaIncreases(ctx, cfg.QuotaIncreases, inRegion); err != nil {
 		return err

@@ -20,31 +20,32 @@ import (
 
 // Type tokens of what the bootstrap creates.
 const (
-	tBucket     = "aws:s3/bucketV2:BucketV2"
-	tVersioning = "aws:s3/bucketVersioningV2:BucketVersioningV2"
-	tSSE        = "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2"
-	tPAB        = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
-	tOwnership  = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
-	tPolicy     = "aws:s3/bucketPolicy:BucketPolicy"
-	tLifecycle  = "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2"
-	tKey        = "aws:kms/key:Key"
-	tAlias      = "aws:kms/alias:Alias"
-	tOIDC       = "aws:iam/openIdConnectProvider:OpenIdConnectProvider"
-	tRole       = "aws:iam/role:Role"
-	tAttachment = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
-	tRolePolicy = "aws:iam/rolePolicy:RolePolicy"
-	tProvider   = "pulumi:providers:aws"
-	tProject    = "aws:codebuild/project:Project"
-	tLogGroup   = "aws:cloudwatch/logGroup:LogGroup"
-	tVpc        = "aws:ec2/vpc:Vpc"
-	tSubnet     = "aws:ec2/subnet:Subnet"
-	tRouteTable = "aws:ec2/routeTable:RouteTable"
-	tRoute      = "aws:ec2/route:Route"
-	tNat        = "aws:ec2/natGateway:NatGateway"
-	tEip        = "aws:ec2/eip:Eip"
-	tSG         = "aws:ec2/securityGroup:SecurityGroup"
-	tFlowLog    = "aws:ec2/flowLog:FlowLog"
-	tEndpoint   = "aws:ec2/vpcEndpoint:VpcEndpoint"
+	tBucket        = "aws:s3/bucketV2:BucketV2"
+	tVersioning    = "aws:s3/bucketVersioningV2:BucketVersioningV2"
+	tSSE           = "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2"
+	tPAB           = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+	tOwnership     = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
+	tPolicy        = "aws:s3/bucketPolicy:BucketPolicy"
+	tLifecycle     = "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2"
+	tKey           = "aws:kms/key:Key"
+	tAlias         = "aws:kms/alias:Alias"
+	tOIDC          = "aws:iam/openIdConnectProvider:OpenIdConnectProvider"
+	tRole          = "aws:iam/role:Role"
+	tAttachment    = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+	tRolePolicy    = "aws:iam/rolePolicy:RolePolicy"
+	tProvider      = "pulumi:providers:aws"
+	tProject       = "aws:codebuild/project:Project"
+	tLogGroup      = "aws:cloudwatch/logGroup:LogGroup"
+	tVpc           = "aws:ec2/vpc:Vpc"
+	tSubnet        = "aws:ec2/subnet:Subnet"
+	tRouteTable    = "aws:ec2/routeTable:RouteTable"
+	tRoute         = "aws:ec2/route:Route"
+	tNat           = "aws:ec2/natGateway:NatGateway"
+	tEip           = "aws:ec2/eip:Eip"
+	tSG            = "aws:ec2/securityGroup:SecurityGroup"
+	tFlowLog       = "aws:ec2/flowLog:FlowLog"
+	tEndpoint      = "aws:ec2/vpcEndpoint:VpcEndpoint"
+	tDelegationSet = "aws:route53/delegationSet:DelegationSet"
 )
 
 var (
@@ -257,11 +258,13 @@ func TestStatefulResourcesAreProtectedAndRetained(t *testing.T) {
 			// The state bucket and the state and secrets keys; the runner's sources, cache and
 			// logs key are disposable (losing them loses old build logs, nothing else).
 			// The guardrails keep their audit trail (bucket and keys) the same way.
-			want := kept[res.Type] && (res.Name == "state" || res.Name == "secrets" || inGuardrails(r, res))
+			// The delegation set and the DNSSEC key outlive the stack's zone (dns.go).
+			want := kept[res.Type] && (res.Name == "state" || res.Name == "secrets" || inGuardrails(r, res)) ||
+				res.Type == tDelegationSet || res.Name == "dnssec"
 			if res.Protect != want || res.RetainOnDelete != want {
 				t.Errorf("%s %s: protect=%v retainOnDelete=%v, want %v", res.Type, res.Name, res.Protect, res.RetainOnDelete, want)
 			}
-			if want && !inGuardrails(r, res) {
+			if want && !inGuardrails(r, res) && res.Type != tDelegationSet && res.Name != "dnssec" {
 				counted++
 			}
 		}
@@ -792,8 +795,8 @@ func TestPreviewRegistersTheSameResources(t *testing.T) {
 	// subnets, 2 route tables, 2 routes, 3 associations, EIP, NAT, S3 endpoint, runner SG, flow
 	// log group, role, policy and flow log: 21); the source bucket, its 5 companions and policy
 	// (7); 3 runners (log group, role, attachment, policy, project: 15); the guard; dev's 2
-	// quota increase requests.
-	if want := 7 + 6 + 1 + 1 + 6 + 21 + 7 + 15 + 1 + 2; len(up) != want {
+	// quota increase requests; the delegation set.
+	if want := 7 + 6 + 1 + 1 + 6 + 21 + 7 + 15 + 1 + 2 + 1; len(up) != want {
 		t.Errorf("%d resources, want %d:\n%s", len(up), want, strings.Join(up, "\n"))
 	}
 }
@@ -1259,5 +1262,37 @@ func TestQuotaIncreasesAreRequested(t *testing.T) {
 	}
 	if _, err := ParseConfig(map[string]string{Project + ":quotaIncreases": `{"ec2/vcpus": 10}`}); err == nil || !strings.Contains(err.Error(), "quotaIncreases") {
 		t.Errorf("a quota without a code was accepted: %v", err)
+	}
+}
+
+// TestDNSOutlivesTheStack: each account keeps a reusable delegation set, and staging's its
+// DNSSEC key in us-east-1, both protected and retained, and its stack file names them.
+func TestDNSOutlivesTheStack(t *testing.T) {
+	for _, tt := range []struct {
+		stack string
+		key   bool
+	}{{"dev", false}, {"staging", true}, {"prod", false}} {
+		r := runStack(t, tt.stack, false, nil)
+		set := r.Named(tDelegationSet, "dns")
+		if set == nil || set.InputString("referenceName") != "cinegit-"+tt.stack || !set.Protect || !set.RetainOnDelete {
+			t.Errorf("%s: delegation set %v", tt.stack, set)
+		}
+		key := r.Named(tKey, "dnssec")
+		if (key != nil) != tt.key {
+			t.Fatalf("%s: DNSSEC key %v, want %v", tt.stack, key != nil, tt.key)
+		}
+		if key != nil {
+			if key.InputString("customerMasterKeySpec") != "ECC_NIST_P256" || key.InputString("keyUsage") != "SIGN_VERIFY" || !key.Protect || !key.RetainOnDelete {
+				t.Errorf("%s: DNSSEC key %v", tt.stack, key.Inputs)
+			}
+			if st := statements(doc(t, key, "policy")); st["Route53DNSSECSignsThisAccountsZones"] == nil {
+				t.Errorf("%s: Route 53 may not sign with the key: %v", tt.stack, st)
+			}
+		}
+		for _, k := range []string{"dnsDelegationSetId", "dnsNameServers", "dnssecKeyArn"} {
+			if _, ok := r.Exports[k]; !ok {
+				t.Errorf("%s: no export %s", tt.stack, k)
+			}
+		}
 	}
 }

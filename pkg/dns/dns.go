@@ -12,7 +12,6 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/route53"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/cinegit/infrastructure/pkg/iampolicy"
 	"github.com/cinegit/infrastructure/pkg/kmskey"
 	"github.com/cinegit/infrastructure/pkg/stackenv"
 )
@@ -39,6 +38,14 @@ type Args struct {
 	EdgeProvider pulumi.ProviderResource
 	// Protect keeps the zone (and so its name servers, which the parent delegates to).
 	Protect bool
+	// DelegationSetID is a reusable delegation set the zone takes its name servers from (made
+	// once per account by bootstrap/): a zone created again after a destroy gets the same four
+	// name servers, so the parent's NS records stay valid. "" lets Route 53 pick new ones.
+	DelegationSetID string
+	// KeySigningKeyArn is a KMS key in us-east-1 that the key-signing key uses (made once per
+	// account by bootstrap/, with kmskey.Route53DNSSECStatements): the same key gives the same DS
+	// record, so the parent's DS stays valid across a recreate. "" makes one with the zone.
+	KeySigningKeyArn string
 }
 
 // Zone is the DNS component.
@@ -62,7 +69,7 @@ type Zone struct {
 }
 
 // EdgeRegion is where Route 53 wants DNSSEC's KMS key and CloudFront its certificates.
-const EdgeRegion = "us-east-1"
+const EdgeRegion = kmskey.DNSSECRegion
 
 var domainName = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
 
@@ -86,10 +93,15 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	parent := pulumi.Parent(z)
 	env := args.Env
 
+	var delegationSet pulumi.StringPtrInput
+	if args.DelegationSetID != "" {
+		delegationSet = pulumi.String(args.DelegationSetID)
+	}
 	zone, err := route53.NewZone(ctx, name, &route53.ZoneArgs{
-		Name:    pulumi.String(args.Domain),
-		Comment: pulumi.String("CineGit " + env.Naming.Stack + ": delegated from the parent domain (see the nameServers output)"),
-		Tags:    env.Tags.Named(args.Domain).Map(),
+		Name:            pulumi.String(args.Domain),
+		Comment:         pulumi.String("CineGit " + env.Naming.Stack + ": delegated from the parent domain (see the nameServers output)"),
+		DelegationSetId: delegationSet,
+		Tags:            env.Tags.Named(args.Domain).Map(),
 	}, parent, pulumi.Protect(args.Protect))
 	if err != nil {
 		return nil, err
@@ -150,37 +162,25 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 // for hosted zones of this account only, as AWS documents it
 // (https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/dns-configuring-dnssec-cmk-requirements.html).
 func sign(ctx *pulumi.Context, name string, args Args, zone *route53.Zone, parent pulumi.ResourceOption) (pulumi.StringOutput, error) {
-	edge := args.Env
-	edge.Region = EdgeRegion
-	dnssec := []iampolicy.Principal{{Type: "Service", Identifiers: iampolicy.Strings("dnssec-route53.amazonaws.com")}}
-	key, err := kmskey.New(ctx, name+"-dnssec", kmskey.Args{
-		Env:         edge,
-		Description: "CineGit " + edge.Naming.Stack + " DNSSEC key-signing key for " + args.Domain,
-		Alias:       edge.Naming.Name("dnssec"),
-		Signing:     true,
-		Statements: []iampolicy.Statement{{
-			Sid:        "Route53DNSSECSignsThisAccountsZones",
-			Actions:    []string{"kms:DescribeKey", "kms:GetPublicKey", "kms:Sign"},
-			Resources:  iampolicy.Strings("*"),
-			Principals: dnssec,
-			Conditions: []iampolicy.Condition{
-				{Test: "StringEquals", Variable: "aws:SourceAccount", Values: iampolicy.Strings(edge.AccountID)},
-				{Test: "ArnLike", Variable: "aws:SourceArn", Values: iampolicy.Strings(fmt.Sprintf("arn:%s:route53:::hostedzone/*", edge.Partition))},
-			},
-		}, {
-			Sid:        "Route53DNSSECGrantsForAWSResources",
-			Actions:    []string{"kms:CreateGrant"},
-			Resources:  iampolicy.Strings("*"),
-			Principals: dnssec,
-			Conditions: []iampolicy.Condition{{Test: "Bool", Variable: "kms:GrantIsForAWSResource", Values: iampolicy.Strings("true")}},
-		}},
-	}, parent, pulumi.Provider(args.EdgeProvider), pulumi.Protect(args.Protect))
-	if err != nil {
-		return pulumi.StringOutput{}, err
+	keyArn := pulumi.String(args.KeySigningKeyArn).ToStringOutput()
+	if args.KeySigningKeyArn == "" {
+		edge := args.Env
+		edge.Region = EdgeRegion
+		key, err := kmskey.New(ctx, name+"-dnssec", kmskey.Args{
+			Env:         edge,
+			Description: "CineGit " + edge.Naming.Stack + " DNSSEC key-signing key for " + args.Domain,
+			Alias:       edge.Naming.Name("dnssec"),
+			Signing:     true,
+			Statements:  kmskey.Route53DNSSECStatements(edge.AccountID, edge.Partition),
+		}, parent, pulumi.Provider(args.EdgeProvider), pulumi.Protect(args.Protect))
+		if err != nil {
+			return pulumi.StringOutput{}, err
+		}
+		keyArn = key.Arn()
 	}
 	ksk, err := route53.NewKeySigningKey(ctx, name, &route53.KeySigningKeyArgs{
 		HostedZoneId:            zone.ZoneId,
-		KeyManagementServiceArn: key.Arn(),
+		KeyManagementServiceArn: keyArn,
 		// 3-128 letters, digits and underscores, unique in the zone.
 		Name:   pulumi.String("cinegit_" + args.Env.Naming.Stack + "_ksk"),
 		Status: pulumi.String("ACTIVE"),

@@ -21,6 +21,8 @@ func (c Config) DNSArgs(env stackenv.Env, edge *aws.Provider) dns.Args {
 		RegionalCertificate: d.Domain != "" && d.CertificateArn == "",
 		EdgeProvider:        edge,
 		Protect:             c.Protect,
+		DelegationSetID:     d.DelegationSetID,
+		KeySigningKeyArn:    d.KeySigningKeyArn,
 	}
 	if c.CDN.CustomDomain != "" && c.CDN.CertificateArn == "" {
 		a.EdgeCertificateNames = []string{c.CDN.CustomDomain}

@@ -18,10 +18,10 @@ func TestValidDNSConfigurations(t *testing.T) {
 		edge     []string
 	}{
 		{"no domain: no zone", configtest.Base(), false, nil},
-		{"zone with its regional certificate", configtest.With("cinegit:dns", `{"domain":"dev.cinegit.io"}`), true, nil},
-		{"brought regional certificate", configtest.With("cinegit:dns", `{"domain":"dev.cinegit.io","certificateArn":"arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"}`), false, nil},
-		{"CDN name in the zone", configtest.With("cinegit:dns", `{"domain":"dev.cinegit.io","dnssec":true}`, "cinegit:cdn", `{"customDomain":"media.dev.cinegit.io"}`), true, []string{"media.dev.cinegit.io"}},
-		{"CDN name elsewhere with its certificate", configtest.With("cinegit:dns", `{"domain":"dev.cinegit.io"}`, "cinegit:cdn", `{"customDomain":"media.cinegit.io","certificateArn":"arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"}`), true, nil},
+		{"zone with its regional certificate", configtest.With("cinegit:dns", `{"domain":"dev.cinegit.io","delegationSetId":"N1"}`), true, nil},
+		{"brought regional certificate", configtest.With("cinegit:dns", `{"domain":"dev.cinegit.io","delegationSetId":"N1","certificateArn":"arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"}`), false, nil},
+		{"CDN name in the zone", configtest.With("cinegit:dns", `{"domain":"dev.cinegit.io","delegationSetId":"N1","dnssec":true,"keySigningKeyArn":"arn:aws:kms:us-east-1:111111111111:key/00000000-0000-0000-0000-000000000000"}`, "cinegit:cdn", `{"customDomain":"media.dev.cinegit.io"}`), true, []string{"media.dev.cinegit.io"}},
+		{"CDN name elsewhere with its certificate", configtest.With("cinegit:dns", `{"domain":"dev.cinegit.io","delegationSetId":"N1"}`, "cinegit:cdn", `{"customDomain":"media.cinegit.io","certificateArn":"arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"}`), true, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
