@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"maps"
 	"os"
 	"os/exec"
@@ -231,7 +232,7 @@ func TestPlanReportArtifactIsDataOnly(t *testing.T) {
 	cmd.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"), "REAL_GO="+realGo,
 		"STUB_PLAN="+filepath.Join(bin, "plan-stub"), "PR_NUMBER=123", "GITHUB_STEP_SUMMARY="+summary, "ALLOW_REPLACE=false")
 	log, err := cmd.CombinedOutput()
-	if exit, ok := err.(*exec.ExitError); !ok || exit.ExitCode() != 1 {
+	if exit := (*exec.ExitError)(nil); !errors.As(err, &exit) || exit.ExitCode() != 1 {
 		t.Fatalf(".ci/plan-report: %v, want exit 1 (staging replaces its database)\n%s", err, log)
 	}
 
