@@ -13,7 +13,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
+	"time"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/accessanalyzer"
@@ -394,7 +396,17 @@ func alerts(ctx *pulumi.Context, name string, g GuardrailsConfig, env stackenv.E
 	afterPolicy := append(append([]pulumi.ResourceOption{}, opts...), pulumi.DependsOn([]pulumi.Resource{topicPolicy}))
 
 	var budgetOpts []pulumi.ResourceOption
-	if g.ActivateCostAllocationTag {
+	ready, err := costTagInBillingData(ctx, g, opts...)
+	if err != nil {
+		return pulumi.StringOutput{}, err
+	}
+	if g.ActivateCostAllocationTag && !ready {
+		// A new account: activating now would fail the bootstrap halfway. The budget is made
+		// anyway (it counts from activation on); the next run activates the tag.
+		_ = ctx.Log.Warn(fmt.Sprintf("the %q tag is not in this account's billing data yet (it appears up to a day after the first "+
+			"tagged resource): its activation as a cost allocation tag is deferred; run the bootstrap again tomorrow", costTagKey), nil)
+	}
+	if g.ActivateCostAllocationTag && ready {
 		// Budgets filter on user tags only once the tag is an active cost allocation tag, and
 		// AWS can activate a tag only after it has appeared in billing data (up to a day after
 		// the first tagged resource). Activating it here makes the dependency explicit.
@@ -466,6 +478,33 @@ func alerts(ctx *pulumi.Context, name string, g GuardrailsConfig, env stackenv.E
 		}
 	}
 	return topic.Arn, nil
+}
+
+// costTagKey is the tag the budgets filter on.
+const costTagKey = "environment"
+
+// costTagInBillingData says whether Cost Explorer has seen the environment tag in the last 30
+// days' cost data (GetTags, "Activating user-defined cost allocation tags", AWS Billing User
+// Guide: a key can be activated only once it appears there). Asked only when activation is on.
+func costTagInBillingData(ctx *pulumi.Context, g GuardrailsConfig, opts ...pulumi.ResourceOption) (bool, error) {
+	if !g.ActivateCostAllocationTag {
+		return false, nil
+	}
+	var invoke []pulumi.InvokeOption
+	for _, o := range opts {
+		if io, ok := o.(pulumi.InvokeOption); ok {
+			invoke = append(invoke, io)
+		}
+	}
+	now := time.Now().UTC()
+	res, err := costexplorer.GetTags(ctx, &costexplorer.GetTagsArgs{
+		SearchString: pulumi.StringRef(costTagKey),
+		TimePeriod:   costexplorer.GetTagsTimePeriod{Start: now.AddDate(0, 0, -30).Format(time.DateOnly), End: now.Format(time.DateOnly)},
+	}, invoke...)
+	if err != nil {
+		return false, fmt.Errorf("cost explorer tags: %w", err)
+	}
+	return slices.Contains(res.Tags, costTagKey), nil
 }
 
 func budgetNote(kind string, percent int, topicArn pulumi.StringInput) budgets.BudgetNotificationArgs {

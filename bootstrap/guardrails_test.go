@@ -266,3 +266,25 @@ func TestInvalidGuardrailSettings(t *testing.T) {
 		}
 	}
 }
+
+// TestANewAccountDefersTheCostTag: in a new account the environment tag is not in the billing
+// data yet, and AWS refuses to activate it; the bootstrap then makes everything else (the budget
+// included) without the activation instead of failing halfway, and a run once the tag is billed
+// activates it.
+func TestANewAccountDefersTheCostTag(t *testing.T) {
+	fresh, err := harness.Run(program, harness.Options{Dir: ".", Stack: "dev", NewAccount: true,
+		Override: map[string]string{Project + ":accountId": harness.AccountID}})
+	if err != nil {
+		t.Fatalf("the bootstrap of a new account failed: %v", err)
+	}
+	if n := len(fresh.ByType(tCostTag)); n != 0 {
+		t.Errorf("a new account activates the cost tag (%d)", n)
+	}
+	if n := len(fresh.ByType(tBudget)); n != 1 {
+		t.Errorf("a new account gets %d budgets, want its one", n)
+	}
+	later := run(t, false, nil)
+	if len(later.ByType(tCostTag)) != 1 || len(later.Resources) != len(fresh.Resources)+1 {
+		t.Errorf("the next run adds %d resources, want the activation alone", len(later.Resources)-len(fresh.Resources))
+	}
+}

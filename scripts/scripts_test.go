@@ -232,3 +232,52 @@ func TestDestroyOrder(t *testing.T) {
 		t.Errorf("prod: exit %d, calls %q\n%s", code, log, out)
 	}
 }
+
+// TestBootstrapPreflight runs bootstrap-preflight.sh on dev's bootstrap stack file against a
+// stand-in AWS CLI: a new account is ready; an account with a GuardDuty detector, its AWS
+// services cost monitor and an organization it is a member of gets one BLOCKS line each with
+// the setting that resolves it; another account's credentials are refused.
+func TestBootstrapPreflight(t *testing.T) {
+	run := func(account, existing string) (string, int) {
+		dir := t.TempDir()
+		aws := `#!/usr/bin/env bash
+case "$*" in
+  *"get-caller-identity"*) echo ` + account + ` ;;
+  *"list-detectors --region us-west-2"*) [ "$EXISTING" = yes ] && echo d-west || echo None ;;
+  *"list-detectors"*) echo None ;;
+  *"get-administrator-account"*) echo None ;;
+  *"get-anomaly-monitors"*) [ "$EXISTING" = yes ] && echo arn:aws:ce::1:anomalymonitor/m || echo None ;;
+  *"describe-organization"*) [ "$EXISTING" = yes ] && echo 999999999999 || exit 254 ;;
+  *"describe-trails"*) echo None ;;
+  *"list-analyzers"*) echo None ;;
+  *) echo "unexpected: $*" >&2; exit 99 ;;
+esac
+`
+		if err := os.WriteFile(filepath.Join(dir, "aws"), []byte(aws), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command("bash", "bootstrap-preflight.sh", "dev")
+		cmd.Env = append(os.Environ(), "PATH="+dir+string(os.PathListSeparator)+os.Getenv("PATH"), "EXISTING="+existing)
+		out, err := cmd.CombinedOutput()
+		var exit *exec.ExitError
+		if err != nil && !errors.As(err, &exit) {
+			t.Fatal(err)
+		}
+		return string(out), cmd.ProcessState.ExitCode()
+	}
+	if out, code := run("111111111111", "no"); code != 0 || !strings.Contains(out, "is ready") {
+		t.Errorf("a new account: exit %d\n%s", code, out)
+	}
+	out, code := run("111111111111", "yes")
+	for _, key := range []string{"guardDuty", "costAnomalyMonitor", "activateCostAllocationTag"} {
+		if !strings.Contains(out, "pulumi config set --stack dev cinegit-bootstrap:"+key+" false") {
+			t.Errorf("no resolution for %s:\n%s", key, out)
+		}
+	}
+	if code != 1 || strings.Count(out, "BLOCKS:") != 3 || !strings.Contains(out, "d-west") {
+		t.Errorf("an account with a detector, a monitor and an organization: exit %d\n%s", code, out)
+	}
+	if out, code := run("222222222222", "no"); code != 1 || !strings.Contains(out, "credentials are for account 222222222222") {
+		t.Errorf("another account: exit %d\n%s", code, out)
+	}
+}

@@ -26,6 +26,8 @@ type Mocks struct {
 	Stack   string
 	Project string
 	Region  string
+	// NewAccount answers as a brand-new account: no cost data yet.
+	NewAccount bool
 
 	mu        sync.Mutex
 	seq       int
@@ -181,6 +183,14 @@ func (m *Mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 		return resource.NewPropertyMapFromMap(out), nil
 	case "aws:ec2/getRouteTables:getRouteTables":
 		return resource.NewPropertyMapFromMap(map[string]any{"id": m.Region, "ids": []any{RunnerRouteTableID}}), nil
+	case "aws:costexplorer/getTags:getTags":
+		// Cost Explorer lists the tag keys in the period's cost data: none in a new account;
+		// otherwise the key asked for (the stack's resources carry it).
+		tags := []any{}
+		if s, ok := args.Args["searchString"]; ok && s.IsString() && !m.NewAccount {
+			tags = append(tags, s.StringValue())
+		}
+		return resource.NewPropertyMapFromMap(map[string]any{"id": "tags", "tags": tags}), nil
 	case "aws:ec2/getPrefixList:getPrefixList":
 		// The AWS-managed prefix list of a gateway endpoint service (com.amazonaws.<region>.s3).
 		name := ""

@@ -23,6 +23,9 @@ type Options struct {
 	Preview bool
 	// Override sets or replaces raw config values (fully qualified keys), for tests.
 	Override map[string]string
+	// NewAccount answers lookups as a brand-new account would: no cost data yet (Cost
+	// Explorer's tags are empty). Default: an account whose resources have been billed.
+	NewAccount bool
 }
 
 // LoadConfig returns the project and the raw stack configuration the engine would pass.
@@ -66,13 +69,18 @@ func Run(program pulumi.RunFunc, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	return RunRaw(program, project.Name, o.Stack, raw, o.Preview)
+	return runRaw(program, project.Name, o.Stack, raw, o.Preview, o.NewAccount)
 }
 
 // RunRaw runs program under mocks with raw configuration (fully qualified keys, objects as
 // JSON text) instead of stack files: for component tests that build a small program.
 func RunRaw(program pulumi.RunFunc, project, stack string, raw map[string]string, preview bool) (*Result, error) {
+	return runRaw(program, project, stack, raw, preview, false)
+}
+
+func runRaw(program pulumi.RunFunc, project, stack string, raw map[string]string, preview, newAccount bool) (*Result, error) {
 	mocks := NewMocks(project, stack, raw["aws:region"])
+	mocks.NewAccount = newAccount
 
 	exports := map[string]Export{}
 	body := func(ctx *pulumi.Context) error {
