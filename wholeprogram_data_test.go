@@ -20,7 +20,7 @@ var dataWant = map[string]struct {
 	nodes                           float64
 	snapshotDays, secretRecoveryWin float64
 }{
-	"dev":     {"db.t4g.micro", false, false, 1, 1, false, false, "cache.t4g.micro", 1, 1, 0},
+	"dev":     {"db.t4g.micro", false, false, 4, 1, false, false, "cache.t4g.micro", 1, 1, 0},
 	"staging": {"db.t4g.medium", true, true, 7, 1, true, false, "cache.t4g.small", 2, 3, 0},
 	"prod":    {"db.r7g.large", true, true, 30, 14, true, true, "cache.r7g.large", 3, 7, 30},
 }

@@ -350,6 +350,12 @@ func TestRunnerBuildRunsThePinnedTools(t *testing.T) {
 	if quotas < 0 || up < quotas {
 		t.Errorf("runner-pulumi.sh does not check the quotas (scripts/check-quotas.sh) before pulumi up")
 	}
+	// A sleeping off-hours stack is woken for the update, and put back to sleep whatever its
+	// outcome (scripts/scripts_test.go runs offhours.sh).
+	wake, sleep := strings.Index(string(b), `bash scripts/offhours.sh wake "$PULUMI_STACK"`), strings.Index(string(b), `trap 'bash scripts/offhours.sh sleep "$PULUMI_STACK"`)
+	if wake < 0 || sleep < 0 || up < wake || wake < sleep {
+		t.Errorf("runner-pulumi.sh does not wake an off-hours stack before pulumi up, with its sleep trapped first")
+	}
 	if !strings.Contains(string(b), `stack=(--stack "$PULUMI_STACK" --non-interactive --policy-pack policy)`) {
 		t.Errorf("runner-pulumi.sh does not run preview, drift and up with the policy pack")
 	}

@@ -34,6 +34,11 @@ case "$PULUMI_COMMAND" in
     # Every quota the stack can exhaust, against the account's own values, before anything is
     # created: a short one stops here with the increase to request.
     bash scripts/check-quotas.sh "$PULUMI_STACK"
+    # An off-hours stack asleep (dev at night) is woken for the update and put back to sleep
+    # after it, whatever its outcome (scripts/offhours.sh).
+    offhours_state=$(mktemp)
+    trap 'bash scripts/offhours.sh sleep "$PULUMI_STACK" "$offhours_state"' EXIT
+    bash scripts/offhours.sh wake "$PULUMI_STACK" "$offhours_state"
     pulumi up "${stack[@]}" --yes "${message[@]}"
     ;;
   destroy)

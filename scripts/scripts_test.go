@@ -281,3 +281,71 @@ esac
 		t.Errorf("another account: exit %d\n%s", code, out)
 	}
 }
+
+// TestOffHoursWakeAndSleep runs offhours.sh against stand-ins of a sleeping dev (database
+// stopped, node groups at zero): wake starts the database and gives each group its morning
+// sizes, then waits for them; sleep undoes exactly that. An awake stack is left alone.
+func TestOffHoursWakeAndSleep(t *testing.T) {
+	run := func(asleep bool, action string, state string) (string, string, int) {
+		dir := t.TempDir()
+		calls := filepath.Join(dir, "calls.log")
+		stub := func(name, body string) {
+			if err := os.WriteFile(filepath.Join(dir, name), []byte("#!/usr/bin/env bash\necho \""+name+" $*\" >> "+calls+"\n"+body), 0o700); err != nil {
+				t.Fatal(err)
+			}
+		}
+		stub("pulumi", `case "$*" in
+  *"config get --stack dev offHours"*) echo '{"enabled":true,"stopAt":"20:00","startAt":"07:00"}' ;;
+  *"aws:region"*) echo us-east-1 ;;
+  *clusterName*) echo cinegit-dev-eks ;;
+  *databaseEndpoint*) echo cinegit-dev-postgres.abc.us-east-1.rds.amazonaws.com ;;
+esac
+`)
+		status, max := "available", "4"
+		if asleep {
+			status, max = "stopped", "0"
+		}
+		stub("aws", `case "$*" in
+  *"describe-db-instances"*) echo `+status+` ;;
+  *"describe-scheduled-actions"*) echo '{"ScheduledUpdateGroupActions":[
+    {"ScheduledActionName":"cinegit-dev-offhours-general-start","AutoScalingGroupName":"asg-general","MinSize":1,"DesiredCapacity":2,"MaxSize":4},
+    {"ScheduledActionName":"cinegit-dev-offhours-general-stop","AutoScalingGroupName":"asg-general","MinSize":0,"DesiredCapacity":0,"MaxSize":0}]}' ;;
+  *"AutoScalingGroups[0].MaxSize"*) echo `+max+` ;;
+  *"InService"*) echo 1 ;;
+esac
+`)
+		cmd := exec.Command("bash", "offhours.sh", action, "dev", state)
+		cmd.Env = append(os.Environ(), "PATH="+dir+string(os.PathListSeparator)+os.Getenv("PATH"), "OFFHOURS_INTERVAL=0")
+		out, err := cmd.CombinedOutput()
+		var exit *exec.ExitError
+		if err != nil && !errors.As(err, &exit) {
+			t.Fatal(err)
+		}
+		log, _ := os.ReadFile(calls)
+		return string(out), string(log), cmd.ProcessState.ExitCode()
+	}
+	state := filepath.Join(t.TempDir(), "state")
+	out, log, code := run(true, "wake", state)
+	for _, want := range []string{
+		"aws rds start-db-instance --region us-east-1 --db-instance-identifier cinegit-dev-postgres",
+		"aws autoscaling update-auto-scaling-group --region us-east-1 --auto-scaling-group-name asg-general --min-size 1 --max-size 4 --desired-capacity 2",
+		"aws rds wait db-instance-available --region us-east-1 --db-instance-identifier cinegit-dev-postgres",
+	} {
+		if !strings.Contains(log, want) {
+			t.Errorf("wake did not run %q\n%s\n%s", want, log, out)
+		}
+	}
+	if code != 0 || strings.Contains(log, "-stop") && strings.Contains(log, "update-auto-scaling-group --region us-east-1 --auto-scaling-group-name asg-general --min-size 0") {
+		t.Errorf("wake: exit %d\n%s", code, log)
+	}
+	_, log, code = run(true, "sleep", state)
+	if code != 0 || !strings.Contains(log, "--auto-scaling-group-name asg-general --min-size 0 --max-size 0 --desired-capacity 0") ||
+		!strings.Contains(log, "aws rds stop-db-instance --region us-east-1 --db-instance-identifier cinegit-dev-postgres") {
+		t.Errorf("sleep did not undo the wake: exit %d\n%s", code, log)
+	}
+	awake := filepath.Join(t.TempDir(), "state")
+	_, log, code = run(false, "wake", awake)
+	if b, _ := os.ReadFile(awake); code != 0 || len(b) != 0 || strings.Contains(log, "start-db-instance") || strings.Contains(log, "update-auto-scaling-group") {
+		t.Errorf("an awake stack was changed: exit %d, state %q\n%s", code, b, log)
+	}
+}

@@ -191,6 +191,7 @@ func Parse(stack string, raw map[string]string) (*Config, error) {
 	c.validateDomains(p)
 	validateRunnerOverlap(p, c)
 	validateBackupRetention(p, c.Backup, c.Database)
+	validateOffHoursBackups(p, c.OffHours, c.Backup, c.Database)
 	if err := p.err(); err != nil {
 		return nil, err
 	}

@@ -49,3 +49,27 @@ func TestSecretWindowsLetStagingBeRecreated(t *testing.T) {
 		t.Fatal("only prod requires secret recovery windows")
 	}
 }
+
+// TestOffHoursBackupsOutlastTheWeekend: the longest stop of an off-hours schedule, and a
+// continuous backup window shorter than it (plus a day) refused.
+func TestOffHoursBackupsOutlastTheWeekend(t *testing.T) {
+	for _, tt := range []struct {
+		days, stop, start string
+		want              float64
+	}{
+		{"MON-FRI", "20:00", "07:00", 59},
+		{"SUN-SAT", "20:00", "07:00", 11},
+		{"MON,WED,FRI", "18:00", "08:00", 62},
+		{"SAT", "20:00", "07:00", 155},
+	} {
+		o := OffHoursConfig{WorkingDays: tt.days, StopAt: tt.stop, StartAt: tt.start}
+		if got := o.LongestStop().Hours(); got != tt.want {
+			t.Errorf("%s %s-%s: longest stop %v hours, want %v", tt.days, tt.start, tt.stop, got, tt.want)
+		}
+	}
+	_, err := Parse("dev", with("cinegit:database", `{"backupRetentionDays":3}`, "cinegit:offHours", `{"enabled":true}`))
+	expectProblem(t, err, "cinegit:database.backupRetentionDays", "longest off-hours stop (59 hours")
+	if _, err := Parse("dev", with("cinegit:database", `{"backupRetentionDays":4}`, "cinegit:offHours", `{"enabled":true}`)); err != nil {
+		t.Errorf("4 days outlast the weekend: %v", err)
+	}
+}

@@ -77,6 +77,53 @@ func forwardRanges(days string) bool {
 	return true
 }
 
+// LongestStop is the longest time the stack is stopped in a week: from a working day's stop to
+// the next working day's start (Friday evening to Monday morning for MON-FRI).
+func (c OffHoursConfig) LongestStop() time.Duration {
+	days := [7]bool{}
+	for _, part := range strings.Split(c.WorkingDays, ",") {
+		from, to, ok := strings.Cut(part, "-")
+		if !ok {
+			to = from
+		}
+		for d := weekday[from]; d <= weekday[to]; d++ {
+			days[d] = true
+		}
+	}
+	startH, startM := Clock(c.StartAt)
+	stopH, stopM := Clock(c.StopAt)
+	day := time.Duration(24) * time.Hour
+	start := time.Duration(startH)*time.Hour + time.Duration(startM)*time.Minute
+	stop := time.Duration(stopH)*time.Hour + time.Duration(stopM)*time.Minute
+	var longest time.Duration
+	for d := 0; d < 7; d++ {
+		if !days[d] {
+			continue
+		}
+		next := 1
+		for !days[(d+next)%7] {
+			next++
+		}
+		if gap := time.Duration(next)*day - stop + start; gap > longest {
+			longest = gap
+		}
+	}
+	return longest
+}
+
+// validateOffHoursBackups: a database stopped for the weekend still needs restore points from
+// before it; continuous backup (point-in-time restore) keeps database.backupRetentionDays, which
+// must outlast the longest stop, or Monday's window starts after Friday's last write.
+func validateOffHoursBackups(p *problems, o OffHoursConfig, b BackupConfig, d DatabaseConfig) {
+	if !o.Enabled || !b.Continuous() {
+		return
+	}
+	if stop := o.LongestStop(); time.Duration(d.BackupRetentionDays)*24*time.Hour <= stop+24*time.Hour {
+		p.add("database.backupRetentionDays", d.BackupRetentionDays, "more than a day beyond the longest off-hours stop (%.0f hours, %s to %s on %s): continuous backup keeps this many days",
+			stop.Hours(), o.StopAt, o.StartAt, o.WorkingDays)
+	}
+}
+
 // Clock splits a validated hh:mm into hour and minute.
 func Clock(hhmm string) (hour, minute int) {
 	t, err := time.Parse("15:04", hhmm)
