@@ -19,7 +19,7 @@ var backupWant = map[string]struct {
 	rtc                   bool
 	offHours              bool
 }{
-	"dev":     {7, 1, "", 0, false, "", false, true},
+	"dev":     {7, 4, "", 0, false, "", false, true},
 	"staging": {14, 7, "us-west-2", 7, false, "STANDARD_IA", false, false},
 	"prod":    {35, 30, "us-west-2", 35, true, "GLACIER_IR", true, false},
 }
