@@ -252,3 +252,70 @@ stack_deny_distribution_access_logs contains finding if {
 	not excepted(d, "stack_deny_distribution_access_logs")
 	finding := stack_finding(d, "has no access log delivery (logDeliverySource ACCESS_LOGS and logDelivery)")
 }
+
+# METADATA
+# title: Review playback caches streaming manifests on their own
+# description: >-
+#   Every distribution has cache behaviors for HLS (*.m3u8) and DASH (*.mpd) manifests, ahead of
+#   the segments: a manifest of a rendition still being transcoded grows, so it gets a short TTL
+#   of its own, while segments, proxies and thumbnails are immutable and cached for long.
+deny_distribution_streaming_behaviors contains msg if {
+	input.__type == distribution_type
+	some suffix in {".m3u8", ".mpd"}
+	not has_behavior_suffix(input, suffix)
+	not excepted(input, "deny_distribution_streaming_behaviors")
+	msg := sprintf("%s: no cache behavior for *%s manifests", [describe(input), suffix])
+}
+
+has_behavior_suffix(d, suffix) if {
+	some b in object.get(d, "orderedCacheBehaviors", [])
+	endswith(object.get(b, "pathPattern", ""), concat("", ["*", suffix]))
+}
+
+# METADATA
+# title: Staging and prod put Origin Shield before the buckets
+# description: >-
+#   In staging and prod every origin of a distribution has Origin Shield enabled, so the edges'
+#   misses during a review session reach S3 once, not once per edge location.
+deny_distribution_origin_shield contains msg if {
+	input.__type == distribution_type
+	environment(input) in durable_environments
+	some o in object.get(input, "origins", [])
+	not is_true(object.get(object.get(o, "originShield", {}), "enabled", false))
+	not excepted(input, "deny_distribution_origin_shield")
+	msg := sprintf("%s: origin %s has no Origin Shield", [describe(input), object.get(o, "originId", "?")])
+}
+
+# METADATA
+# title: Review playback is measured, and watched in staging and prod
+# description: >-
+#   Every distribution has CloudFront's additional metrics on (an
+#   aws:cloudfront/monitoringSubscription with realtime metrics Enabled), and in staging and prod a
+#   CloudWatch alarm on its AWS/CloudFront CacheHitRate.
+stack_deny_distribution_unwatched contains finding if {
+	some d in input.resources
+	d.__type == distribution_type
+	some problem in unwatched(d)
+	not excepted(d, "stack_deny_distribution_unwatched")
+	finding := stack_finding(d, problem)
+}
+
+unwatched(d) := {"has no additional metrics (aws:cloudfront/monitoringSubscription, realtime metrics Enabled)"} if {
+	not additional_metrics_on
+} else := {"has no alarm on its AWS/CloudFront CacheHitRate"} if {
+	environment(d) in durable_environments
+	not cache_hit_rate_alarm
+} else := set()
+
+additional_metrics_on if {
+	some m in input.resources
+	m.__type == "aws:cloudfront/monitoringSubscription:MonitoringSubscription"
+	object.get(object.get(object.get(m, "monitoringSubscription", {}), "realtimeMetricsSubscriptionConfig", {}), "realtimeMetricsSubscriptionStatus", "") == "Enabled"
+}
+
+cache_hit_rate_alarm if {
+	some a in input.resources
+	a.__type == "aws:cloudwatch/metricAlarm:MetricAlarm"
+	object.get(a, "namespace", "") == "AWS/CloudFront"
+	object.get(a, "metricName", "") == "CacheHitRate"
+}

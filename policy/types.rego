@@ -87,6 +87,7 @@ untaggable_types := {
 	"aws:cloudfront/cachePolicy:CachePolicy",
 	"aws:cloudfront/function:Function",
 	"aws:cloudfront/keyGroup:KeyGroup",
+	"aws:cloudfront/monitoringSubscription:MonitoringSubscription",
 	"aws:cloudfront/originAccessControl:OriginAccessControl",
 	"aws:cloudfront/originRequestPolicy:OriginRequestPolicy",
 	"aws:cloudfront/publicKey:PublicKey",

@@ -106,6 +106,8 @@ type Args struct {
 	SigningKeyRecoveryWindowDays int
 	// Protect marks the keys and the signing secret with Pulumi's protect option.
 	Protect bool
+	// Playback tunes caching for review playback (playback.go).
+	Playback Playback
 }
 
 // CDN is the content delivery component.
@@ -187,8 +189,15 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, err
 	}
 
-	dist, err := distribution(ctx, name, args, oac, keyGroup, headers, acl, parent)
+	policies, err := cachePolicies(ctx, name, args, parent)
 	if err != nil {
+		return nil, err
+	}
+	dist, err := distribution(ctx, name, args, oac, keyGroup, headers, acl, policies, parent)
+	if err != nil {
+		return nil, err
+	}
+	if err := watchPlayback(ctx, name, args, dist, parent, edge); err != nil {
 		return nil, err
 	}
 
@@ -279,6 +288,11 @@ func (a Args) check() error {
 		return fmt.Errorf("the proxies origin needs its bucket name, ARN and regional domain name")
 	case a.Thumbnails.BucketName == nil || a.Thumbnails.BucketArn == nil || a.Thumbnails.RegionalDomainName == nil:
 		return fmt.Errorf("the thumbnails origin needs its bucket name, ARN and regional domain name")
+	// An empty prefix would make the segments' catch-all take every request.
+	case !strings.HasSuffix(a.Playback.StreamPrefix, "/") || strings.HasPrefix(ThumbnailsPathPattern, a.Playback.StreamPrefix):
+		return fmt.Errorf("Playback.StreamPrefix %q must be a key prefix ending in / other than the thumbnails'", a.Playback.StreamPrefix)
+	case a.Playback.ManifestTTLSeconds < 1 || a.Playback.SegmentTTLSeconds < 1 || a.Playback.ProgressiveTTLSeconds < 1:
+		return fmt.Errorf("the playback TTLs must be positive")
 	}
 	seen := map[string]bool{}
 	for _, k := range a.PublicKeys {
@@ -497,13 +511,28 @@ func responseHeaders(ctx *pulumi.Context, name string, args Args, opts ...pulumi
 
 // distribution is the CloudFront distribution itself.
 func distribution(ctx *pulumi.Context, name string, args Args, oac *cloudfront.OriginAccessControl, keyGroup *cloudfront.KeyGroup,
-	headers *cloudfront.ResponseHeadersPolicy, acl *wafv2.WebAcl, opts ...pulumi.ResourceOption) (*cloudfront.Distribution, error) {
+	headers *cloudfront.ResponseHeadersPolicy, acl *wafv2.WebAcl, policies *playbackPolicies, opts ...pulumi.ResourceOption) (*cloudfront.Distribution, error) {
 	env := args.Env
 	signed := pulumi.StringArray{keyGroup.ID()}
 	methods := pulumi.ToStringArray([]string{"GET", "HEAD", "OPTIONS"})
 	cached := pulumi.ToStringArray([]string{"GET", "HEAD"})
 
+	// Streaming first: its manifests and segments each have a cache policy of their own, and
+	// signed cookies (or URLs) of the key group authorize them like every other proxy.
 	behaviors := cloudfront.DistributionOrderedCacheBehaviorArray{}
+	for _, b := range args.Playback.streamBehaviors(policies) {
+		behaviors = append(behaviors, &cloudfront.DistributionOrderedCacheBehaviorArgs{
+			PathPattern:             pulumi.String(b.pattern),
+			TargetOriginId:          pulumi.String(ProxiesOriginID),
+			ViewerProtocolPolicy:    pulumi.String("redirect-to-https"),
+			AllowedMethods:          methods,
+			CachedMethods:           cached,
+			Compress:                pulumi.Bool(b.compress),
+			CachePolicyId:           b.policy,
+			ResponseHeadersPolicyId: headers.ID(),
+			TrustedKeyGroups:        signed,
+		})
+	}
 	// Public paths first: CloudFront takes the first pattern that matches.
 	for _, p := range args.PublicThumbnailPaths {
 		behaviors = append(behaviors, &cloudfront.DistributionOrderedCacheBehaviorArgs{
@@ -513,7 +542,7 @@ func distribution(ctx *pulumi.Context, name string, args Args, oac *cloudfront.O
 			AllowedMethods:          methods,
 			CachedMethods:           cached,
 			Compress:                pulumi.Bool(true),
-			CachePolicyId:           pulumi.String(CachingOptimizedPolicyID),
+			CachePolicyId:           policies.progressive.ID(),
 			ResponseHeadersPolicyId: headers.ID(),
 		})
 	}
@@ -524,7 +553,7 @@ func distribution(ctx *pulumi.Context, name string, args Args, oac *cloudfront.O
 		AllowedMethods:          methods,
 		CachedMethods:           cached,
 		Compress:                pulumi.Bool(true),
-		CachePolicyId:           pulumi.String(CachingOptimizedPolicyID),
+		CachePolicyId:           policies.progressive.ID(),
 		ResponseHeadersPolicyId: headers.ID(),
 		TrustedKeyGroups:        signed,
 	})
@@ -540,11 +569,15 @@ func distribution(ctx *pulumi.Context, name string, args Args, oac *cloudfront.O
 		}
 	}
 	origin := func(id string, o Origin) *cloudfront.DistributionOriginArgs {
-		return &cloudfront.DistributionOriginArgs{
+		a := &cloudfront.DistributionOriginArgs{
 			OriginId:              pulumi.String(id),
 			DomainName:            o.RegionalDomainName,
 			OriginAccessControlId: oac.ID(),
 		}
+		if r := args.Playback.OriginShieldRegion; r != "" {
+			a.OriginShield = &cloudfront.DistributionOriginOriginShieldArgs{Enabled: pulumi.Bool(true), OriginShieldRegion: pulumi.String(r)}
+		}
+		return a
 	}
 	return cloudfront.NewDistribution(ctx, name, &cloudfront.DistributionArgs{
 		Comment:       pulumi.String("CineGit " + env.Naming.Stack + " media"),
@@ -558,13 +591,14 @@ func distribution(ctx *pulumi.Context, name string, args Args, oac *cloudfront.O
 			origin(ProxiesOriginID, args.Proxies),
 			origin(ThumbnailsOriginID, args.Thumbnails),
 		},
+		// Progressive proxies: whole files read with Range requests, immutable.
 		DefaultCacheBehavior: &cloudfront.DistributionDefaultCacheBehaviorArgs{
 			TargetOriginId:          pulumi.String(ProxiesOriginID),
 			ViewerProtocolPolicy:    pulumi.String("redirect-to-https"),
 			AllowedMethods:          methods,
 			CachedMethods:           cached,
 			Compress:                pulumi.Bool(true),
-			CachePolicyId:           pulumi.String(CachingOptimizedPolicyID),
+			CachePolicyId:           policies.progressive.ID(),
 			ResponseHeadersPolicyId: headers.ID(),
 			TrustedKeyGroups:        signed,
 		},

@@ -55,6 +55,11 @@ func testArgs(t *testing.T) Args {
 		RateLimitWindowSeconds:       300,
 		LogRetentionDays:             30,
 		SigningKeyRecoveryWindowDays: 7,
+		Playback: Playback{
+			StreamPrefix: "streams/", OriginShieldRegion: "eu-west-1",
+			ManifestTTLSeconds: 10, SegmentTTLSeconds: 31536000, ProgressiveTTLSeconds: 86400,
+			MinCacheHitRatePercent: 80,
+		},
 	}
 }
 
@@ -120,7 +125,8 @@ func TestEdgeResourcesAreInUSEast1(t *testing.T) {
 				continue
 			}
 			want := "eu-west-1"
-			if edge[res.Type] || strings.HasPrefix(res.Name, "cdn-edge-logs") {
+			// The cache hit rate alarm, its topic and key: CloudFront's metrics are in us-east-1.
+			if edge[res.Type] || strings.HasPrefix(res.Name, "cdn-edge-logs") || res.Name == "cdn-alarms" || res.Name == "cdn-cache-hit-rate" {
 				want = EdgeRegion
 			}
 			if got := provider(r, res); got != want {
@@ -230,7 +236,13 @@ func TestDistribution(t *testing.T) {
 			b := x.(map[string]any)
 			pattern, _ := b["pathPattern"].(string)
 			patterns = append(patterns, pattern)
-			if b["viewerProtocolPolicy"] != "redirect-to-https" || b["compress"] != true || b["cachePolicyId"] != CachingOptimizedPolicyID {
+			// Manifests short and compressed, segments a year and as they are, progressive
+			// proxies and thumbnails immutable; nothing but the path in any cache key.
+			policy := map[string]string{"streams/*.m3u8": "manifests", "streams/*.mpd": "manifests", "streams/*": "segments"}[pattern]
+			if policy == "" {
+				policy = "progressive"
+			}
+			if b["viewerProtocolPolicy"] != "redirect-to-https" || b["compress"] != (policy != "segments") || b["cachePolicyId"] != "cinegit-test-cdn-"+policy {
 				t.Errorf("behavior %q: %v", pattern, b)
 			}
 			signed := fmt.Sprint(b["trustedKeyGroups"]) == "["+kg.ID+"]"
@@ -238,9 +250,49 @@ func TestDistribution(t *testing.T) {
 				t.Errorf("behavior %q: signed=%v", pattern, signed)
 			}
 		}
-		if fmt.Sprint(patterns) != "[ thumbnails/public/* thumbnails/*]" {
-			t.Errorf("behaviors in order %q: public paths must precede thumbnails/*", patterns)
+		if fmt.Sprint(patterns) != "[ streams/*.m3u8 streams/*.mpd streams/* thumbnails/public/* thumbnails/*]" {
+			t.Errorf("behaviors in order %q: manifests before segments, public paths before thumbnails/*", patterns)
 		}
+		for _, cp := range r.ByType("aws:cloudfront/cachePolicy:CachePolicy") {
+			ttl := map[string]float64{"cdn-manifests": 10, "cdn-segments": 31536000, "cdn-progressive": 86400}[cp.Name]
+			key := cp.Input("parametersInCacheKeyAndForwardedToOrigin").(map[string]any)
+			if cp.Input("defaultTtl") != ttl || cp.Input("maxTtl") != ttl ||
+				fmt.Sprint(key["cookiesConfig"], key["headersConfig"], key["queryStringsConfig"]) != "map[cookieBehavior:none] map[headerBehavior:none] map[queryStringBehavior:none]" {
+				t.Errorf("cache policy %s: %v", cp.Name, cp.Inputs)
+			}
+		}
+		for _, o := range d.Input("origins").([]any) {
+			if fmt.Sprint(o.(map[string]any)["originShield"]) != "map[enabled:true originShieldRegion:eu-west-1]" {
+				t.Errorf("origin without Origin Shield in the buckets' region: %v", o)
+			}
+		}
+	}
+}
+
+// TestPlaybackIsWatched: CloudFront's additional metrics are on, and the cache hit rate alarm
+// (us-east-1, where the metric is) notifies an encrypted topic only its alarm may publish to;
+// without a threshold there is no alarm.
+func TestPlaybackIsWatched(t *testing.T) {
+	r := runCDN(t, testArgs(t), false)
+	sub := only(t, r, "aws:cloudfront/monitoringSubscription:MonitoringSubscription")
+	if sub.InputString("monitoringSubscription.realtimeMetricsSubscriptionConfig.realtimeMetricsSubscriptionStatus") != "Enabled" ||
+		!r.DependsOn(sub, only(t, r, "aws:cloudfront/distribution:Distribution")) {
+		t.Errorf("additional metrics %v", sub.Inputs)
+	}
+	alarm := only(t, r, "aws:cloudwatch/metricAlarm:MetricAlarm")
+	if alarm.InputString("metricName") != "CacheHitRate" || alarm.InputString("namespace") != "AWS/CloudFront" || alarm.Input("threshold") != 80.0 ||
+		alarm.InputString("comparisonOperator") != "LessThanThreshold" || alarm.InputString("dimensions.Region") != "Global" ||
+		alarm.InputString("treatMissingData") != "notBreaching" {
+		t.Errorf("cache hit rate alarm %v", alarm.Inputs)
+	}
+	topic := only(t, r, "aws:sns/topic:Topic")
+	if topic.InputString("kmsMasterKeyId") == "" || !r.DependsOn(alarm, topic) {
+		t.Errorf("alarm topic %v", topic.Inputs)
+	}
+	quiet := testArgs(t)
+	quiet.Playback.MinCacheHitRatePercent = 0
+	if n := len(runCDN(t, quiet, false).ByType("aws:cloudwatch/metricAlarm:MetricAlarm")); n != 0 {
+		t.Errorf("%d alarms without a threshold", n)
 	}
 }
 

@@ -47,7 +47,39 @@ type CDNConfig struct {
 	// so a destroyed stack can be recreated under the same name) or 7-30 (default 30; at least
 	// 7 in prod).
 	SigningKeyRecoveryWindowDays *int `json:"signingKeyRecoveryWindowDays"`
+	// Playback tunes delivery for review playback (docs/stacks.md, "Review playback").
+	Playback CDNPlaybackConfig `json:"playback"`
 }
+
+// CDNPlaybackConfig is `cdn.playback`: how review playback is cached. CineGit writes every
+// proxy, rendition and segment once, under a versioned key, and never changes it; only a
+// streaming manifest of a rendition still being transcoded is rewritten.
+type CDNPlaybackConfig struct {
+	// StreamPrefix is where the proxies bucket keeps adaptive streaming renditions (HLS and
+	// DASH manifests and their segments). Default "streams/".
+	StreamPrefix string `json:"streamPrefix"`
+	// OriginShield adds CloudFront's Origin Shield in the buckets' region, one more cache
+	// layer that collapses the edges' misses into one request to S3. Default false.
+	OriginShield bool `json:"originShield"`
+	// ManifestTTLSeconds is how long an edge keeps a manifest (.m3u8, .mpd): short, since one
+	// being transcoded grows. Default 10.
+	ManifestTTLSeconds int `json:"manifestTtlSeconds"`
+	// SegmentTTLSeconds is how long a segment is kept: immutable, so a year. Default 31536000.
+	SegmentTTLSeconds int `json:"segmentTtlSeconds"`
+	// ProgressiveTTLSeconds is how long a progressive proxy or thumbnail is kept: immutable
+	// too. Default 31536000.
+	ProgressiveTTLSeconds int `json:"progressiveTtlSeconds"`
+	// MinCacheHitRatePercent alarms when the distribution's cache hit rate (CloudFront's
+	// additional metrics, which are always on) stays below it for three hours; 0 for no alarm.
+	// Default 0.
+	MinCacheHitRatePercent int `json:"minCacheHitRatePercent"`
+	// AlarmEmail subscribes an address to the CDN's alarm topic (us-east-1). Default none.
+	AlarmEmail string `json:"alarmEmail"`
+}
+
+// A year: the longest TTL CloudFront caches for (its maximum TTL is unbounded, but a
+// versioned key is never asked for after its version is superseded for long).
+const cdnYearSeconds = 31536000
 
 // CDNPublicKey is one trusted URL-signing public key.
 type CDNPublicKey struct {
@@ -96,6 +128,19 @@ func (c *CDNConfig) applyDefaults(env Env) {
 		days := 30
 		c.SigningKeyRecoveryWindowDays = &days
 	}
+	pb := &c.Playback
+	if pb.StreamPrefix == "" {
+		pb.StreamPrefix = "streams/"
+	}
+	if pb.ManifestTTLSeconds == 0 {
+		pb.ManifestTTLSeconds = 10
+	}
+	if pb.SegmentTTLSeconds == 0 {
+		pb.SegmentTTLSeconds = cdnYearSeconds
+	}
+	if pb.ProgressiveTTLSeconds == 0 {
+		pb.ProgressiveTTLSeconds = cdnYearSeconds
+	}
 	for i := range c.PublicKeys {
 		// CloudFront stores the key as given; a missing final newline would show as a change
 		// on every refresh.
@@ -103,7 +148,32 @@ func (c *CDNConfig) applyDefaults(env Env) {
 	}
 }
 
+var cdnStreamPrefix = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}/$`)
+
 func (c *CDNConfig) validate(p *problems, env Env) {
+	pb := c.Playback
+	if !cdnStreamPrefix.MatchString(pb.StreamPrefix) || pb.StreamPrefix == "thumbnails/" {
+		p.add("cdn.playback.streamPrefix", pb.StreamPrefix, "one lowercase key prefix ending in /, e.g. streams/ (not thumbnails/, which the thumbnails origin serves)")
+	}
+	for _, t := range []struct {
+		key       string
+		v, lo, hi int
+	}{
+		{"manifestTtlSeconds", pb.ManifestTTLSeconds, 1, 300},
+		{"segmentTtlSeconds", pb.SegmentTTLSeconds, 3600, cdnYearSeconds},
+		{"progressiveTtlSeconds", pb.ProgressiveTTLSeconds, 3600, cdnYearSeconds},
+	} {
+		if t.v < t.lo || t.v > t.hi {
+			p.add("cdn.playback."+t.key, t.v, "%d to %d seconds", t.lo, t.hi)
+		}
+	}
+	if pb.MinCacheHitRatePercent < 0 || pb.MinCacheHitRatePercent > 99 {
+		p.add("cdn.playback.minCacheHitRatePercent", pb.MinCacheHitRatePercent, "0 (no alarm) to 99")
+	}
+	if pb.AlarmEmail != "" && !strings.Contains(pb.AlarmEmail, "@") {
+		p.add("cdn.playback.alarmEmail", pb.AlarmEmail, "an email address")
+	}
+
 	if !slices.Contains(PriceClasses, c.PriceClass) {
 		p.add("cdn.priceClass", c.PriceClass, "one of %s", strings.Join(PriceClasses, ", "))
 	}

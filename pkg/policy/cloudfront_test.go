@@ -30,6 +30,9 @@ func cfDistribution(kv ...any) Resource {
 		"webAclId":             "arn:aws:wafv2:us-east-1:123456789012:global/webacl/cdn/1",
 		"defaultCacheBehavior": cfBehavior(),
 		"orderedCacheBehaviors": []any{
+			cfBehavior("pathPattern", "streams/*.m3u8", "cachePolicyId", "manifests"),
+			cfBehavior("pathPattern", "streams/*.mpd", "cachePolicyId", "manifests"),
+			cfBehavior("pathPattern", "streams/*", "cachePolicyId", "segments", "compress", false),
 			cfBehavior("pathPattern", "thumbnails/public/*", "targetOriginId", "thumbnails", "trustedKeyGroups", []any{}),
 			cfBehavior("pathPattern", "thumbnails/*", "targetOriginId", "thumbnails"),
 		},
@@ -144,5 +147,31 @@ func cloudfrontCases() []ruleCase {
 		{"source without a delivery", "stack_deny_distribution_access_logs", true, cfWithLogs("deps")[:2]},
 		{"access logs delivered (preview relations)", "stack_deny_distribution_access_logs", false, cfWithLogs("deps")},
 		{"access logs delivered (known values)", "stack_deny_distribution_access_logs", false, cfWithLogs("values")},
+
+		{"no DASH manifest behavior", "deny_distribution_streaming_behaviors", true, one(cfDistribution("orderedCacheBehaviors", []any{
+			cfBehavior("pathPattern", "streams/*.m3u8"), cfBehavior("pathPattern", "streams/*"),
+		}))},
+		{"manifests cached on their own", "deny_distribution_streaming_behaviors", false, one(cfDistribution())},
+
+		{"staging without Origin Shield", "deny_distribution_origin_shield", true, one(cfDistribution("tags", stdTags("staging")))},
+		{"staging shielded", "deny_distribution_origin_shield", false, one(cfDistribution("tags", stdTags("staging"), "origins", []any{
+			map[string]any{"originId": "proxies", "originShield": map[string]any{"enabled": true, "originShieldRegion": "us-east-1"}},
+			map[string]any{"originId": "thumbnails", "originShield": map[string]any{"enabled": true, "originShieldRegion": "us-east-1"}},
+		}))},
+		{"dev without Origin Shield", "deny_distribution_origin_shield", false, one(cfDistribution())},
+
+		{"no additional metrics", "stack_deny_distribution_unwatched", true, one(cfDistribution())},
+		{"dev with additional metrics", "stack_deny_distribution_unwatched", false, []Resource{cfDistribution(), cfMetrics()}},
+		{"prod without a hit rate alarm", "stack_deny_distribution_unwatched", true, []Resource{cfDistribution("tags", stdTags("prod")), cfMetrics()}},
+		{"prod watched", "stack_deny_distribution_unwatched", false, []Resource{cfDistribution("tags", stdTags("prod")), cfMetrics(),
+			res("aws:cloudwatch/metricAlarm:MetricAlarm", "cdn-cache-hit-rate", map[string]any{"namespace": "AWS/CloudFront", "metricName": "CacheHitRate", "tags": stdTags("prod")})}},
 	}
+}
+
+// cfMetrics is a distribution's additional metrics subscription.
+func cfMetrics() Resource {
+	return res("aws:cloudfront/monitoringSubscription:MonitoringSubscription", "cdn", map[string]any{
+		"distributionId":         Unknown,
+		"monitoringSubscription": map[string]any{"realtimeMetricsSubscriptionConfig": map[string]any{"realtimeMetricsSubscriptionStatus": "Enabled"}},
+	})
 }

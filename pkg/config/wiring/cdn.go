@@ -61,5 +61,22 @@ func (c Config) CDNArgs(env stackenv.Env, edge *aws.Provider, media *mediastore.
 		LogRetentionDays:             d.LogRetentionDays,
 		SigningKeyRecoveryWindowDays: *d.SigningKeyRecoveryWindowDays,
 		Protect:                      c.Protect,
+		Playback: cdn.Playback{
+			StreamPrefix:           d.Playback.StreamPrefix,
+			OriginShieldRegion:     originShieldRegion(d.Playback.OriginShield, env.Region),
+			ManifestTTLSeconds:     d.Playback.ManifestTTLSeconds,
+			SegmentTTLSeconds:      d.Playback.SegmentTTLSeconds,
+			ProgressiveTTLSeconds:  d.Playback.ProgressiveTTLSeconds,
+			MinCacheHitRatePercent: d.Playback.MinCacheHitRatePercent,
+			AlarmEmail:             d.Playback.AlarmEmail,
+		},
 	}
+}
+
+// originShieldRegion is the buckets' region (the stack's) when the stack asks for Origin Shield.
+func originShieldRegion(on bool, region string) string {
+	if !on {
+		return ""
+	}
+	return region
 }
