@@ -335,6 +335,7 @@ func (c components) export(ctx *pulumi.Context, cfg wiring.Config) {
 	ctx.Export("cacheAuthSecretArn", c.redis.AuthSecretArn)
 	ctx.Export("cacheSecurityGroupId", c.redis.SecurityGroupID)
 	ctx.Export("mediaBucketName", c.media.MediaBucketName)
+	ctx.Export("mediaUploadEndpoint", c.media.UploadEndpoint)
 	ctx.Export("mediaBucketArn", c.media.MediaBucketArn)
 	ctx.Export("proxiesBucketName", c.media.ProxiesBucketName)
 	ctx.Export("proxiesBucketArn", c.media.ProxiesBucketArn)

@@ -395,3 +395,33 @@ func TestSigningPrivateKeyIsNeverInState(t *testing.T) {
 		}
 	})
 }
+
+// TestUploadsFromAnywhere: prod accelerates uploads of originals and says where to upload
+// (mediaUploadEndpoint); browsers' multipart uploads can read each part's ETag and checksums
+// (CORS), and unfinished uploads are aborted by lifecycle in every stack.
+func TestUploadsFromAnywhere(t *testing.T) {
+	forEachRun(t, func(t *testing.T, r *harness.Result) {
+		accel := r.ByType("aws:s3/bucketAccelerateConfigurationV2:BucketAccelerateConfigurationV2")
+		if want := r.Stack == "prod"; (len(accel) == 1) != want || (want && (accel[0].InputString("status") != "Enabled" ||
+			!r.Preview && accel[0].InputString("bucket") != mediaBucket(t, r, "media").InputString("bucket"))) {
+			t.Errorf("transfer acceleration %v, want %v", accel, want)
+		}
+		if e := r.Exports["mediaUploadEndpoint"]; !r.Preview && (!e.Known || strings.Contains(fmt.Sprint(e.Value), "s3-accelerate") != (r.Stack == "prod")) {
+			t.Errorf("mediaUploadEndpoint %v", e.Value)
+		}
+		for _, c := range r.ByType("aws:s3/bucketCorsConfigurationV2:BucketCorsConfigurationV2") {
+			exposed := fmt.Sprint(c.Input("corsRules"))
+			for _, h := range []string{"ETag", "x-amz-checksum-crc32", "x-amz-checksum-sha256", "x-amz-version-id"} {
+				if !strings.Contains(exposed, h) {
+					t.Errorf("CORS does not expose %s: %s", h, exposed)
+				}
+			}
+		}
+		lc := r.ByType("aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2")
+		for _, l := range lc {
+			if !strings.Contains(fmt.Sprint(l.Input("rules")), "abortIncompleteMultipartUpload") {
+				t.Errorf("%s: unfinished multipart uploads are never aborted", l.Name)
+			}
+		}
+	})
+}

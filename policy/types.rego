@@ -136,4 +136,5 @@ untaggable_types := {
 	"aws:sqs/redriveAllowPolicy:RedriveAllowPolicy",
 	"aws:wafv2/webAclAssociation:WebAclAssociation",
 	"aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration",
+	"aws:s3/bucketAccelerateConfigurationV2:BucketAccelerateConfigurationV2",
 }

@@ -15,6 +15,9 @@ type MediaConfig struct {
 	// CORSOrigins are the https origins of the web app that uploads to the media bucket from
 	// browsers with presigned URLs, e.g. https://app.cinegit.io. Default: none (no CORS).
 	CORSOrigins []string `json:"corsOrigins"`
+	// TransferAcceleration serves uploads of originals through S3 Transfer Acceleration (the
+	// mediaUploadEndpoint output is the accelerate endpoint then). Default false.
+	TransferAcceleration bool `json:"transferAcceleration"`
 	// AbortIncompleteUploadDays aborts multipart uploads left unfinished, in every bucket
 	// (1-7, default 7): their parts are billed but never become objects.
 	AbortIncompleteUploadDays int `json:"abortIncompleteUploadDays"`

@@ -29,6 +29,7 @@ func (c Config) MediaStoreArgs(env stackenv.Env, secondary *aws.Provider) medias
 		ForceDestroy:                           m.ForceDestroy,
 		Protect:                                c.Protect,
 		CORSOrigins:                            m.CORSOrigins,
+		TransferAcceleration:                   m.TransferAcceleration,
 		AbortIncompleteUploadDays:              m.AbortIncompleteUploadDays,
 		NoncurrentVersionExpirationDays:        m.NoncurrentVersionExpirationDays,
 		OriginalsPrefix:                        m.OriginalsPrefix,
