@@ -349,3 +349,41 @@ esac
 		t.Errorf("an awake stack was changed: exit %d, state %q\n%s", code, b, log)
 	}
 }
+
+// TestCheckImagePlatforms runs check-image-platforms.sh with a stand-in registry: a multi-arch
+// image passes, a single-architecture one and one without arm64 are named, and the exit is 1.
+func TestCheckImagePlatforms(t *testing.T) {
+	dir := t.TempDir()
+	inspect := filepath.Join(dir, "inspect")
+	if err := os.WriteFile(inspect, []byte(`#!/usr/bin/env bash
+case "$1" in
+  *multi*) echo '{"manifests":[{"platform":{"os":"linux","architecture":"amd64"}},{"platform":{"os":"linux","architecture":"arm64"}},{"platform":{"os":"unknown","architecture":"unknown"}}]}' ;;
+  *amd64-only*) echo '{"manifests":[{"platform":{"os":"linux","architecture":"amd64"}}]}' ;;
+  *) echo '{"schemaVersion":2,"config":{}}' ;;
+esac
+`), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	run := func(images ...string) (string, int) {
+		list := filepath.Join(dir, "images.txt")
+		if err := os.WriteFile(list, []byte(strings.Join(images, "\n")+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command("bash", "check-image-platforms.sh", list)
+		cmd.Env = append(os.Environ(), "REGISTRY_INSPECT="+inspect)
+		out, err := cmd.CombinedOutput()
+		var exit *exec.ExitError
+		if err != nil && !errors.As(err, &exit) {
+			t.Fatal(err)
+		}
+		return string(out), cmd.ProcessState.ExitCode()
+	}
+	if out, code := run("example.com/multi:1"); code != 0 {
+		t.Errorf("a multi-arch image: exit %d\n%s", code, out)
+	}
+	out, code := run("example.com/multi:1", "example.com/amd64-only:1", "example.com/single:1")
+	if code != 1 || !strings.Contains(out, "example.com/amd64-only:1: no linux/arm64") || !strings.Contains(out, "example.com/single:1: no linux/arm64") ||
+		strings.Contains(out, "multi:1:") {
+		t.Errorf("images without arm64: exit %d\n%s", code, out)
+	}
+}
