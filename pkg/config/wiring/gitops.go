@@ -27,6 +27,7 @@ func (c Config) SecretsArgs(env stackenv.Env, eks *cluster.Cluster, appSecrets [
 		ApplicationNamespace: g.ApplicationNamespace,
 		ConsumerNamespaces:   c.secretConsumers(),
 		ApplicationSecrets:   appSecrets,
+		Network:              c.ClusterNetwork(eks),
 		Protect:              c.Protect,
 	}
 }
