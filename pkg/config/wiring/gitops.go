@@ -72,5 +72,6 @@ func (c Config) GitOpsArgs(env stackenv.Env, eks *cluster.Cluster, store *secret
 		SecretRefreshInterval:    g.ExternalSecrets.RefreshInterval,
 		SecretRecoveryWindowDays: *g.SecretRecoveryWindowDays,
 		Outputs:                  outputs,
+		Network:                  c.ClusterNetwork(eks),
 	}
 }
