@@ -82,6 +82,12 @@ type Args struct {
 
 	// Dashboards show these namespaces and AWS resources.
 	Dashboards Dashboards
+	// ApplicationMetricsPorts are the ports Prometheus scrapes in Dashboards.ApplicationNamespace
+	// (which admits the monitoring namespace on them).
+	ApplicationMetricsPorts []int
+	// Network is where the cluster's pods live: the monitoring namespaces deny by default and
+	// allow only what their pods need.
+	Network kube.ClusterNetwork
 	// Protect marks the Loki bucket and its key with Pulumi's protect option.
 	Protect bool
 }
@@ -192,7 +198,7 @@ func (a Args) check() error {
 			return fmt.Errorf("%s chart version %q is not exact", chart, v)
 		}
 	}
-	return nil
+	return a.Network.Check()
 }
 
 // HostNamespace is the namespace of the host agents (node-exporter, Alloy) beside the
@@ -228,6 +234,12 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, err
 	}
 	b.hostNs = kube.NamespaceName(hostNs)
+	if err := kube.NewNetworkPolicies(ctx, name, b.ns, b.monitoringPolicies(), b.k8s...); err != nil {
+		return nil, err
+	}
+	if err := kube.NewNetworkPolicies(ctx, name+"-host", b.hostNs, b.hostPolicies(), b.k8s...); err != nil {
+		return nil, err
+	}
 
 	if err := b.logs(); err != nil {
 		return nil, err

@@ -69,6 +69,13 @@ func testArgs() Args {
 		Dashboards: Dashboards{
 			ApplicationNamespace: "cinegit", MediaJobsNamespace: "media", CDNDistributionID: pulumi.String("E2ABCDEF012345"),
 		},
+		ApplicationMetricsPorts: []int{9090},
+		Network: kube.ClusterNetwork{
+			VpcCIDR:           "10.0.0.0/16",
+			ServiceCIDR:       pulumi.String("172.20.0.0/16"),
+			ControlPlaneCIDRs: []string{"10.0.32.0/20", "10.0.48.0/20"},
+			NodeCIDRs:         []string{"10.0.32.0/20", "10.0.48.0/20"},
+		},
 	}
 }
 
@@ -721,6 +728,7 @@ func TestBadArgsFail(t *testing.T) {
 		"no distribution":             func(a *Args) { a.Dashboards.CDNDistributionID = nil },
 		"topic key without the topic": func(a *Args) { a.Alertmanager.SNSTopicKmsKeyArn = pulumi.String(topicKey) },
 		"no storage class":            func(a *Args) { a.StorageClass = "" },
+		"no VPC range":                func(a *Args) { a.Network.VpcCIDR = "" },
 	} {
 		if _, err := component.Run(false, mutate); err == nil || !strings.Contains(err.Error(), "observability") {
 			t.Errorf("%s: got %v", name, err)

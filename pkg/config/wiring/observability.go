@@ -54,7 +54,9 @@ func (c Config) ObservabilityArgs(env stackenv.Env, eks *cluster.Cluster, store 
 			MediaJobsNamespace:   mediaprocessing.Namespace,
 			CDNDistributionID:    edge.DistributionID,
 		},
-		Protect: c.Protect,
+		ApplicationMetricsPorts: c.Ingress.NetworkPolicy.MetricsPorts,
+		Network:                 c.ClusterNetwork(eks),
+		Protect:                 c.Protect,
 	}
 }
 
