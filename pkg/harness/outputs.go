@@ -30,6 +30,9 @@ var computed = map[string]outputFunc{
 			pw += "x"
 		}
 		out["result"] = resource.MakeSecret(resource.NewProperty(pw[:n]))
+		// The bcrypt hash of the result, recognisable too (a hash of a credential is no more
+		// fit for plain text than the credential).
+		out["bcryptHash"] = resource.MakeSecret(resource.NewProperty("$2a$10$MockSecret0Hash-" + name))
 	},
 	"random:index/randomId:RandomId": func(m *Mocks, name, phys string, in resource.PropertyMap, out map[string]any) {
 		// Stable per name, like the state of a real stack: the same graph on every run.

@@ -127,6 +127,9 @@ type Loki struct {
 	DeploymentMode string
 	// Replicas of the monolithic Loki: 1, or 3 and more (each write replicated three times).
 	Replicas int
+	// CredentialRecoveryWindowDays is the deletion window of the clients' credential secret
+	// (0 or 7-30).
+	CredentialRecoveryWindowDays int
 	// RetentionDays keeps logs; the bucket expires objects a day later.
 	RetentionDays       int
 	StorageGiB          int
@@ -293,4 +296,8 @@ type builder struct {
 	lokiBucketName, lokiBucketArn, lokiRoleArn pulumi.StringOutput
 	grafanaRoleArn, alertmanagerRoleArn        pulumi.StringOutput
 	grafanaAdminSecretArn                      pulumi.StringOutput
+	// Loki's client credential: its secret and the ExternalSecrets that write its parts (the
+	// releases that read them wait for them).
+	lokiCredentialArn                                     pulumi.StringOutput
+	lokiGatewaySecret, lokiGrafanaSecret, lokiAlloySecret pulumi.Resource
 }

@@ -151,6 +151,10 @@ var credentialKey = regexp.MustCompile(`(?i)(password|passwd|secret|token|apikey
 // referenceKey names values that only point at a credential kept elsewhere.
 var referenceKey = regexp.MustCompile(`(?i)^(existingSecret|userKey|passwordKey|secretName|.*SecretRef|.*_file)$`)
 
+// envReference is a value that names an environment variable (Grafana expands it when it
+// provisions the data source): a reference, not a credential.
+var envReference = regexp.MustCompile(`^\$\{[A-Z_][A-Z0-9_]*\}$`)
+
 // literalCredentials lists "path=value" for every non-empty literal under a credential key.
 func literalCredentials(v any, path string) []string {
 	var out []string
@@ -158,7 +162,7 @@ func literalCredentials(v any, path string) []string {
 	case map[string]any:
 		for k, e := range x {
 			p := path + "/" + k
-			if s, ok := e.(string); ok && s != "" && credentialKey.MatchString(k) && !referenceKey.MatchString(k) {
+			if s, ok := e.(string); ok && s != "" && credentialKey.MatchString(k) && !referenceKey.MatchString(k) && !envReference.MatchString(s) {
 				out = append(out, p+"="+s)
 			}
 			out = append(out, literalCredentials(e, p)...)
@@ -436,7 +440,7 @@ func TestLokiBucketAndModes(t *testing.T) {
 		for path, want := range map[string]any{
 			"deploymentMode": "Monolithic", "singleBinary/replicas": 1.0, "write/replicas": 0.0, "read/replicas": 0.0, "backend/replicas": 0.0,
 			"loki/storage/type": "s3", "loki/storage/s3/region": region, "loki/limits_config/retention_period": "168h",
-			"loki/compactor/retention_enabled": true, "loki/auth_enabled": false, "gateway/service/type": "ClusterIP",
+			"loki/compactor/retention_enabled": true, "loki/auth_enabled": true, "gateway/service/type": "ClusterIP",
 			"loki/commonConfig/replication_factor": 1.0, "chunksCache/allocatedMemory": 512.0, "lokiCanary/enabled": false,
 		} {
 			if got := harness.At(v, path); got != want {
