@@ -150,6 +150,18 @@ func TestNoGeneratedCredentialReachesKubernetes(t *testing.T) {
 	})
 }
 
+// No stack output holds a generated credential (Grafana's admin password, Loki's client
+// password or its hash): operators get the secrets' ARNs, never their values.
+func TestNoGeneratedCredentialIsAStackOutput(t *testing.T) {
+	forEachRun(t, func(t *testing.T, r *harness.Result) {
+		for name, e := range r.Exports {
+			if b, _ := json.Marshal(e.Value); strings.Contains(string(b), "MockSecret0") {
+				t.Errorf("stack output %s holds a generated credential", name)
+			}
+		}
+	})
+}
+
 func TestKubernetesObjectsUseTheClusterProvider(t *testing.T) {
 	forEachRun(t, func(t *testing.T, r *harness.Result) {
 		k8s := r.Named("pulumi:providers:kubernetes", "cluster-k8s")

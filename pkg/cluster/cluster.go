@@ -120,6 +120,10 @@ type Cluster struct {
 	// KmsKeyArn encrypts Kubernetes secrets, the control plane logs and every node and
 	// persistent volume.
 	KmsKeyArn pulumi.StringOutput `pulumi:"kmsKeyArn"`
+	// ServiceCIDR is the Service (ClusterIP) range EKS assigned the cluster (10.100.0.0/16 or
+	// 172.20.0.0/16 when none is asked for: KubernetesNetworkConfigResponse, EKS API reference).
+	// NetworkPolicies name its first address, the API server's `kubernetes` Service.
+	ServiceCIDR pulumi.StringOutput `pulumi:"serviceCidr"`
 	// Kubeconfig is secret; it authenticates with `aws eks get-token` as the caller.
 	Kubeconfig pulumi.StringOutput `pulumi:"kubeconfig"`
 	// KubernetesProvider talks to this cluster, built from its kubeconfig: the Kubernetes
@@ -206,6 +210,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	c.OidcIssuer = oidcIssuer
 	c.NodeRoleArn = nodes.role.Arn
 	c.KmsKeyArn = key.Arn()
+	c.ServiceCIDR = controlPlane.EksCluster.KubernetesNetworkConfig().ServiceIpv4Cidr().Elem()
 	c.Kubeconfig = p.kubeconfig
 	c.KubernetesProvider = p.k8s
 	c.Ready = p.ready
@@ -219,6 +224,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		"nodeSecurityGroupId": c.NodeSecurityGroupID,
 		"nodeRoleArn":         c.NodeRoleArn,
 		"kmsKeyArn":           c.KmsKeyArn,
+		"serviceCidr":         c.ServiceCIDR,
 		"kubeconfig":          c.Kubeconfig,
 
 		"generalAutoscalingGroupName": c.GeneralAutoscalingGroupName,

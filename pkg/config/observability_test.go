@@ -120,6 +120,7 @@ func TestObservabilityAndGitOpsInvalidConfigurationsNameTheKey(t *testing.T) {
 		{"Grafana admin password in config", "dev", obs(`{"grafana":{"adminPassword":"hunter2"}}`), "cinegit:observability.grafana.adminPassword", "unknown field"},
 		{"admin secret window Secrets Manager refuses", "dev", obs(`{"grafana":{"adminSecretRecoveryWindowDays":5}}`), "cinegit:observability.grafana.adminSecretRecoveryWindowDays", "7 to 30"},
 		{"admin secret deleted at once in prod", "prod", prodWith("cinegit:observability", `{"grafana":{"adminSecretRecoveryWindowDays":0}}`), "cinegit:observability.grafana.adminSecretRecoveryWindowDays", "for stack \"prod\""},
+		{"Loki credential window Secrets Manager refuses", "dev", obs(`{"loki":{"credentialRecoveryWindowDays":31}}`), "cinegit:observability.loki.credentialRecoveryWindowDays", "7 to 30"},
 		{"deprecated simple scalable Loki", "dev", obs(`{"loki":{"deploymentMode":"SimpleScalable"}}`), "cinegit:observability.loki.deploymentMode", "removed in Loki 4"},
 		{"Loki's old name for monolithic", "dev", obs(`{"loki":{"deploymentMode":"SingleBinary"}}`), "cinegit:observability.loki.deploymentMode", "renamed Monolithic"},
 		{"two Loki replicas without a quorum", "dev", obs(`{"loki":{"replicas":2}}`), "cinegit:observability.loki.replicas", "1, or 3-10"},

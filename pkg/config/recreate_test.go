@@ -14,10 +14,10 @@ func TestSecretWindowsLetStagingBeRecreated(t *testing.T) {
 	windows := map[string]string{
 		"cinegit:cache":         `{"authSecretRecoveryWindowDays":0}`,
 		"cinegit:cdn":           `{"signingKeyRecoveryWindowDays":0}`,
-		"cinegit:observability": `{"grafana":{"adminSecretRecoveryWindowDays":0}}`,
+		"cinegit:observability": `{"grafana":{"adminSecretRecoveryWindowDays":0},"loki":{"credentialRecoveryWindowDays":0}}`,
 		"cinegit:gitops":        `{"secretRecoveryWindowDays":0}`,
 	}
-	keys := []string{"cache.authSecretRecoveryWindowDays", "cdn.signingKeyRecoveryWindowDays", "observability.grafana.adminSecretRecoveryWindowDays", "gitops.secretRecoveryWindowDays"}
+	keys := []string{"cache.authSecretRecoveryWindowDays", "cdn.signingKeyRecoveryWindowDays", "observability.grafana.adminSecretRecoveryWindowDays", "observability.loki.credentialRecoveryWindowDays", "gitops.secretRecoveryWindowDays"}
 	for _, tt := range []struct {
 		stack    string
 		rejected bool

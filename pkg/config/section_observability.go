@@ -89,6 +89,11 @@ type LokiConfig struct {
 	ForceDestroy bool `json:"forceDestroy"`
 	// Resources of each Loki container. Defaults requests 250m/512Mi, limits 1/2Gi.
 	Resources ResourcesConfig `json:"resources"`
+	// CredentialRecoveryWindowDays is how long the deleted secret of Loki's client credential
+	// (the gateway's basic auth, generated into Secrets Manager) can be restored: 0 (at once,
+	// so a destroyed stack can be recreated under the same name) or 7-30; prod needs 7-30.
+	// Default 30 in staging and prod, 0 elsewhere. Always set after Parse.
+	CredentialRecoveryWindowDays *int `json:"credentialRecoveryWindowDays"`
 }
 
 // AlloyConfig pins the log collector.
@@ -203,6 +208,7 @@ func (c *ObservabilityConfig) applyDefaults(env Env) {
 		l.ChunksCacheMemoryMB = &mb
 	}
 	l.Resources.defaults("250m", "512Mi", "1", "2Gi")
+	defaultRecoveryWindow(&l.CredentialRecoveryWindowDays, env)
 
 	setString(&c.Alloy.ChartVersion, "1.11.1")
 }
@@ -308,6 +314,7 @@ func (c *ObservabilityConfig) validate(p *problems, env Env) {
 		p.add(k+"loki.forceDestroy", l.ForceDestroy, "false for stack %q: its logs must survive a destroy", env.Stack)
 	}
 	l.Resources.validate(p, k+"loki.resources")
+	validateRecoveryWindow(p, k+"loki.credentialRecoveryWindowDays", *l.CredentialRecoveryWindowDays, env)
 
 	validateChartVersion(p, k+"alloy.chartVersion", c.Alloy.ChartVersion)
 }

@@ -98,6 +98,10 @@ type Args struct {
 	// Outputs are the infrastructure outputs applications read (bucket names, role ARNs,
 	// endpoints, queue URL), by ConfigMap key. Never secrets: those go through ExternalSecrets.
 	Outputs map[string]pulumi.StringInput
+
+	// Network is where the cluster's pods live: Argo CD's namespace denies by default and
+	// allows only what its components need (its chart's own policies are off).
+	Network kube.ClusterNetwork
 }
 
 // GitOps is the component.
@@ -142,7 +146,10 @@ func (a Args) check() error {
 			return fmt.Errorf("output %q: a ConfigMap key with a value", k)
 		}
 	}
-	return nil
+	if _, err := GitPort(a.RepoURL); err != nil {
+		return err
+	}
+	return a.Network.Check()
 }
 
 // New creates the component.
@@ -167,6 +174,10 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, err
 	}
 	nsName := kube.NamespaceName(ns)
+	gitPort, _ := GitPort(args.RepoURL) // checked above
+	if err := kube.NewNetworkPolicies(ctx, name, nsName, argoPolicies(args, gitPort), k8s...); err != nil {
+		return nil, err
+	}
 
 	// Secrets Argo CD reads; the release waits for them, since the server reads its OIDC
 	// client secret at start.
@@ -408,6 +419,10 @@ func argoValues(args Args) (argoCDValues, error) {
 		rbac["policy.csv"] = strings.Join(lines, "\n") + "\n"
 	}
 	return argoCDValues{
+		// The chart's own NetworkPolicies (on by default since argo-cd 10) admit every
+		// namespace to the metrics ports and anyone to the server; the platform's in
+		// argoPolicies are the whole truth instead.
+		Global:     argoGlobal{NetworkPolicy: argoNetworkPolicy{Create: false}},
 		Configs:    argoConfigs{CM: cm, RBAC: rbac},
 		Controller: argoComponent{Replicas: 1, Resources: args.ControllerResources, PDB: kube.Enabled{Enabled: false}},
 		Server: argoServer{
@@ -462,6 +477,7 @@ func complete(r kube.Resources) bool {
 }
 
 type argoCDValues struct {
+	Global          argoGlobal     `json:"global"`
 	Configs         argoConfigs    `json:"configs"`
 	Controller      argoComponent  `json:"controller"`
 	Server          argoServer     `json:"server"`
@@ -472,6 +488,14 @@ type argoCDValues struct {
 	Redis           argoRedis      `json:"redis"`
 	RedisSecretInit resourcesOnly  `json:"redisSecretInit"`
 	RedisHA         redisHA        `json:"redis-ha"`
+}
+
+type argoGlobal struct {
+	NetworkPolicy argoNetworkPolicy `json:"networkPolicy"`
+}
+
+type argoNetworkPolicy struct {
+	Create bool `json:"create"`
 }
 
 type resourcesOnly struct {

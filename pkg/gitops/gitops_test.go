@@ -11,6 +11,7 @@ import (
 
 	"github.com/cinegit/infrastructure/pkg/harness"
 	"github.com/cinegit/infrastructure/pkg/kube"
+	"github.com/cinegit/infrastructure/pkg/kube/netpolcheck"
 	"github.com/cinegit/infrastructure/pkg/naming"
 	"github.com/cinegit/infrastructure/pkg/stackenv"
 	"github.com/cinegit/infrastructure/pkg/tags"
@@ -55,6 +56,12 @@ func testArgs() Args {
 		Outputs: map[string]pulumi.StringInput{
 			"mediaBucketName": pulumi.String("cinegit-dev-media-123456789012-eu-west-1"),
 			"queueUrl":        pulumi.String("https://sqs.eu-west-1.amazonaws.com/123456789012/cinegit-dev-media"),
+		},
+		Network: kube.ClusterNetwork{
+			VpcCIDR:           "10.0.0.0/16",
+			ServiceCIDR:       pulumi.String("172.20.0.0/16"),
+			ControlPlaneCIDRs: []string{"10.0.32.0/20", "10.0.48.0/20"},
+			NodeCIDRs:         []string{"10.0.32.0/20", "10.0.48.0/20"},
 		},
 	}
 }
@@ -273,6 +280,8 @@ func TestBadArgsFail(t *testing.T) {
 		"bad output key":     func(a *Args) { a.Outputs["media bucket"] = pulumi.String("x") },
 		"controller unsized": func(a *Args) { a.ControllerResources = kube.Resources{} },
 		"repo server limits": func(a *Args) { a.RepoServerResources.Limits = kube.Quantities{} },
+		"git over ftp":       func(a *Args) { a.RepoURL = "ftp://github.com/cinegit/gitops.git" },
+		"no VPC range":       func(a *Args) { a.Network.VpcCIDR = "" },
 	} {
 		if _, err := component.Run(false, mutate); err == nil || !strings.Contains(err.Error(), "gitops") {
 			t.Errorf("%s: got %v", name, err)
@@ -309,5 +318,79 @@ func TestApplicationsCannotPullPlatformSecrets(t *testing.T) {
 		if !denied[want] {
 			t.Errorf("applications may create %s (denied: %v)", want, denied)
 		}
+	}
+}
+
+func TestGitPortFollowsTheRepositoryURL(t *testing.T) {
+	for url, want := range map[string]int{
+		"https://github.com/cinegit/gitops.git":         443,
+		"https://git.example.com:8443/cinegit/gitops":   8443,
+		"ssh://git@github.com/cinegit/gitops.git":       22,
+		"ssh://git@git.example.com:2222/cinegit/gitops": 2222,
+		"git@github.com:cinegit/gitops.git":             22,
+	} {
+		if got, err := GitPort(url); err != nil || got != want {
+			t.Errorf("%s: %d %v, want %d", url, got, err, want)
+		}
+	}
+}
+
+// Argo CD's namespace denies by default and admits exactly its components' calls: the API for
+// the controllers and the server, the repo server for them, Redis (directly or through HAProxy
+// with Redis HA) for the server, controller and repo server, and the GitOps repository for the
+// repo server alone; the chart's own policies (an open server, metrics from anywhere) are off.
+func TestArgoCDNamespaceAllowsOnlyItsComponentsCalls(t *testing.T) {
+	pod := func(labels map[string]string, ip string) netpolcheck.Endpoint {
+		return netpolcheck.Endpoint{Namespace: "argocd", Labels: labels, IP: ip}
+	}
+	ctl, server, repoServer := pod(controllerPods, "10.0.33.1"), pod(serverPods, "10.0.33.2"), pod(repoServerPods, "10.0.33.3")
+	appSet, notify, redis := pod(appSetPods, "10.0.33.4"), pod(notificationsPods, "10.0.33.5"), pod(redisPods, "10.0.33.6")
+	haproxy, redisHA := pod(haproxyPods, "10.0.33.7"), pod(redisHAPods, "10.0.33.8")
+	ip := func(a string) netpolcheck.Endpoint { return netpolcheck.Endpoint{IP: a} }
+	github := ip("140.82.112.3")
+	ha := func(a *Args) { a.HA = true }
+	ssh := func(a *Args) { a.RepoURL = "git@github.com:cinegit/gitops.git" }
+	sso := func(a *Args) {
+		a.SSO = &SSO{URL: "https://argocd.example.com", Issuer: "https://idp.example.com", ClientID: "argocd", AdminGroups: []string{"platform"}}
+	}
+	for _, tc := range []struct {
+		name     string
+		mutate   func(*Args)
+		from, to netpolcheck.Endpoint
+		port     int
+		want     bool
+	}{
+		{"controller to the Kubernetes API", nil, ctl, ip("172.20.0.1"), 443, true},
+		{"controller to the repo server", nil, ctl, repoServer, RepoServerPort, true},
+		{"controller to Redis", nil, ctl, redis, RedisPort, true},
+		{"controller to Git", nil, ctl, github, 443, false},
+		{"server to the repo server", nil, server, repoServer, RepoServerPort, true},
+		{"ApplicationSet controller to the repo server", nil, appSet, repoServer, RepoServerPort, true},
+		{"notifications controller to the repo server", nil, notify, repoServer, RepoServerPort, true},
+		{"notifications controller to Redis", nil, notify, redis, RedisPort, false},
+		{"repo server to Git over HTTPS", nil, repoServer, github, 443, true},
+		{"repo server to the VPC", nil, repoServer, ip("10.0.200.5"), 443, false},
+		{"repo server to the Kubernetes API", nil, repoServer, ip("172.20.0.1"), 443, false},
+		{"repo server to Git over SSH", ssh, repoServer, github, 22, true},
+		{"repo server over SSH without an ssh URL", nil, repoServer, github, 22, false},
+		{"server to the OIDC issuer without SSO", nil, server, ip("104.18.1.1"), 443, false},
+		{"server to the OIDC issuer with SSO", sso, server, ip("104.18.1.1"), 443, true},
+		{"anyone to the server", nil, ip("10.0.0.5"), server, 8080, false},
+		{"anyone to the metrics", nil, ip("10.0.33.9"), ctl, 8082, false},
+		{"HA: server to HAProxy", ha, server, haproxy, RedisPort, true},
+		{"HA: server straight to a Redis server", ha, server, redisHA, RedisPort, false},
+		{"HA: HAProxy to the Redis servers", ha, haproxy, redisHA, RedisPort, true},
+		{"HA: Sentinels to one another", ha, redisHA, redisHA, SentinelPort, true},
+		{"HA: HAProxy to the Sentinels", ha, haproxy, redisHA, SentinelPort, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := component.MustRun(t, false, tc.mutate)
+			if got := netpolcheck.Registered(r).Allowed(tc.from, tc.to, "TCP", tc.port); got != tc.want {
+				t.Errorf("%v -> %v:%d allowed %v, want %v", tc.from, tc.to, tc.port, got, tc.want)
+			}
+			if create := harness.Lookup(values(r), "global", "networkPolicy", "create"); create != false {
+				t.Errorf("the chart's own network policies: create %v", create)
+			}
+		})
 	}
 }

@@ -30,6 +30,9 @@ var computed = map[string]outputFunc{
 			pw += "x"
 		}
 		out["result"] = resource.MakeSecret(resource.NewProperty(pw[:n]))
+		// The bcrypt hash of the result, recognisable too (a hash of a credential is no more
+		// fit for plain text than the credential).
+		out["bcryptHash"] = resource.MakeSecret(resource.NewProperty("$2a$10$MockSecret0Hash-" + name))
 	},
 	"random:index/randomId:RandomId": func(m *Mocks, name, phys string, in resource.PropertyMap, out map[string]any) {
 		// Stable per name, like the state of a real stack: the same graph on every run.
@@ -136,6 +139,9 @@ var computed = map[string]outputFunc{
 		out["certificateAuthority"] = map[string]any{"data": "TU9DSy1DQQ=="}
 		out["identities"] = []any{map[string]any{"oidcs": []any{map[string]any{"issuer": "https://" + oidcIssuerHost(m.Region)}}}}
 		out["vpcConfig"] = map[string]any{"clusterSecurityGroupId": "sg-eks-cluster", "vpcId": "vpc-offline"}
+		// What EKS assigns when no range is asked for and the VPC is in 10.0.0.0/8, as every
+		// stack's is (KubernetesNetworkConfigResponse, EKS API reference).
+		out["kubernetesNetworkConfig"] = map[string]any{"ipFamily": "ipv4", "serviceIpv4Cidr": "172.20.0.0/16"}
 	},
 	"aws:eks/nodeGroup:NodeGroup": func(m *Mocks, name, phys string, in resource.PropertyMap, out map[string]any) {
 		// EKS creates one Auto Scaling group per managed node group, named eks-<group>-<uuid>.

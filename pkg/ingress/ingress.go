@@ -1,7 +1,8 @@
 // Package ingress routes users to CineGit's services: the AWS Load Balancer Controller turns
 // Ingresses of the GitOps repository into ALBs (TLS 1.2+, HTTP redirected to HTTPS, access logs
 // in the logs bucket, the regional WAF web ACL in front), ExternalDNS publishes their names in
-// the stack's zone, and NetworkPolicies close the application namespace to everything else.
+// the stack's zone, and NetworkPolicies close the application namespace and the controllers'
+// own to everything else.
 package ingress
 
 import (
@@ -71,7 +72,10 @@ type Args struct {
 	// "upsert-only".
 	ExternalDNSPolicy string
 
-	// NetworkPolicy closes the application namespace; nil creates no policies.
+	// Network is where the cluster's pods live: the controllers' namespace (and the
+	// application namespace, with NetworkPolicy) denies by default and allows by it.
+	Network kube.ClusterNetwork
+	// NetworkPolicy closes the application namespace; nil creates no policies there.
 	NetworkPolicy *NetworkPolicyArgs
 
 	// Protect marks the WAF logs key with Pulumi's protect option.
@@ -98,6 +102,9 @@ func (a Args) check() error {
 		return fmt.Errorf("ExternalDNS needs ZoneID and an exact ExternalDNSChartVersion")
 	case a.Domain != "" && a.ExternalDNSPolicy != "sync" && a.ExternalDNSPolicy != "upsert-only":
 		return fmt.Errorf("ExternalDNSPolicy %q: sync or upsert-only", a.ExternalDNSPolicy)
+	}
+	if err := a.Network.Check(); err != nil {
+		return err
 	}
 	return a.WAF.check()
 }
@@ -143,6 +150,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, err
 	}
 	nsName := kube.NamespaceName(ns)
+	if err := kube.NewNetworkPolicies(ctx, name+"-controllers", nsName, controllerPolicies(args), k8s...); err != nil {
+		return nil, err
+	}
 
 	controllerRole, err := irsa.NewRole(ctx, name+"-controller", irsa.Args{
 		Env:             env,
@@ -196,7 +206,11 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 
 	if args.NetworkPolicy != nil {
-		if err := networkPolicies(ctx, name, *args.NetworkPolicy, k8s); err != nil {
+		allows, err := appPolicies(args.Network, *args.NetworkPolicy)
+		if err != nil {
+			return nil, fmt.Errorf("ingress %s: %w", name, err)
+		}
+		if err := kube.NewNetworkPolicies(ctx, name, args.NetworkPolicy.Namespace, allows, k8s...); err != nil {
 			return nil, err
 		}
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cinegit/infrastructure/pkg/harness"
 	"github.com/cinegit/infrastructure/pkg/kube"
+	"github.com/cinegit/infrastructure/pkg/kube/netpolcheck"
 	"github.com/cinegit/infrastructure/pkg/naming"
 	"github.com/cinegit/infrastructure/pkg/stackenv"
 	"github.com/cinegit/infrastructure/pkg/tags"
@@ -63,6 +64,12 @@ func testArgs() Args {
 			ServicePorts:        []int{8080},
 			PrometheusNamespace: "monitoring",
 			MetricsPorts:        []int{9090},
+		},
+		Network: kube.ClusterNetwork{
+			VpcCIDR:           "10.0.0.0/16",
+			ServiceCIDR:       pulumi.String("172.20.0.0/16"),
+			ControlPlaneCIDRs: []string{"10.0.32.0/20", "10.0.48.0/20"},
+			NodeCIDRs:         []string{"10.0.32.0/20", "10.0.48.0/20"},
 		},
 	}
 }
@@ -313,13 +320,16 @@ func TestRegionalWebACL(t *testing.T) {
 	}
 }
 
-// The application namespace denies everything, then allows DNS, the data stores, HTTPS out,
-// the load balancer's subnets in on the service ports, the services to one another on the
-// service ports, and Prometheus's namespace on the metrics ports.
+// The application namespace denies everything, then allows DNS, the data stores, HTTPS out of
+// the VPC, the load balancer's subnets in on the service ports, the services to one another on
+// the service ports, and Prometheus's namespace on the metrics ports.
 func TestNetworkPolicies(t *testing.T) {
-	r := component.MustRun(t, true, nil)
+	r := component.MustRun(t, false, nil)
 	pols := map[string]*harness.Resource{}
 	for _, p := range r.ByType(tNetPol) {
+		if !strings.HasPrefix(p.Name, "ingress-") || strings.HasPrefix(p.Name, "ingress-controllers-") {
+			continue
+		}
 		pols[p.InputString("metadata.name")] = p
 		if p.InputString("metadata.namespace") != "cinegit" {
 			t.Errorf("%s in %q", p.Name, p.InputString("metadata.namespace"))
@@ -343,7 +353,7 @@ func TestNetworkPolicies(t *testing.T) {
 			"podSelector":       map[string]any{"matchLabels": map[string]any{"k8s-app": "kube-dns"}},
 		}}, []any{port("UDP", 53), port("TCP", 53)}},
 		{"allow-data-stores", "egress", []any{block("10.0.96.0/24"), block("10.0.32.0/20")}, []any{port("TCP", 5432), port("TCP", 6379)}},
-		{"allow-https", "egress", []any{block("0.0.0.0/0")}, []any{port("TCP", 443)}},
+		{"allow-https", "egress", []any{map[string]any{"ipBlock": map[string]any{"cidr": "0.0.0.0/0", "except": []any{"10.0.0.0/16", "172.20.0.0/16"}}}}, []any{port("TCP", 443)}},
 		{"allow-load-balancer", "ingress", []any{block("10.0.0.0/24"), block("10.0.1.0/24")}, []any{port("TCP", 8080)}},
 		{"allow-prometheus", "ingress", []any{map[string]any{
 			"namespaceSelector": map[string]any{"matchLabels": map[string]any{"kubernetes.io/metadata.name": "monitoring"}},
@@ -383,6 +393,51 @@ func TestNetworkPolicies(t *testing.T) {
 	}
 }
 
+// The controllers' namespace: the load balancer controller answers the API server's webhook
+// calls and calls the Kubernetes API and AWS; ExternalDNS calls the Kubernetes API and AWS;
+// nothing else goes in or out. The application namespace reaches the interface endpoints only
+// where the VPC has them.
+func TestNetworkPoliciesOfTheControllersNamespace(t *testing.T) {
+	controller := netpolcheck.Endpoint{Namespace: "ingress", Labels: controllerPods, IP: "10.0.33.4"}
+	dns := netpolcheck.Endpoint{Namespace: "ingress", Labels: externalDNSPods, IP: "10.0.33.5"}
+	app := netpolcheck.Endpoint{Namespace: "cinegit", Labels: map[string]string{"app.kubernetes.io/name": "review"}, IP: "10.0.34.9"}
+	ip := func(a string) netpolcheck.Endpoint { return netpolcheck.Endpoint{IP: a} }
+	for _, tc := range []struct {
+		name     string
+		mutate   func(*Args)
+		from, to netpolcheck.Endpoint
+		port     int
+		want     bool
+	}{
+		{"controller to the Kubernetes API", nil, controller, ip("172.20.0.1"), 443, true},
+		{"controller to the private API endpoint", nil, controller, ip("10.0.48.17"), 443, true},
+		{"controller to ELB and WAF", nil, controller, ip("52.119.160.5"), 443, true},
+		{"controller into the VPC", nil, controller, ip("10.0.200.1"), 443, false},
+		{"controller to another Service", nil, controller, ip("172.20.33.3"), 443, false},
+		{"controller to an application", nil, controller, app, 8080, false},
+		{"API server to the webhook", nil, ip("10.0.40.5"), controller, ControllerWebhookPort, true},
+		{"API server to the metrics port", nil, ip("10.0.40.5"), controller, 8080, false},
+		{"an application to the webhook", nil, app, controller, ControllerWebhookPort, false},
+		{"ExternalDNS to Route 53", nil, dns, ip("54.239.1.1"), 443, true},
+		{"anything to ExternalDNS", nil, ip("10.0.40.5"), dns, 7979, false},
+		{"no ExternalDNS without a zone", func(a *Args) { a.Domain = "" }, dns, ip("54.239.1.1"), 443, false},
+		{"applications to the endpoints where there are none", nil, app, ip("10.0.40.8"), 443, false},
+		{"applications to the endpoints", func(a *Args) { a.Network.EndpointCIDRs = a.Network.NodeCIDRs }, app, ip("10.0.40.8"), 443, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ps := netpolcheck.Registered(component.MustRun(t, false, tc.mutate))
+			if got := ps.Allowed(tc.from, tc.to, "TCP", tc.port); got != tc.want {
+				t.Errorf("%v -> %v:%d allowed %v, want %v", tc.from, tc.to, tc.port, got, tc.want)
+			}
+			for _, e := range []netpolcheck.Endpoint{tc.from, tc.to} {
+				if e.IsPod() && (!ps.Isolated(e, "Ingress") || !ps.Isolated(e, "Egress")) {
+					t.Errorf("%v is not isolated both ways", e)
+				}
+			}
+		})
+	}
+}
+
 func TestArgsAreChecked(t *testing.T) {
 	for name, mutate := range map[string]func(*Args){
 		"range chart version":  func(a *Args) { a.ControllerChartVersion = "3.x" },
@@ -396,6 +451,7 @@ func TestArgsAreChecked(t *testing.T) {
 		"bad window":           func(a *Args) { a.WAF.RateLimitWindowSeconds = 30 },
 		"no vpc":               func(a *Args) { a.VpcID = nil },
 		"policy without ports": func(a *Args) { a.NetworkPolicy.ServicePorts = nil },
+		"no VPC range":         func(a *Args) { a.Network.VpcCIDR = "" },
 	} {
 		if _, err := component.Run(false, mutate); err == nil {
 			t.Errorf("%s: accepted", name)

@@ -2,6 +2,8 @@ package kube
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -34,6 +36,10 @@ type ExternalSecretArgs struct {
 	// Data are extra literal keys merged into the Secret (non-secret settings such as a
 	// repository URL that a consumer expects beside the credential).
 	Data map[string]string
+	// Properties, when set, write only these keys: Secret key -> top-level key of the JSON
+	// secret. A consumer then holds only the part of a credential it needs (a verifier the
+	// hash, a client the password).
+	Properties map[string]string
 }
 
 // ExternalSecretSpec is the spec of an ExternalSecret.
@@ -42,6 +48,13 @@ type ExternalSecretSpec struct {
 	SecretStoreRef  SecretStoreRef       `json:"secretStoreRef"`
 	Target          ExternalSecretTarget `json:"target"`
 	DataFrom        []ExternalSecretFrom `json:"dataFrom"`
+	Data            []ExternalSecretData `json:"data"`
+}
+
+// ExternalSecretData writes one key of the Secret from one property of a JSON secret.
+type ExternalSecretData struct {
+	SecretKey string                  `json:"secretKey"`
+	RemoteRef ExternalSecretRemoteRef `json:"remoteRef"`
 }
 
 // SecretStoreRef names the store an ExternalSecret reads from.
@@ -79,9 +92,10 @@ type ExternalSecretFrom struct {
 	Extract ExternalSecretRemoteRef `json:"extract"`
 }
 
-// ExternalSecretRemoteRef is a secret of the store.
+// ExternalSecretRemoteRef is a secret of the store, or one property of it.
 type ExternalSecretRemoteRef struct {
-	Key pulumi.StringInput `json:"key"`
+	Key      pulumi.StringInput `json:"key"`
+	Property string             `json:"property,omitempty"`
 }
 
 // NewExternalSecret creates the ExternalSecret. Pass the Kubernetes provider in opts.
@@ -98,15 +112,24 @@ func NewExternalSecret(ctx *pulumi.Context, name string, args ExternalSecretArgs
 			Data:          args.Data,
 		}
 	}
+	spec := ExternalSecretSpec{
+		RefreshInterval: args.RefreshInterval,
+		SecretStoreRef:  SecretStoreRef{Kind: ClusterSecretStoreKind, Name: args.Store},
+		Target:          target,
+		DataFrom:        []ExternalSecretFrom{{Extract: ExternalSecretRemoteRef{Key: args.SecretArn}}},
+	}
+	if len(args.Properties) > 0 {
+		spec.DataFrom = nil
+		for _, key := range slices.Sorted(maps.Keys(args.Properties)) {
+			spec.Data = append(spec.Data, ExternalSecretData{
+				SecretKey: key, RemoteRef: ExternalSecretRemoteRef{Key: args.SecretArn, Property: args.Properties[key]},
+			})
+		}
+	}
 	return NewCustomResource(ctx, name, Object{
 		APIVersion: ExternalSecretsAPIVersion,
 		Kind:       ExternalSecretKind,
 		Name:       args.Name,
 		Namespace:  args.Namespace,
-	}, ExternalSecretSpec{
-		RefreshInterval: args.RefreshInterval,
-		SecretStoreRef:  SecretStoreRef{Kind: ClusterSecretStoreKind, Name: args.Store},
-		Target:          target,
-		DataFrom:        []ExternalSecretFrom{{Extract: ExternalSecretRemoteRef{Key: args.SecretArn}}},
-	}, opts...)
+	}, spec, opts...)
 }

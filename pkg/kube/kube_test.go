@@ -226,6 +226,34 @@ func TestExternalSecretShape(t *testing.T) {
 	}
 }
 
+// With Properties, the Secret holds only the named keys, each from one property of the JSON
+// secret, and nothing is extracted wholesale.
+func TestExternalSecretWithPropertiesWritesOnlyThem(t *testing.T) {
+	arn := "arn:aws:secretsmanager:us-east-1:123456789012:secret:cinegit/dev/loki/client"
+	r, err := harness.RunRaw(func(ctx *pulumi.Context) error {
+		_, err := NewExternalSecret(ctx, "es", ExternalSecretArgs{
+			Name: "loki-gateway-htpasswd", Namespace: pulumi.String("monitoring"), Store: pulumi.String("aws-secrets-manager"),
+			SecretArn: pulumi.String(arn), RefreshInterval: "15m",
+			Properties: map[string]string{".htpasswd": "htpasswd", "user": "username"},
+		})
+		return err
+	}, "cinegit", "dev", map[string]string{"aws:region": "us-east-1"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	es := r.Named("kubernetes:external-secrets.io/v1:ExternalSecret", "es")
+	want := []any{
+		map[string]any{"secretKey": ".htpasswd", "remoteRef": map[string]any{"key": arn, "property": "htpasswd"}},
+		map[string]any{"secretKey": "user", "remoteRef": map[string]any{"key": arn, "property": "username"}},
+	}
+	if got := es.Input("spec.data"); !reflect.DeepEqual(got, want) {
+		t.Errorf("data %v, want %v", got, want)
+	}
+	if got := es.Input("spec.dataFrom"); got != nil {
+		t.Errorf("dataFrom %v: the whole secret would land in the Secret", got)
+	}
+}
+
 // The Release binding must send the engine what the SDK's helmv3.NewRelease sends: the same
 // type, inputs, dependencies and provider version, in a deployment and in a preview (where the
 // namespace is unknown). Outputs the binding declares must have the SDK's names and types.

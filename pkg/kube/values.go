@@ -183,3 +183,27 @@ type ServiceAccount struct {
 func IRSAServiceAccount(name string, roleArn pulumi.StringInput) ServiceAccount {
 	return ServiceAccount{Create: true, Name: name, Annotations: map[string]pulumi.StringInput{"eks.amazonaws.com/role-arn": roleArn}}
 }
+
+// EnvVar is a container environment variable read from a key of a Secret, in the API's shape
+// (what charts' extraEnv lists take).
+type EnvVar struct {
+	Name      string       `json:"name"`
+	ValueFrom EnvVarSource `json:"valueFrom"`
+}
+
+// EnvVarSource is where an environment variable's value comes from (what charts' envValueFrom
+// maps take, by variable name).
+type EnvVarSource struct {
+	SecretKeyRef SecretKeyRef `json:"secretKeyRef"`
+}
+
+// SecretKeyRef is one key of a Secret in the pod's namespace.
+type SecretKeyRef struct {
+	Name string `json:"name"`
+	Key  string `json:"key"`
+}
+
+// SecretEnv is the variable name set from key of the Secret secret.
+func SecretEnv(name, secret, key string) EnvVar {
+	return EnvVar{Name: name, ValueFrom: EnvVarSource{SecretKeyRef: SecretKeyRef{Name: secret, Key: key}}}
+}

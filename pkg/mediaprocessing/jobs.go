@@ -6,11 +6,11 @@ import (
 
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
-	networkingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/networking/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/cinegit/infrastructure/pkg/iampolicy"
 	"github.com/cinegit/infrastructure/pkg/irsa"
+	"github.com/cinegit/infrastructure/pkg/kube"
 )
 
 // PodSecurityLevel is the Pod Security Standard the media namespace enforces. FFmpeg is a
@@ -112,7 +112,7 @@ func (b *builder) jobs() error {
 		return err
 	}
 
-	if err := b.jobNetworkPolicies(meta, k8s); err != nil {
+	if err := kube.NewNetworkPolicies(b.ctx, b.name, ns.Elem(), b.jobPolicies(), b.parent, k8s); err != nil {
 		return err
 	}
 
@@ -195,46 +195,15 @@ func (b *builder) jobTemplate() pulumi.StringOutput {
 	}).(pulumi.StringOutput)
 }
 
-// jobNetworkPolicies close the media namespace: nothing reaches a job, and a job reaches only
-// the cluster's DNS and HTTPS (S3 through the gateway endpoint, STS for its IRSA token, ECR;
-// none has a fixed address, https://docs.aws.amazon.com/vpc/latest/userguide/aws-ip-ranges.html).
-// The VPC CNI's network policy agent enforces them ("Limit Pod traffic with Kubernetes
-// policies", EKS user guide); kubelet probes from the node are always admitted.
-func (b *builder) jobNetworkPolicies(meta func(string, pulumi.StringMap) *metav1.ObjectMetaArgs, k8s pulumi.ResourceOption) error {
-	all := metav1.LabelSelectorArgs{}
-	port := func(protocol string, n int) networkingv1.NetworkPolicyPortArgs {
-		return networkingv1.NetworkPolicyPortArgs{Protocol: pulumi.String(protocol), Port: pulumi.Int(n)}
+// jobPolicies close the media namespace: nothing reaches a job, and a job reaches only the
+// cluster's DNS (kube.NewNetworkPolicies adds it), HTTPS out of the VPC (S3 through the gateway
+// endpoint, STS for its IRSA token) and the VPC's interface endpoints where it has them. Images
+// are pulled by the kubelet, on the node's network, not by the pod.
+func (b *builder) jobPolicies() []kube.NetworkPolicy {
+	n := b.args.Network
+	out := []kube.NetworkPolicy{{Name: "allow-https", Egress: []kube.Rule{n.HTTPSOut()}}}
+	if eps := n.AWSEndpoints(); len(eps) > 0 {
+		out = append(out, kube.NetworkPolicy{Name: "allow-aws-endpoints", Egress: eps})
 	}
-	policies := []struct {
-		name string
-		spec networkingv1.NetworkPolicySpecArgs
-	}{
-		{"default-deny", networkingv1.NetworkPolicySpecArgs{PodSelector: all, PolicyTypes: pulumi.ToStringArray([]string{"Ingress", "Egress"})}},
-		{"allow-dns", networkingv1.NetworkPolicySpecArgs{
-			PodSelector: all, PolicyTypes: pulumi.ToStringArray([]string{"Egress"}),
-			Egress: networkingv1.NetworkPolicyEgressRuleArray{networkingv1.NetworkPolicyEgressRuleArgs{
-				To: networkingv1.NetworkPolicyPeerArray{networkingv1.NetworkPolicyPeerArgs{
-					NamespaceSelector: metav1.LabelSelectorArgs{MatchLabels: pulumi.StringMap{"kubernetes.io/metadata.name": pulumi.String("kube-system")}},
-					PodSelector:       metav1.LabelSelectorArgs{MatchLabels: pulumi.StringMap{"k8s-app": pulumi.String("kube-dns")}},
-				}},
-				Ports: networkingv1.NetworkPolicyPortArray{port("UDP", 53), port("TCP", 53)},
-			}},
-		}},
-		{"allow-https", networkingv1.NetworkPolicySpecArgs{
-			PodSelector: all, PolicyTypes: pulumi.ToStringArray([]string{"Egress"}),
-			Egress: networkingv1.NetworkPolicyEgressRuleArray{networkingv1.NetworkPolicyEgressRuleArgs{
-				To:    networkingv1.NetworkPolicyPeerArray{networkingv1.NetworkPolicyPeerArgs{IpBlock: networkingv1.IPBlockArgs{Cidr: pulumi.String("0.0.0.0/0")}}},
-				Ports: networkingv1.NetworkPolicyPortArray{port("TCP", 443)},
-			}},
-		}},
-	}
-	for _, p := range policies {
-		if _, err := networkingv1.NewNetworkPolicy(b.ctx, b.name+"-"+p.name, &networkingv1.NetworkPolicyArgs{
-			Metadata: meta(p.name, nil),
-			Spec:     p.spec,
-		}, b.parent, k8s); err != nil {
-			return err
-		}
-	}
-	return nil
+	return out
 }

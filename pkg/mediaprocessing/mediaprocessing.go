@@ -31,6 +31,7 @@ import (
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/cinegit/infrastructure/pkg/kube"
 	"github.com/cinegit/infrastructure/pkg/stackenv"
 )
 
@@ -94,6 +95,9 @@ type Args struct {
 	MediaNodeTaint     Taint
 	// Jobs bounds the media namespace.
 	Jobs Jobs
+	// Network is where the cluster's pods live: the media namespace denies by default and lets
+	// jobs reach only DNS, HTTPS out of the VPC and the VPC's interface endpoints.
+	Network kube.ClusterNetwork
 
 	// Protect marks the pipeline key, the file system and the repository with Pulumi's protect.
 	Protect bool
@@ -309,7 +313,7 @@ func (a Args) check() error {
 			return fmt.Errorf("AvailabilityZones[%d] %q is not an availability zone name", i, az)
 		}
 	}
-	return nil
+	return a.Network.Check()
 }
 
 // VisibilityTimeoutSeconds is the queue's visibility timeout for a function timeout and

@@ -11,6 +11,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/cinegit/infrastructure/pkg/harness"
+	"github.com/cinegit/infrastructure/pkg/kube"
+	"github.com/cinegit/infrastructure/pkg/kube/netpolcheck"
 	"github.com/cinegit/infrastructure/pkg/naming"
 	"github.com/cinegit/infrastructure/pkg/stackenv"
 	"github.com/cinegit/infrastructure/pkg/tags"
@@ -95,6 +97,12 @@ func testArgs() Args {
 		Jobs: Jobs{
 			DefaultCPU: "2", DefaultMemory: "4Gi", MaxCPU: "7", MaxMemory: "12Gi", MaxEphemeralStorage: "150Gi",
 			QuotaCPU: "16", QuotaMemory: "48Gi", QuotaPods: 4,
+		},
+		Network: kube.ClusterNetwork{
+			VpcCIDR:           "10.0.0.0/16",
+			ServiceCIDR:       pulumi.String("172.20.0.0/16"),
+			ControlPlaneCIDRs: []string{"10.0.32.0/20", "10.0.48.0/20", "10.0.64.0/20"},
+			NodeCIDRs:         []string{"10.0.32.0/20", "10.0.48.0/20", "10.0.64.0/20"},
 		},
 	}
 }
@@ -693,6 +701,42 @@ func TestKubernetesFallbackNamespace(t *testing.T) {
 	})
 }
 
+// Nothing reaches a job, and a job reaches only DNS, HTTPS outside the VPC and the cluster's
+// Services, and the interface endpoints where the VPC has them.
+func TestJobsReachOnlyDNSHTTPSOutAndTheEndpoints(t *testing.T) {
+	job := netpolcheck.Endpoint{Namespace: Namespace, Labels: appLabels, IP: "10.0.40.9"}
+	ip := func(a string) netpolcheck.Endpoint { return netpolcheck.Endpoint{IP: a} }
+	for _, tc := range []struct {
+		name      string
+		endpoints bool
+		from, to  netpolcheck.Endpoint
+		proto     string
+		port      int
+		want      bool
+	}{
+		{"S3 and STS on the internet", false, job, ip("52.216.8.10"), "TCP", 443, true},
+		{"kube-dns", false, job, netpolcheck.Endpoint{Namespace: "kube-system", Labels: map[string]string{"k8s-app": "kube-dns"}}, "UDP", 53, true},
+		{"the VPC on 443", false, job, ip("10.0.50.4"), "TCP", 443, false},
+		{"a ClusterIP on 443", false, job, ip("172.20.0.1"), "TCP", 443, false},
+		{"the internet on 80", false, job, ip("52.216.8.10"), "TCP", 80, false},
+		{"the database", false, job, ip("10.0.96.5"), "TCP", 5432, false},
+		{"interface endpoints where there are none", false, job, ip("10.0.50.4"), "TCP", 443, false},
+		{"interface endpoints", true, job, ip("10.0.50.4"), "TCP", 443, true},
+		{"a pod calling a job", false, netpolcheck.Endpoint{Namespace: "cinegit", Labels: map[string]string{"app": "media"}}, job, "TCP", 8080, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := component.MustRun(t, false, func(a *Args) {
+				if tc.endpoints {
+					a.Network.EndpointCIDRs = a.Network.NodeCIDRs
+				}
+			})
+			if got := netpolcheck.Registered(r).Allowed(tc.from, tc.to, tc.proto, tc.port); got != tc.want {
+				t.Errorf("%v -> %v %s/%d: allowed %v, want %v", tc.from, tc.to, tc.proto, tc.port, got, tc.want)
+			}
+		})
+	}
+}
+
 func TestJobTemplateRunsOnMediaNodesUnderRestrictedPodSecurity(t *testing.T) {
 	r := component.MustRun(t, false, nil)
 	cm := one(t, r, tConfigMap, "mediaprocessing-job-template")
@@ -923,6 +967,7 @@ func TestInvalidArgumentsAreRefused(t *testing.T) {
 		{"no media taint", func(a *Args) { a.MediaNodeTaint = Taint{} }, "MediaNodeTaint"},
 		{"dead letters expire first", func(a *Args) { a.Queue.DeadLetterRetentionDays = 4 }, "retention"},
 		{"age alarm within a run", func(a *Args) { a.Alarms.OldestMessageAgeSeconds = 60 }, "exceed the function timeout"},
+		{"no VPC range for the network policies", func(a *Args) { a.Network.VpcCIDR = "" }, "cluster network"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,7 +2,10 @@ package observability
 
 import (
 	"fmt"
+	"strings"
 
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/secretsmanager"
+	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/cinegit/infrastructure/pkg/bucket"
@@ -72,7 +75,12 @@ func (b *builder) logs() error {
 		return err
 	}
 
-	// Every Loki replica keeps its write-ahead log and index cache on a volume.
+	if err := b.lokiCredential(); err != nil {
+		return err
+	}
+
+	// Every Loki replica keeps its write-ahead log and index cache on a volume; the gateway
+	// mounts its htpasswd Secret, so the release waits for it.
 	loki, err := kube.NewRelease(b.ctx, b.name+"-loki", kube.ReleaseArgs{
 		Name:      LokiRelease,
 		Chart:     "loki",
@@ -80,12 +88,13 @@ func (b *builder) logs() error {
 		Repo:      GrafanaCommunityRepo,
 		Namespace: b.ns,
 		Values:    b.lokiValues(logs.Name, role.Arn),
-	}, append(b.k8s, pulumi.DependsOn(b.args.StorageReady))...)
+	}, append(b.k8s, pulumi.DependsOn(append([]pulumi.Resource{b.lokiGatewaySecret}, b.args.StorageReady...)))...)
 	if err != nil {
 		return err
 	}
 
-	// The collector pushes to Loki's gateway: it waits for Loki so that its first logs land.
+	// The collector pushes to Loki's gateway: it waits for Loki so that its first logs land,
+	// and for its credential.
 	if _, err := kube.NewRelease(b.ctx, b.name+"-alloy", kube.ReleaseArgs{
 		Name:      AlloyRelease,
 		Chart:     "alloy",
@@ -93,13 +102,109 @@ func (b *builder) logs() error {
 		Repo:      GrafanaRepo,
 		Namespace: b.hostNs,
 		Values:    b.alloyValues(),
-	}, append(b.k8s, pulumi.DependsOn([]pulumi.Resource{loki}))...); err != nil {
+	}, append(b.k8s, pulumi.DependsOn([]pulumi.Resource{loki, b.lokiAlloySecret}))...); err != nil {
 		return err
 	}
 
 	b.lokiBucketName = logs.Name
 	b.lokiBucketArn = logs.Arn
 	b.lokiRoleArn = role.Arn
+	return nil
+}
+
+// Loki's authentication. Loki has no authentication layer of its own: its documentation has an
+// authenticating reverse proxy in front set X-Scope-OrgID, the tenant header Loki requires with
+// auth_enabled ("Manage authentication", Loki docs). Here that proxy is the chart's nginx
+// gateway with basic auth; network policy makes it the only way to Loki (monitoringPolicies).
+const (
+	// LokiTenant is the one tenant: the gateway sets it on every request it passes on, so a
+	// client cannot choose another.
+	LokiTenant = "cinegit"
+	// LokiClientUser is the user Grafana and Alloy sign in to the gateway as.
+	LokiClientUser = "loki-client"
+	// LokiGatewaySecret holds the gateway's htpasswd file (key .htpasswd, what the chart's
+	// gateway.basicAuth.existingSecret must hold); LokiClientSecret holds the client's username
+	// and password, in the monitoring namespace (Grafana) and in the host agents' (Alloy).
+	LokiGatewaySecret = "loki-gateway-htpasswd"
+	LokiClientSecret  = "loki-client"
+	// LokiPasswordEnv is the environment variable Grafana's data source and Alloy's loki.write
+	// read the password from.
+	LokiPasswordEnv = "LOKI_PASSWORD"
+)
+
+// lokiCredentialName is the Secrets Manager secret of Loki's client credential,
+// cinegit/<stack>/loki/client: under the stack's prefix, which the secrets operator reads.
+func (b *builder) lokiCredentialName() string {
+	return strings.TrimPrefix(b.env.Naming.Path("loki", "client"), "/")
+}
+
+// lokiCredential generates the clients' password (a Pulumi secret in state, never in
+// configuration or Helm values) into Secrets Manager with its bcrypt hash, the form nginx's
+// htpasswd takes (the chart's own default htpasswd is Sprig's htpasswd, bcrypt), and has the
+// secrets operator write each consumer only its part: the gateway the hash, Grafana and Alloy
+// the username and password. The password is letters and digits: Grafana reads "$" in a
+// provisioned value as a variable, and ":" ends an htpasswd user.
+func (b *builder) lokiCredential() error {
+	password, err := random.NewRandomPassword(b.ctx, b.name+"-loki-client", &random.RandomPasswordArgs{
+		Length:     pulumi.Int(40),
+		Special:    pulumi.Bool(false),
+		MinUpper:   pulumi.Int(1),
+		MinLower:   pulumi.Int(1),
+		MinNumeric: pulumi.Int(1),
+	}, b.parent)
+	if err != nil {
+		return err
+	}
+	name := b.lokiCredentialName()
+	secret, err := secretsmanager.NewSecret(b.ctx, b.name+"-loki-client", &secretsmanager.SecretArgs{
+		Name:                 pulumi.String(name),
+		Description:          pulumi.String("Loki gateway client credential (JSON: username, password, htpasswd), synced into the cluster by the External Secrets Operator"),
+		KmsKeyId:             b.args.SecretsKmsKeyArn,
+		RecoveryWindowInDays: pulumi.Int(b.args.Loki.CredentialRecoveryWindowDays),
+		Tags:                 b.env.Tags.Named(name).Map(),
+	}, b.parent)
+	if err != nil {
+		return err
+	}
+	value := pulumi.JSONMarshal(pulumi.Map{
+		"username": pulumi.String(LokiClientUser),
+		"password": password.Result,
+		"htpasswd": pulumi.Sprintf("%s:%s", LokiClientUser, password.BcryptHash),
+	})
+	version, err := secretsmanager.NewSecretVersion(b.ctx, b.name+"-loki-client", &secretsmanager.SecretVersionArgs{
+		SecretId:     secret.ID(),
+		SecretString: pulumi.ToSecret(value).(pulumi.StringOutput),
+	}, b.parent)
+	if err != nil {
+		return err
+	}
+	// The ExternalSecrets read the version's secret, so they wait for the value to exist.
+	secretArn := pulumi.All(secret.Arn, version.VersionId).ApplyT(func(v []any) string { return v[0].(string) }).(pulumi.StringOutput)
+	client := map[string]string{"username": "username", "password": "password"}
+	for _, es := range []struct {
+		name, k8sName string
+		ns            pulumi.StringOutput
+		properties    map[string]string
+		into          *pulumi.Resource
+	}{
+		{"-loki-gateway", LokiGatewaySecret, b.ns, map[string]string{".htpasswd": "htpasswd"}, &b.lokiGatewaySecret},
+		{"-loki-grafana", LokiClientSecret, b.ns, client, &b.lokiGrafanaSecret},
+		{"-loki-alloy", LokiClientSecret, b.hostNs, client, &b.lokiAlloySecret},
+	} {
+		res, err := kube.NewExternalSecret(b.ctx, b.name+es.name, kube.ExternalSecretArgs{
+			Name:            es.k8sName,
+			Namespace:       es.ns,
+			Store:           b.args.SecretStore,
+			SecretArn:       secretArn,
+			RefreshInterval: b.args.SecretRefreshInterval,
+			Properties:      es.properties,
+		}, b.k8s...)
+		if err != nil {
+			return err
+		}
+		*es.into = res
+	}
+	b.lokiCredentialArn = secret.Arn
 	return nil
 }
 
@@ -125,8 +230,8 @@ func (b *builder) lokiValues(bucketName, roleArn pulumi.StringInput) lokiValues 
 	return lokiValues{
 		DeploymentMode: LokiMonolithic,
 		Loki: lokiConfig{
-			// One tenant: the cluster. The gateway is only reachable inside the cluster.
-			AuthEnabled:  false,
+			// Every request names its tenant; the authenticating gateway sets it.
+			AuthEnabled:  true,
 			CommonConfig: lokiCommon{ReplicationFactor: replication},
 			Storage: lokiStorage{
 				Type:        "s3",
@@ -155,6 +260,11 @@ func (b *builder) lokiValues(bucketName, roleArn pulumi.StringInput) lokiValues 
 			Resources: LokiGatewayResources,
 			Service:   kube.ClusterIP,
 			Metrics:   lokiGatewayMetrics{Enabled: true, Resources: ConfigReloaderResources},
+			// Basic auth on every location but the readiness probe's "/" (the chart's nginx
+			// configuration, templates/_helpers.tpl), against the synced htpasswd file; the
+			// tenant is set on every location, whatever the client sends.
+			BasicAuth:   lokiBasicAuth{Enabled: true, ExistingSecret: LokiGatewaySecret},
+			NginxConfig: lokiNginxConfig{LocationSnippet: "proxy_set_header X-Scope-OrgID " + LokiTenant + ";"},
 		},
 		// Loki's alerting and recording rules are not used: alerts are Prometheus rules. So
 		// neither the ruler nor the sidecar that loads rule ConfigMaps runs.
@@ -199,6 +309,8 @@ func (b *builder) alloyValues() alloyValues {
 			ConfigMap: alloyConfigMap{Create: true, Content: alloyConfig(b.lokiGateway(), b.args.ClusterName)},
 			Mounts:    alloyMounts{Varlog: true},
 			Resources: AlloyResources,
+			// The gateway's password, from the synced Secret (never in the configuration).
+			ExtraEnv: []kube.EnvVar{kube.SecretEnv(LokiPasswordEnv, LokiClientSecret, "password")},
 		},
 		// The configmap-reload sidecar.
 		ConfigReloader: resourcesOnly{Resources: ConfigReloaderResources},
@@ -212,8 +324,9 @@ func (b *builder) alloyValues() alloyValues {
 }
 
 // alloyConfig is the collector's pipeline, in Alloy's configuration language: discover this
-// node's pods, tail their log files, parse the CRI format and push to Loki with the pod's
-// namespace, pod, container and app as labels.
+// node's pods, tail their log files, parse the CRI format and push to Loki's gateway with the
+// pod's namespace, pod, container and app as labels, signed in with basic auth (loki.write's
+// endpoint > basic_auth block; sys.env reads the password the pod's environment holds).
 func alloyConfig(lokiURL, cluster pulumi.StringInput) pulumi.StringOutput {
 	return pulumi.Sprintf(`discovery.kubernetes "pods" {
   role = "pod"
@@ -266,10 +379,14 @@ loki.process "pods" {
 loki.write "default" {
   endpoint {
     url = "%s/loki/api/v1/push"
+    basic_auth {
+      username = "%s"
+      password = sys.env("%s")
+    }
   }
   external_labels = {
     cluster = "%s",
   }
 }
-`, lokiURL, cluster)
+`, lokiURL, LokiClientUser, LokiPasswordEnv, cluster)
 }

@@ -91,7 +91,8 @@ func (b *builder) metrics() error {
 	if err != nil {
 		return err
 	}
-	// Grafana cannot start without its admin Secret: the release waits for the ExternalSecret.
+	// Grafana cannot start without its admin Secret and Loki's client Secret: the release waits
+	// for their ExternalSecrets.
 	// Prometheus, Alertmanager and Grafana mount volumes: it waits for the storage too, and for
 	// the CRDs of the Prometheus and Alertmanager objects it creates.
 	stack, err := kube.NewRelease(b.ctx, b.name+"-stack", kube.ReleaseArgs{
@@ -101,7 +102,7 @@ func (b *builder) metrics() error {
 		Repo:      PrometheusCommunityRepo,
 		Namespace: b.ns,
 		Values:    b.stackValues(grafanaRole.Arn, amRoleArn),
-	}, append(b.k8s, pulumi.DependsOn(append([]pulumi.Resource{adminSecret, crds}, b.args.StorageReady...)))...)
+	}, append(b.k8s, pulumi.DependsOn(append([]pulumi.Resource{adminSecret, b.lokiGrafanaSecret, crds}, b.args.StorageReady...)))...)
 	if err != nil {
 		return err
 	}
@@ -312,8 +313,16 @@ func (b *builder) grafanaValues(roleArn pulumi.StringInput) grafanaValues {
 		InitChownData: grafanaInitChownData{Enabled: false, Resources: InitResources},
 		// The test pod runs only on `helm test`; nobody runs it.
 		TestFramework: kube.Enabled{Enabled: false},
+		// Loki's password reaches Grafana's environment from the synced Secret; the provisioned
+		// data source names the variable, which Grafana expands in every provisioning file ("Use
+		// environment variables", Provision Grafana).
+		EnvValueFrom: map[string]kube.EnvVarSource{LokiPasswordEnv: kube.SecretEnv(LokiPasswordEnv, LokiClientSecret, "password").ValueFrom},
 		AdditionalDataSources: []grafanaDataSource{
-			{Name: "Loki", Type: "loki", UID: LokiUID, Access: "proxy", URL: b.lokiGateway(), JSONData: map[string]any{"maxLines": 1000}},
+			{
+				Name: "Loki", Type: "loki", UID: LokiUID, Access: "proxy", URL: b.lokiGateway(), JSONData: map[string]any{"maxLines": 1000},
+				BasicAuth: true, BasicAuthUser: LokiClientUser,
+				SecureJSONData: map[string]string{"basicAuthPassword": "${" + LokiPasswordEnv + "}"},
+			},
 			{Name: "CloudWatch", Type: "cloudwatch", UID: CloudWatchUID, Access: "proxy", JSONData: map[string]any{
 				// The AWS SDK's default chain: the service account's IRSA role.
 				"authType": "default", "defaultRegion": b.env.Region,

@@ -82,6 +82,12 @@ type Args struct {
 
 	// Dashboards show these namespaces and AWS resources.
 	Dashboards Dashboards
+	// ApplicationMetricsPorts are the ports Prometheus scrapes in Dashboards.ApplicationNamespace
+	// (which admits the monitoring namespace on them).
+	ApplicationMetricsPorts []int
+	// Network is where the cluster's pods live: the monitoring namespaces deny by default and
+	// allow only what their pods need.
+	Network kube.ClusterNetwork
 	// Protect marks the Loki bucket and its key with Pulumi's protect option.
 	Protect bool
 }
@@ -121,6 +127,9 @@ type Loki struct {
 	DeploymentMode string
 	// Replicas of the monolithic Loki: 1, or 3 and more (each write replicated three times).
 	Replicas int
+	// CredentialRecoveryWindowDays is the deletion window of the clients' credential secret
+	// (0 or 7-30).
+	CredentialRecoveryWindowDays int
 	// RetentionDays keeps logs; the bucket expires objects a day later.
 	RetentionDays       int
 	StorageGiB          int
@@ -192,7 +201,7 @@ func (a Args) check() error {
 			return fmt.Errorf("%s chart version %q is not exact", chart, v)
 		}
 	}
-	return nil
+	return a.Network.Check()
 }
 
 // HostNamespace is the namespace of the host agents (node-exporter, Alloy) beside the
@@ -228,6 +237,12 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, err
 	}
 	b.hostNs = kube.NamespaceName(hostNs)
+	if err := kube.NewNetworkPolicies(ctx, name, b.ns, b.monitoringPolicies(), b.k8s...); err != nil {
+		return nil, err
+	}
+	if err := kube.NewNetworkPolicies(ctx, name+"-host", b.hostNs, b.hostPolicies(), b.k8s...); err != nil {
+		return nil, err
+	}
 
 	if err := b.logs(); err != nil {
 		return nil, err
@@ -281,4 +296,8 @@ type builder struct {
 	lokiBucketName, lokiBucketArn, lokiRoleArn pulumi.StringOutput
 	grafanaRoleArn, alertmanagerRoleArn        pulumi.StringOutput
 	grafanaAdminSecretArn                      pulumi.StringOutput
+	// Loki's client credential: its secret and the ExternalSecrets that write its parts (the
+	// releases that read them wait for them).
+	lokiCredentialArn                                     pulumi.StringOutput
+	lokiGatewaySecret, lokiGrafanaSecret, lokiAlloySecret pulumi.Resource
 }

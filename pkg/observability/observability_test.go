@@ -69,6 +69,13 @@ func testArgs() Args {
 		Dashboards: Dashboards{
 			ApplicationNamespace: "cinegit", MediaJobsNamespace: "media", CDNDistributionID: pulumi.String("E2ABCDEF012345"),
 		},
+		ApplicationMetricsPorts: []int{9090},
+		Network: kube.ClusterNetwork{
+			VpcCIDR:           "10.0.0.0/16",
+			ServiceCIDR:       pulumi.String("172.20.0.0/16"),
+			ControlPlaneCIDRs: []string{"10.0.32.0/20", "10.0.48.0/20"},
+			NodeCIDRs:         []string{"10.0.32.0/20", "10.0.48.0/20"},
+		},
 	}
 }
 
@@ -144,6 +151,10 @@ var credentialKey = regexp.MustCompile(`(?i)(password|passwd|secret|token|apikey
 // referenceKey names values that only point at a credential kept elsewhere.
 var referenceKey = regexp.MustCompile(`(?i)^(existingSecret|userKey|passwordKey|secretName|.*SecretRef|.*_file)$`)
 
+// envReference is a value that names an environment variable (Grafana expands it when it
+// provisions the data source): a reference, not a credential.
+var envReference = regexp.MustCompile(`^\$\{[A-Z_][A-Z0-9_]*\}$`)
+
 // literalCredentials lists "path=value" for every non-empty literal under a credential key.
 func literalCredentials(v any, path string) []string {
 	var out []string
@@ -151,7 +162,7 @@ func literalCredentials(v any, path string) []string {
 	case map[string]any:
 		for k, e := range x {
 			p := path + "/" + k
-			if s, ok := e.(string); ok && s != "" && credentialKey.MatchString(k) && !referenceKey.MatchString(k) {
+			if s, ok := e.(string); ok && s != "" && credentialKey.MatchString(k) && !referenceKey.MatchString(k) && !envReference.MatchString(s) {
 				out = append(out, p+"="+s)
 			}
 			out = append(out, literalCredentials(e, p)...)
@@ -429,7 +440,7 @@ func TestLokiBucketAndModes(t *testing.T) {
 		for path, want := range map[string]any{
 			"deploymentMode": "Monolithic", "singleBinary/replicas": 1.0, "write/replicas": 0.0, "read/replicas": 0.0, "backend/replicas": 0.0,
 			"loki/storage/type": "s3", "loki/storage/s3/region": region, "loki/limits_config/retention_period": "168h",
-			"loki/compactor/retention_enabled": true, "loki/auth_enabled": false, "gateway/service/type": "ClusterIP",
+			"loki/compactor/retention_enabled": true, "loki/auth_enabled": true, "gateway/service/type": "ClusterIP",
 			"loki/commonConfig/replication_factor": 1.0, "chunksCache/allocatedMemory": 512.0, "lokiCanary/enabled": false,
 		} {
 			if got := harness.At(v, path); got != want {
@@ -721,6 +732,7 @@ func TestBadArgsFail(t *testing.T) {
 		"no distribution":             func(a *Args) { a.Dashboards.CDNDistributionID = nil },
 		"topic key without the topic": func(a *Args) { a.Alertmanager.SNSTopicKmsKeyArn = pulumi.String(topicKey) },
 		"no storage class":            func(a *Args) { a.StorageClass = "" },
+		"no VPC range":                func(a *Args) { a.Network.VpcCIDR = "" },
 	} {
 		if _, err := component.Run(false, mutate); err == nil || !strings.Contains(err.Error(), "observability") {
 			t.Errorf("%s: got %v", name, err)

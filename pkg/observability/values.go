@@ -150,20 +150,21 @@ type prometheusSpec struct {
 }
 
 type grafanaValues struct {
-	Enabled                  bool                 `json:"enabled"`
-	DefaultDashboardsEnabled bool                 `json:"defaultDashboardsEnabled"`
-	Replicas                 int                  `json:"replicas"`
-	Admin                    grafanaAdmin         `json:"admin"`
-	ServiceAccount           kube.ServiceAccount  `json:"serviceAccount"`
-	Service                  kube.Service         `json:"service"`
-	Persistence              grafanaPersistence   `json:"persistence"`
-	DeploymentStrategy       deploymentStrategy   `json:"deploymentStrategy"`
-	Resources                kube.Resources       `json:"resources"`
-	InitChownData            grafanaInitChownData `json:"initChownData"`
-	TestFramework            kube.Enabled         `json:"testFramework"`
-	Sidecar                  grafanaSidecar       `json:"sidecar"`
-	AdditionalDataSources    []grafanaDataSource  `json:"additionalDataSources"`
-	GrafanaIni               grafanaIni           `json:"grafana.ini"`
+	Enabled                  bool                         `json:"enabled"`
+	DefaultDashboardsEnabled bool                         `json:"defaultDashboardsEnabled"`
+	Replicas                 int                          `json:"replicas"`
+	Admin                    grafanaAdmin                 `json:"admin"`
+	ServiceAccount           kube.ServiceAccount          `json:"serviceAccount"`
+	Service                  kube.Service                 `json:"service"`
+	Persistence              grafanaPersistence           `json:"persistence"`
+	DeploymentStrategy       deploymentStrategy           `json:"deploymentStrategy"`
+	Resources                kube.Resources               `json:"resources"`
+	InitChownData            grafanaInitChownData         `json:"initChownData"`
+	TestFramework            kube.Enabled                 `json:"testFramework"`
+	Sidecar                  grafanaSidecar               `json:"sidecar"`
+	EnvValueFrom             map[string]kube.EnvVarSource `json:"envValueFrom,omitempty"`
+	AdditionalDataSources    []grafanaDataSource          `json:"additionalDataSources"`
+	GrafanaIni               grafanaIni                   `json:"grafana.ini"`
 }
 
 // grafanaAdmin names the Secret holding the admin credential; the password is never a value.
@@ -216,6 +217,11 @@ type grafanaDataSource struct {
 	IsDefault bool               `json:"isDefault"`
 	Editable  bool               `json:"editable"`
 	JSONData  map[string]any     `json:"jsonData,omitempty"`
+	// BasicAuth signs in to the data source as BasicAuthUser with SecureJSONData's
+	// basicAuthPassword (an environment variable reference, never the password).
+	BasicAuth      bool              `json:"basicAuth,omitempty"`
+	BasicAuthUser  string            `json:"basicAuthUser,omitempty"`
+	SecureJSONData map[string]string `json:"secureJsonData,omitempty"`
 }
 
 // grafanaIni is the part of grafana.ini CineGit sets: no anonymous access, no sign-up, no
@@ -349,7 +355,21 @@ type lokiGatewayValues struct {
 	Service   kube.Service   `json:"service"`
 	// Metrics is the access-log exporter beside nginx in every gateway pod (on by default in
 	// the chart, with no resources).
-	Metrics lokiGatewayMetrics `json:"metrics"`
+	Metrics     lokiGatewayMetrics `json:"metrics"`
+	BasicAuth   lokiBasicAuth      `json:"basicAuth"`
+	NginxConfig lokiNginxConfig    `json:"nginxConfig"`
+}
+
+// lokiBasicAuth turns the gateway's basic auth on against an existing Secret holding
+// .htpasswd (gateway.basicAuth in the chart's values): no username or password is a value.
+type lokiBasicAuth struct {
+	Enabled        bool   `json:"enabled"`
+	ExistingSecret string `json:"existingSecret"`
+}
+
+type lokiNginxConfig struct {
+	// LocationSnippet goes into every location the gateway proxies.
+	LocationSnippet string `json:"locationSnippet"`
 }
 
 type lokiGatewayMetrics struct {
@@ -381,6 +401,7 @@ type alloyAgent struct {
 	ConfigMap alloyConfigMap `json:"configMap"`
 	Mounts    alloyMounts    `json:"mounts"`
 	Resources kube.Resources `json:"resources"`
+	ExtraEnv  []kube.EnvVar  `json:"extraEnv"`
 }
 
 type alloyConfigMap struct {

@@ -91,6 +91,10 @@ type Args struct {
 	// ApplicationSecrets are synced into the application namespace.
 	ApplicationSecrets []ApplicationSecret
 
+	// Network is where the cluster's pods live: the operator's namespace denies by default and
+	// allows only what the operator needs.
+	Network kube.ClusterNetwork
+
 	// KeyDeletionWindowDays is the platform secrets key's deletion window (7-30; 0 = 30).
 	KeyDeletionWindowDays int
 	// Protect marks the platform secrets key with Pulumi's protect option.
@@ -146,7 +150,7 @@ func (a Args) check() error {
 		}
 		seen[s.Name] = true
 	}
-	return nil
+	return a.Network.Check()
 }
 
 // New creates the component.
@@ -193,6 +197,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		Name: args.Namespace, Environment: env.Naming.Stack, Purpose: "secrets", PodSecurity: kube.Restricted,
 	}, k8s...)
 	if err != nil {
+		return nil, err
+	}
+	if err := kube.NewNetworkPolicies(ctx, name+"-operator", kube.NamespaceName(operatorNs), operatorPolicies(args.Network), k8s...); err != nil {
 		return nil, err
 	}
 	appNs, err := kube.NewNamespace(ctx, name+"-applications", kube.NamespaceArgs{

@@ -10,6 +10,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/cinegit/infrastructure/pkg/harness"
+	"github.com/cinegit/infrastructure/pkg/kube"
+	"github.com/cinegit/infrastructure/pkg/kube/netpolcheck"
 	"github.com/cinegit/infrastructure/pkg/naming"
 	"github.com/cinegit/infrastructure/pkg/stackenv"
 	"github.com/cinegit/infrastructure/pkg/tags"
@@ -57,6 +59,12 @@ func testArgs() Args {
 			{Name: "database", SecretArn: pulumi.String(dbSecret), KmsKeyArn: pulumi.String(dbKey)},
 			{Name: "redis", SecretArn: pulumi.String(cacheSec), KmsKeyArn: pulumi.String(cacheKey)},
 			{Name: "cdn-signing-key", SecretArn: pulumi.String(cdnSecret)},
+		},
+		Network: kube.ClusterNetwork{
+			VpcCIDR:           "10.0.0.0/16",
+			ServiceCIDR:       pulumi.String("172.20.0.0/16"),
+			ControlPlaneCIDRs: []string{"10.0.32.0/20", "10.0.48.0/20"},
+			NodeCIDRs:         []string{"10.0.32.0/20", "10.0.48.0/20"},
 		},
 	}
 }
@@ -253,6 +261,7 @@ func TestBadArgsFail(t *testing.T) {
 		"secret name Kubernetes bars": func(a *Args) { a.ApplicationSecrets[0].Name = "Database" },
 		"same secret twice":           func(a *Args) { a.ApplicationSecrets[1].Name = a.ApplicationSecrets[0].Name },
 		"no OIDC":                     func(a *Args) { a.OidcIssuer = nil },
+		"no VPC range":                func(a *Args) { a.Network.VpcCIDR = "" },
 	} {
 		if _, err := component.Run(false, mutate); err == nil || !strings.Contains(err.Error(), "secrets") {
 			t.Errorf("%s: got %v", name, err)
@@ -288,5 +297,49 @@ func TestPerServiceSecretsAreReadableButNotSynced(t *testing.T) {
 	}
 	if doc := r.Named(tPolicy, "secrets-operator").InputString("policy"); !strings.Contains(doc, cacheSec) {
 		t.Errorf("the operator cannot read the per-service secret: %s", doc)
+	}
+}
+
+// The operator's namespace denies by default: the controller reaches the Kubernetes API,
+// Secrets Manager and STS (through the interface endpoints where the VPC has them), the
+// certificate controller the Kubernetes API, and only the API server reaches the webhook.
+func TestOperatorNamespaceAllowsOnlyWhatTheOperatorNeeds(t *testing.T) {
+	ctl := netpolcheck.Endpoint{Namespace: "external-secrets", Labels: controllerPods, IP: "10.0.33.1"}
+	hook := netpolcheck.Endpoint{Namespace: "external-secrets", Labels: webhookPods, IP: "10.0.33.2"}
+	certs := netpolcheck.Endpoint{Namespace: "external-secrets", Labels: certControllerPods, IP: "10.0.33.3"}
+	app := netpolcheck.Endpoint{Namespace: "cinegit", Labels: map[string]string{"app": "review"}, IP: "10.0.33.9"}
+	ip := func(a string) netpolcheck.Endpoint { return netpolcheck.Endpoint{IP: a} }
+	for _, tc := range []struct {
+		name      string
+		endpoints bool
+		from, to  netpolcheck.Endpoint
+		port      int
+		want      bool
+	}{
+		{"controller to the Kubernetes API", false, ctl, ip("172.20.0.1"), 443, true},
+		{"controller to Secrets Manager", false, ctl, ip("52.46.1.1"), 443, true},
+		{"controller to the interface endpoints", true, ctl, ip("10.0.64.4"), 443, true},
+		{"controller to the same range without endpoints", false, ctl, ip("10.0.64.4"), 443, false},
+		{"controller into the VPC", true, ctl, ip("10.0.200.4"), 443, false},
+		{"controller to the database", false, ctl, ip("10.0.96.4"), 5432, false},
+		{"API server to the webhook", false, ip("10.0.48.4"), hook, WebhookPort, true},
+		{"a public subnet to the webhook", false, ip("10.0.0.9"), hook, WebhookPort, false},
+		{"webhook out", false, hook, ip("172.20.0.1"), 443, false},
+		{"certificate controller to the Kubernetes API", false, certs, ip("172.20.0.1"), 443, true},
+		{"certificate controller to AWS", false, certs, ip("52.46.1.1"), 443, false},
+		{"anything to the controller's metrics", false, app, ctl, 8080, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := component.MustRun(t, false, func(a *Args) {
+				if tc.endpoints {
+					// A range of its own (the program uses the private subnets), to show which
+					// rule admits it.
+					a.Network.EndpointCIDRs = []string{"10.0.64.0/20"}
+				}
+			})
+			if got := netpolcheck.Registered(r).Allowed(tc.from, tc.to, "TCP", tc.port); got != tc.want {
+				t.Errorf("%v -> %v:%d allowed %v, want %v", tc.from, tc.to, tc.port, got, tc.want)
+			}
+		})
 	}
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/cinegit/infrastructure/pkg/cluster"
 	"github.com/cinegit/infrastructure/pkg/gitops"
+	"github.com/cinegit/infrastructure/pkg/observability"
 	"github.com/cinegit/infrastructure/pkg/secrets"
 	"github.com/cinegit/infrastructure/pkg/stackenv"
 )
@@ -27,14 +28,16 @@ func (c Config) SecretsArgs(env stackenv.Env, eks *cluster.Cluster, appSecrets [
 		ApplicationNamespace: g.ApplicationNamespace,
 		ConsumerNamespaces:   c.secretConsumers(),
 		ApplicationSecrets:   appSecrets,
+		Network:              c.ClusterNetwork(eks),
 		Protect:              c.Protect,
 	}
 }
 
 // secretConsumers are the namespaces besides the application namespace whose ExternalSecrets
-// the store serves: observability's, Argo CD's, and every service's (their Secrets).
+// the store serves: observability's and its host agents' (Alloy's Loki credential), Argo CD's,
+// and every service's (their Secrets).
 func (c Config) secretConsumers() []string {
-	out := []string{c.Observability.Namespace, c.GitOps.Namespace}
+	out := []string{c.Observability.Namespace, observability.HostNamespace(c.Observability.Namespace), c.GitOps.Namespace}
 	for _, s := range c.Services {
 		if s.Namespace != c.GitOps.ApplicationNamespace && !slices.Contains(out, s.Namespace) {
 			out = append(out, s.Namespace)
@@ -71,5 +74,6 @@ func (c Config) GitOpsArgs(env stackenv.Env, eks *cluster.Cluster, store *secret
 		SecretRefreshInterval:    g.ExternalSecrets.RefreshInterval,
 		SecretRecoveryWindowDays: *g.SecretRecoveryWindowDays,
 		Outputs:                  outputs,
+		Network:                  c.ClusterNetwork(eks),
 	}
 }

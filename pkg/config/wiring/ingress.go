@@ -42,6 +42,7 @@ func (c Config) IngressArgs(env stackenv.Env, eks *cluster.Cluster, net *network
 		ExternalDNSChartVersion: in.ExternalDNS.ChartVersion,
 		ExternalDNSResources:    resources(in.ExternalDNS.Resources),
 		ExternalDNSPolicy:       in.ExternalDNS.Policy,
+		Network:                 c.ClusterNetwork(eks),
 		Protect:                 c.Protect,
 	}
 	if zone != nil {

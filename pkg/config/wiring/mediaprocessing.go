@@ -51,6 +51,7 @@ func (c Config) MediaProcessingArgs(env stackenv.Env, net *network.Network, medi
 			MaxCPU: mp.Jobs.MaxCPU, MaxMemory: mp.Jobs.MaxMemory, MaxEphemeralStorage: mp.Jobs.MaxEphemeralStorage,
 			QuotaCPU: mp.Jobs.QuotaCPU, QuotaMemory: mp.Jobs.QuotaMemory, QuotaPods: mp.Jobs.QuotaPods,
 		},
+		Network: c.ClusterNetwork(eks),
 		Protect: c.Protect,
 	}
 }

@@ -1,7 +1,9 @@
 package wiring
 
 import (
+	"github.com/cinegit/infrastructure/pkg/cluster"
 	"github.com/cinegit/infrastructure/pkg/config"
+	"github.com/cinegit/infrastructure/pkg/kube"
 	"github.com/cinegit/infrastructure/pkg/network"
 	"github.com/cinegit/infrastructure/pkg/stackenv"
 )
@@ -29,4 +31,24 @@ func (c Config) NetworkArgs(env stackenv.Env, clusterName string, runner *networ
 		Protect:              c.Protect,
 		Peer:                 runner,
 	}, nil
+}
+
+// ClusterNetwork is where the cluster's pods live, for the NetworkPolicies of every namespace
+// the platform creates: the VPC's range (which HTTPS out excludes), the Service range EKS gave
+// the cluster, the cluster's subnets (the private ones: the control plane's network interfaces
+// and the nodes are there, see ClusterArgs) and, where the stack has interface endpoints, their
+// subnets (the private ones too: network.Args.InterfaceEndpoints).
+func (c Config) ClusterNetwork(eks *cluster.Cluster) kube.ClusterNetwork {
+	// The layout was validated with the configuration; an error here is impossible.
+	layout, _ := c.Network.Layout()
+	n := kube.ClusterNetwork{
+		VpcCIDR:           c.Network.CIDR,
+		ServiceCIDR:       eks.ServiceCIDR,
+		ControlPlaneCIDRs: layout.Private,
+		NodeCIDRs:         layout.Private,
+	}
+	if len(c.Network.InterfaceEndpoints) > 0 {
+		n.EndpointCIDRs = layout.Private
+	}
+	return n
 }

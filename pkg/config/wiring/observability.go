@@ -43,7 +43,8 @@ func (c Config) ObservabilityArgs(env stackenv.Env, eks *cluster.Cluster, store 
 			ChartVersion: o.Loki.ChartVersion, DeploymentMode: o.Loki.DeploymentMode,
 			Replicas: o.Loki.Replicas, RetentionDays: o.Loki.RetentionDays(), StorageGiB: o.Loki.StorageGiB,
 			ChunksCacheMemoryMB: *o.Loki.ChunksCacheMemoryMB, ForceDestroy: o.Loki.ForceDestroy,
-			Resources: resources(o.Loki.Resources),
+			CredentialRecoveryWindowDays: *o.Loki.CredentialRecoveryWindowDays,
+			Resources:                    resources(o.Loki.Resources),
 		},
 		AlloyChartVersion:     o.Alloy.ChartVersion,
 		SecretStore:           store.StoreName,
@@ -54,7 +55,9 @@ func (c Config) ObservabilityArgs(env stackenv.Env, eks *cluster.Cluster, store 
 			MediaJobsNamespace:   mediaprocessing.Namespace,
 			CDNDistributionID:    edge.DistributionID,
 		},
-		Protect: c.Protect,
+		ApplicationMetricsPorts: c.Ingress.NetworkPolicy.MetricsPorts,
+		Network:                 c.ClusterNetwork(eks),
+		Protect:                 c.Protect,
 	}
 }
 
