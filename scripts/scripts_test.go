@@ -114,14 +114,8 @@ JSON
 esac
 `)
 	run := func(need float64) (string, int) {
-		cmd := exec.Command("bash", "check-quotas.sh", "prod")
-		cmd.Env = append(os.Environ(), "PATH="+dir+string(os.PathListSeparator)+os.Getenv("PATH"), "CINEGIT_BIN="+write("cinegit", plan(need)))
-		out, err := cmd.CombinedOutput()
-		var exit *exec.ExitError
-		if err != nil && !errors.As(err, &exit) {
-			t.Fatal(err)
-		}
-		return string(out), cmd.ProcessState.ExitCode()
+		out, code := runScript(t, []string{"PATH=" + dir + string(os.PathListSeparator) + os.Getenv("PATH"), "CINEGIT_BIN=" + write("cinegit", plan(need))}, "check-quotas.sh", "prod")
+		return out, code
 	}
 	if out, code := run(32); code != 0 || !strings.Contains(out, "EC2-VPC Elastic IPs in us-east-1: 3 of 20") || !strings.Contains(out, "Resource policies in us-east-1: 2 of 10") {
 		t.Errorf("every quota fits: exit %d\n%s", code, out)
@@ -188,16 +182,10 @@ esac
 func TestDestroyOrder(t *testing.T) {
 	run := func(stack, left string) (string, string, int) {
 		dir, calls := fakeTools(t)
-		cmd := exec.Command("bash", "destroy.sh", stack)
-		cmd.Env = append(os.Environ(), "PATH="+dir+string(os.PathListSeparator)+os.Getenv("PATH"), "FAKE_DIR="+dir, "FAKE_LEFT="+left,
-			"CINEGIT_BIN="+filepath.Join(dir, "cinegit"), "PRE_DESTROY_INTERVAL=0", "DESTROY_INTERVAL=0", "POST_DESTROY_SETTLE=0")
-		out, err := cmd.CombinedOutput()
-		var exit *exec.ExitError
-		if err != nil && !errors.As(err, &exit) {
-			t.Fatal(err)
-		}
+		out, code := runScript(t, []string{"PATH=" + dir + string(os.PathListSeparator) + os.Getenv("PATH"), "FAKE_DIR=" + dir, "FAKE_LEFT=" + left,
+			"CINEGIT_BIN=" + filepath.Join(dir, "cinegit"), "PRE_DESTROY_INTERVAL=0", "DESTROY_INTERVAL=0", "POST_DESTROY_SETTLE=0"}, "destroy.sh", stack)
 		log, _ := os.ReadFile(calls)
-		return string(out), string(log), cmd.ProcessState.ExitCode()
+		return out, string(log), code
 	}
 	out, log, code := run("staging", "arn:aws:kms:us-east-1:1:key/k arn:aws:rds:us-east-1:1:snapshot:cinegit-staging-postgres-final-ab12")
 	if code != 0 {
@@ -256,14 +244,8 @@ esac
 		if err := os.WriteFile(filepath.Join(dir, "aws"), []byte(aws), 0o700); err != nil {
 			t.Fatal(err)
 		}
-		cmd := exec.Command("bash", "bootstrap-preflight.sh", "dev")
-		cmd.Env = append(os.Environ(), "PATH="+dir+string(os.PathListSeparator)+os.Getenv("PATH"), "EXISTING="+existing)
-		out, err := cmd.CombinedOutput()
-		var exit *exec.ExitError
-		if err != nil && !errors.As(err, &exit) {
-			t.Fatal(err)
-		}
-		return string(out), cmd.ProcessState.ExitCode()
+		out, code := runScript(t, []string{"PATH=" + dir + string(os.PathListSeparator) + os.Getenv("PATH"), "EXISTING=" + existing}, "bootstrap-preflight.sh", "dev")
+		return out, code
 	}
 	if out, code := run("111111111111", "no"); code != 0 || !strings.Contains(out, "is ready") {
 		t.Errorf("a new account: exit %d\n%s", code, out)
@@ -314,15 +296,9 @@ esac
   *"InService"*) echo 1 ;;
 esac
 `)
-		cmd := exec.Command("bash", "offhours.sh", action, "dev", state)
-		cmd.Env = append(os.Environ(), "PATH="+dir+string(os.PathListSeparator)+os.Getenv("PATH"), "OFFHOURS_INTERVAL=0")
-		out, err := cmd.CombinedOutput()
-		var exit *exec.ExitError
-		if err != nil && !errors.As(err, &exit) {
-			t.Fatal(err)
-		}
+		out, code := runScript(t, []string{"PATH=" + dir + string(os.PathListSeparator) + os.Getenv("PATH"), "OFFHOURS_INTERVAL=0"}, "offhours.sh", action, "dev", state)
 		log, _ := os.ReadFile(calls)
-		return string(out), string(log), cmd.ProcessState.ExitCode()
+		return out, string(log), code
 	}
 	state := filepath.Join(t.TempDir(), "state")
 	out, log, code := run(true, "wake", state)
@@ -369,14 +345,8 @@ esac
 		if err := os.WriteFile(list, []byte(strings.Join(images, "\n")+"\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		cmd := exec.Command("bash", "check-image-platforms.sh", list)
-		cmd.Env = append(os.Environ(), "REGISTRY_INSPECT="+inspect)
-		out, err := cmd.CombinedOutput()
-		var exit *exec.ExitError
-		if err != nil && !errors.As(err, &exit) {
-			t.Fatal(err)
-		}
-		return string(out), cmd.ProcessState.ExitCode()
+		out, code := runScript(t, []string{"REGISTRY_INSPECT=" + inspect}, "check-image-platforms.sh", list)
+		return out, code
 	}
 	if out, code := run("example.com/multi:1"); code != 0 {
 		t.Errorf("a multi-arch image: exit %d\n%s", code, out)
@@ -386,4 +356,18 @@ esac
 		strings.Contains(out, "multi:1:") {
 		t.Errorf("images without arm64: exit %d\n%s", code, out)
 	}
+}
+
+// runScript runs a script of this directory under bash with extra environment and arguments,
+// and returns its combined output and exit status.
+func runScript(t *testing.T, env []string, script string, args ...string) (string, int) {
+	t.Helper()
+	cmd := exec.Command("bash", append([]string{script}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		t.Fatal(err)
+	}
+	return string(out), cmd.ProcessState.ExitCode()
 }
