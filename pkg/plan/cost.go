@@ -34,6 +34,8 @@ type CostReport struct {
 	Monthly   float64      `json:"monthlyFloor"`
 	Usage     []UsagePrice `json:"usage"`
 	Notes     []string     `json:"notes"`
+	// Footage is what CineGit's own work costs on the stack (footage.go).
+	Footage *FootageCost `json:"footage"`
 }
 
 // Cost estimates a run's monthly floor from the price table of its region.
@@ -170,6 +172,11 @@ func Cost(r *harness.Result) (*CostReport, error) {
 		return a.Item < b.Item
 	})
 	rep.Monthly = cents(rep.Monthly)
+	footage, err := Footage(r, prices)
+	if err != nil {
+		return nil, err
+	}
+	rep.Footage = footage
 	return rep, nil
 }
 
@@ -295,5 +302,8 @@ func WriteCost(w io.Writer, c *CostReport) {
 	fmt.Fprintln(w, "\nNotes:")
 	for _, n := range c.Notes {
 		fmt.Fprintln(w, "  - "+n)
+	}
+	if c.Footage != nil {
+		WriteFootage(w, c.Footage)
 	}
 }

@@ -506,3 +506,33 @@ func remove(t *testing.T, path string) {
 		t.Fatal(err)
 	}
 }
+
+// TestRenderShowsWhatFootageCosts: a report with the footage model shows its scenario before
+// and after and its rates, each string escaped like the rest; a negative scenario is refused.
+func TestRenderShowsWhatFootageCosts(t *testing.T) {
+	d := valid()
+	for i := range d.Stacks {
+		for _, r := range []*Report{d.Stacks[i].Head, d.Stacks[i].Base} {
+			if r == nil {
+				continue
+			}
+			r.Cost.Footage = &Footage{
+				Assumptions: []FootageAssumption{{Item: "4K originals", Value: 318, Unit: "GB per hour", Source: "Apple ProRes white paper"}},
+				Rates:       []FootageRate{{Item: "a TB of review playback through CloudFront `<b>`", Price: 87.26, Unit: "TB"}},
+				Scenario:    FootageScenario{Hours: 100, Views: 10, Monthly: 2453.87, Lines: []FootageRate{{Item: "originals", Price: 731.4, Unit: "month"}}},
+			}
+		}
+	}
+	out, err := Render(d, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "What footage costs: 100 hours of 4K a month, each reviewed 10 times: $2,453.87 a month; at the base $2,453.87") ||
+		!strings.Contains(out, "$87.26 per TB") || strings.Contains(out, "`<b>`") {
+		t.Errorf("footage not shown, or not escaped:\n%s", out)
+	}
+	d.Stacks[0].Head.Cost.Footage.Scenario.Monthly = -1
+	if _, err := Render(d, Options{}); err == nil {
+		t.Error("a negative scenario was rendered")
+	}
+}

@@ -128,6 +128,38 @@ type Cost struct {
 	Monthly   float64      `json:"monthlyFloor"`
 	Usage     []UsagePrice `json:"usage"`
 	Notes     []string     `json:"notes"`
+	Footage   *Footage     `json:"footage"`
+}
+
+// Footage mirrors plan.FootageCost.
+type Footage struct {
+	Assumptions []FootageAssumption `json:"assumptions"`
+	Rates       []FootageRate       `json:"rates"`
+	Scenario    FootageScenario     `json:"scenario"`
+}
+
+// FootageAssumption mirrors plan.FootageAssumption.
+type FootageAssumption struct {
+	Item   string  `json:"item"`
+	Value  float64 `json:"value"`
+	Unit   string  `json:"unit"`
+	Source string  `json:"source"`
+}
+
+// FootageRate mirrors plan.FootageRate.
+type FootageRate struct {
+	Item  string  `json:"item"`
+	Price float64 `json:"price"`
+	Unit  string  `json:"unit"`
+	Note  string  `json:"note,omitempty"`
+}
+
+// FootageScenario mirrors plan.FootageScenario.
+type FootageScenario struct {
+	Hours   float64       `json:"hours"`
+	Views   float64       `json:"views"`
+	Lines   []FootageRate `json:"lines"`
+	Monthly float64       `json:"monthly"`
 }
 
 // CostLine mirrors plan.CostLine.
@@ -413,6 +445,25 @@ func (r *Report) validate(stack string) error {
 		for i, u := range c.Usage {
 			if err := errors.Join(checkStrings(u.Item, u.Unit), checkNumber("price", u.Price, maxMoney)); err != nil {
 				return fmt.Errorf("usage price %d: %w", i, err)
+			}
+		}
+		if f := c.Footage; f != nil {
+			if len(f.Assumptions) > MaxListItems || len(f.Rates) > MaxListItems || len(f.Scenario.Lines) > MaxListItems {
+				return fmt.Errorf("footage: more than %d lines", MaxListItems)
+			}
+			for i, a := range f.Assumptions {
+				if err := errors.Join(checkStrings(a.Item, a.Unit, a.Source), checkNumber("value", a.Value, maxQuantity)); err != nil {
+					return fmt.Errorf("footage assumption %d: %w", i, err)
+				}
+			}
+			for i, r := range append(append([]FootageRate{}, f.Rates...), f.Scenario.Lines...) {
+				if err := errors.Join(checkStrings(r.Item, r.Unit, r.Note), checkNumber("price", r.Price, maxMoney)); err != nil {
+					return fmt.Errorf("footage rate %d: %w", i, err)
+				}
+			}
+			if err := errors.Join(checkNumber("scenario hours", f.Scenario.Hours, maxQuantity), checkNumber("scenario views", f.Scenario.Views, maxQuantity),
+				checkNumber("scenario monthly", f.Scenario.Monthly, maxMoney)); err != nil {
+				return fmt.Errorf("footage: %w", err)
 			}
 		}
 	}

@@ -106,6 +106,14 @@ func floorOf(r *Report) string {
 	return money(r.Cost.Monthly)
 }
 
+// footageOf is a report's footage scenario, "n/a" for a base without the model.
+func footageOf(r *Report) string {
+	if r == nil || r.Cost.Footage == nil {
+		return "n/a"
+	}
+	return money(r.Cost.Footage.Scenario.Monthly)
+}
+
 func minutesOf(r *Report) string {
 	if r == nil {
 		return "n/a"
@@ -185,6 +193,16 @@ func stackLines(st Stack) []string {
 	add("Notes:")
 	for _, n := range c.Notes {
 		add("  - %s", text(n))
+	}
+	if f := c.Footage; f != nil {
+		add("What footage costs: %s hours of 4K a month, each reviewed %s times: %s a month; at the base %s",
+			number(f.Scenario.Hours), number(f.Scenario.Views), money(f.Scenario.Monthly), footageOf(st.Base))
+		for _, r := range f.Rates {
+			add("  %-92s %s per %s", text(r.Item), money(r.Price), text(r.Unit))
+		}
+		for _, l := range f.Scenario.Lines {
+			add("  scenario: %-50s %s", text(l.Item), money(l.Price))
+		}
 	}
 	add("")
 	add("Critical path of a from-zero update: about %s; at the base %s", minutesOf(st.Head), minutesOf(st.Base))
