@@ -14,7 +14,7 @@
 # kube-prometheus-stack, its prometheus-operator-crds line in pkg/observability/crds.go).
 #
 # Needs helm 3, jq, internet access to the chart repositories, and Go or a built bin/cinegit
-# (CINEGIT_BIN). See docs/upgrades.md, "Bumping a chart".
+# (CINEGIT_BIN). See docs/chart-bump.md.
 set -euo pipefail
 # shellcheck source=lib/common.bash
 source "$(dirname "$0")/lib/common.bash"
