@@ -48,10 +48,11 @@ func TestScriptsParseAndPassShellcheck(t *testing.T) {
 	}
 }
 
-// TestScriptsRefuseToRunWithoutAStack: both take exactly one stack and touch nothing otherwise.
+// TestScriptsRefuseToRunWithoutAStack: every script refuses no arguments and too many, and touches
+// nothing then.
 func TestScriptsRefuseToRunWithoutAStack(t *testing.T) {
 	for _, f := range scripts(t) {
-		for _, args := range [][]string{{}, {"dev", "staging"}} {
+		for _, args := range [][]string{{}, {"dev", "staging", "prod", "more"}} {
 			err := exec.Command("bash", append([]string{f}, args...)...).Run()
 			var exit *exec.ExitError
 			if !errors.As(err, &exit) || exit.ExitCode() != 2 {
@@ -370,4 +371,44 @@ func runScript(t *testing.T, env []string, script string, args ...string) (strin
 		t.Fatal(err)
 	}
 	return string(out), cmd.ProcessState.ExitCode()
+}
+
+// TestRestoreScripts runs the restore runbook's scripts with stand-ins: the snapshot copy
+// re-encrypts with the stack's database key into its region and waits for it, naming the copy;
+// the object restore lists a key's versions without changing anything, and copies one version
+// back when given its ID.
+func TestRestoreScripts(t *testing.T) {
+	dir := t.TempDir()
+	calls := filepath.Join(dir, "calls.log")
+	stub := func(name, body string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("#!/usr/bin/env bash\necho \""+name+" $*\" >> "+calls+"\n"+body), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stub("pulumi", `case "$*" in *aws:region*) echo us-east-1 ;; *mediaBucketName*) echo cinegit-prod-media ;; esac
+`)
+	stub("aws", `case "$*" in *list-object-versions*) echo '{"Versions":[{"Key":"a/b.mov","VersionId":"v2","LastModified":"2026-12-03","Size":9,"IsLatest":false}],"DeleteMarkers":[{"Key":"a/b.mov","VersionId":"d1","LastModified":"2026-12-04","IsLatest":true}]}' ;; esac
+`)
+	env := []string{"PATH=" + dir + string(os.PathListSeparator) + os.Getenv("PATH")}
+	out, code := runScript(t, env, "copy-db-snapshot.sh", "prod", "arn:aws:rds:us-west-2:333333333333:snapshot:awsbackup:job-AB12")
+	log, _ := os.ReadFile(calls)
+	if code != 0 || strings.TrimSpace(out) != "cinegit-prod-copy-awsbackup-job-ab12" ||
+		!strings.Contains(string(log), "aws rds copy-db-snapshot --region us-east-1 --source-region us-west-2 --source-db-snapshot-identifier arn:aws:rds:us-west-2:333333333333:snapshot:awsbackup:job-AB12 --target-db-snapshot-identifier cinegit-prod-copy-awsbackup-job-ab12 --kms-key-id alias/cinegit-prod-database") ||
+		!strings.Contains(string(log), "aws rds wait db-snapshot-available") {
+		t.Errorf("copy: exit %d %q\n%s", code, out, log)
+	}
+	if _, code := runScript(t, env, "copy-db-snapshot.sh", "prod", "not-an-arn"); code != 2 {
+		t.Errorf("a bad ARN: exit %d", code)
+	}
+	out, code = runScript(t, env, "restore-object.sh", "prod", "a/b.mov")
+	log, _ = os.ReadFile(calls)
+	if code != 0 || !strings.Contains(out, "version v2 2026-12-03 9 bytes") || !strings.Contains(out, "delete marker d1 2026-12-04 (current: the object is deleted)") ||
+		strings.Contains(string(log), "copy-object") {
+		t.Errorf("list: exit %d\n%s\n%s", code, out, log)
+	}
+	out, code = runScript(t, env, "restore-object.sh", "prod", "a/b.mov", "v2")
+	log, _ = os.ReadFile(calls)
+	if code != 0 || !strings.Contains(string(log), "--copy-source cinegit-prod-media/a/b.mov?versionId=v2") {
+		t.Errorf("restore: exit %d\n%s\n%s", code, out, log)
+	}
 }
