@@ -19,10 +19,10 @@ import (
 // GitHub-hosted jobs cannot reach a private EKS endpoint, so they only launch: the job assumes
 // its GitHub role (which may do nothing but upload the checked-out commit and start and watch
 // builds of one project), and the build runs pulumi inside the VPC as the project's service
-// role. Sources come from S3 through StartBuild's sourceTypeOverride/sourceLocationOverride,
-// so CodeBuild needs no GitHub webhook, token or CodeConnections connection (CodeBuild API
-// reference, StartBuild: sourceTypeOverride, sourceLocationOverride,
-// environmentVariablesOverride, buildspecOverride).
+// role. Sources come from the project's own S3 key, at the version the launcher uploaded
+// (StartBuild's sourceVersion), so CodeBuild needs no GitHub webhook, token or CodeConnections
+// connection, and no launcher ever overrides the source (CodeBuild API reference, StartBuild:
+// sourceVersion).
 const (
 	// BuildspecPath is the committed buildspec, relative to the source root; it pins every tool
 	// version the runners install.
@@ -38,7 +38,7 @@ const (
 	// under 3 hours. The deploy launcher's session (deploySessionHours) outlasts it.
 	PreviewTimeoutMinutes = 60
 	DeployTimeoutMinutes  = 180
-	// PreviewSessionHours is the preview launcher's maximum session: its job waits for a
+	// PreviewSessionHours is the preview and pull-request launchers' maximum session: a job waits for a
 	// queued and running preview build.
 	PreviewSessionHours = 2
 	// QueuedTimeoutMinutes fails a build that never got capacity instead of leaving the job
