@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/route53"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
@@ -53,11 +52,7 @@ func newAccountDNS(ctx *pulumi.Context, cfg *Config, env stackenv.Env, keep []pu
 		edge.Region = kmskey.DNSSECRegion
 		opts := append([]pulumi.ResourceOption{}, keep...)
 		if cfg.Region != kmskey.DNSSECRegion {
-			p, err := aws.NewProvider(ctx, "edge", &aws.ProviderArgs{
-				Region:            pulumi.String(kmskey.DNSSECRegion),
-				AllowedAccountIds: pulumi.ToStringArray([]string{cfg.AccountID}),
-				DefaultTags:       &aws.ProviderDefaultTagsArgs{Tags: env.Tags.Map()},
-			})
+			p, err := accountProvider(ctx, "edge", kmskey.DNSSECRegion, cfg.AccountID, env.Tags)
 			if err != nil {
 				return nil, err
 			}

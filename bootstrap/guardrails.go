@@ -17,7 +17,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/accessanalyzer"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/budgets"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudtrail"
@@ -187,11 +186,7 @@ func newGuardrails(ctx *pulumi.Context, name string, g GuardrailsConfig, env sta
 			if region == env.Region {
 				continue
 			}
-			p, err := aws.NewProvider(ctx, name+"-"+region, &aws.ProviderArgs{
-				Region:            pulumi.String(region),
-				AllowedAccountIds: pulumi.ToStringArray([]string{env.AccountID}),
-				DefaultTags:       &aws.ProviderDefaultTagsArgs{Tags: env.Tags.Map()},
-			}, parent)
+			p, err := accountProvider(ctx, name+"-"+region, region, env.AccountID, env.Tags, parent)
 			if err != nil {
 				return nil, err
 			}

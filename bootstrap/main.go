@@ -43,6 +43,17 @@ func main() {
 	pulumi.Run(program)
 }
 
+// accountProvider is an AWS provider for a region of the account: it tags everything it
+// creates and refuses credentials of any other account (allowedAccountIds) before it changes
+// anything. Every provider the bootstrap makes is one.
+func accountProvider(ctx *pulumi.Context, name, region, accountID string, t tags.Set, opts ...pulumi.ResourceOption) (*aws.Provider, error) {
+	return aws.NewProvider(ctx, name, &aws.ProviderArgs{
+		Region:            pulumi.String(region),
+		AllowedAccountIds: pulumi.ToStringArray([]string{accountID}),
+		DefaultTags:       &aws.ProviderDefaultTagsArgs{Tags: t.Map()},
+	}, opts...)
+}
+
 // program is the whole bootstrap stack; `pulumi up` and the tests run it.
 func program(ctx *pulumi.Context) error {
 	cfg, err := ConfigFromContext(ctx)
@@ -53,11 +64,7 @@ func program(ctx *pulumi.Context) error {
 	// One provider, in the state's region, tagging everything it creates with the account's
 	// stack, and refusing credentials of any other account before it changes anything.
 	baseTags := tags.Set(tags.Base("cinegit", cfg.Environment, nil))
-	provider, err := aws.NewProvider(ctx, "aws", &aws.ProviderArgs{
-		Region:            pulumi.String(cfg.Region),
-		AllowedAccountIds: pulumi.ToStringArray([]string{cfg.AccountID}),
-		DefaultTags:       &aws.ProviderDefaultTagsArgs{Tags: baseTags.Map()},
-	})
+	provider, err := accountProvider(ctx, "aws", cfg.Region, cfg.AccountID, baseTags)
 	if err != nil {
 		return err
 	}
