@@ -5,9 +5,9 @@ import (
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudfront"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/sns"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/cinegit/infrastructure/pkg/alarmtopic"
 	"github.com/cinegit/infrastructure/pkg/iampolicy"
 	"github.com/cinegit/infrastructure/pkg/kmskey"
 )
@@ -113,57 +113,29 @@ func watchPlayback(ctx *pulumi.Context, name string, args Args, dist *cloudfront
 	}
 	alarmName := env.Naming.Name("cdn-cache-hit-rate")
 	alarmArn := fmt.Sprintf("arn:%s:cloudwatch:%s:%s:alarm:%s", env.Partition, EdgeRegion, env.AccountID, alarmName)
-	cloudWatch := []iampolicy.Principal{{Type: "Service", Identifiers: iampolicy.Strings("cloudwatch.amazonaws.com")}}
-	fromAlarm := []iampolicy.Condition{
-		{Test: "StringEquals", Variable: "aws:SourceAccount", Values: iampolicy.Strings(env.AccountID)},
-		{Test: "ArnLike", Variable: "aws:SourceArn", Values: iampolicy.Strings(alarmArn)},
-	}
 	edgeEnv := env
 	edgeEnv.Region = EdgeRegion
-	// CloudWatch publishes to an encrypted topic only through a key that lets it (the AWS
-	// managed SNS key does not): "Encrypting SNS topics for CloudWatch alarms".
 	key, err := kmskey.New(ctx, name+"-alarms", kmskey.Args{
 		Env:         edgeEnv,
 		Description: "CineGit " + env.Naming.Stack + " CDN alarm topic",
 		Alias:       env.Naming.Name("cdn-alarms"),
-		Statements: []iampolicy.Statement{{
-			Sid: "CloudWatchAlarmsEncryptForTheTopic", Actions: []string{"kms:GenerateDataKey*", "kms:Decrypt"},
-			Resources: iampolicy.Strings("*"), Principals: cloudWatch, Conditions: fromAlarm,
-		}},
+		Statements:  []iampolicy.Statement{alarmtopic.KeyStatement(env.AccountID, alarmArn)},
 	}, append(append([]pulumi.ResourceOption{}, edge...), pulumi.Protect(args.Protect))...)
 	if err != nil {
 		return err
 	}
-	topicName := env.Naming.Name("cdn-alarms")
-	topic, err := sns.NewTopic(ctx, name+"-alarms", &sns.TopicArgs{
-		Name:           pulumi.String(topicName),
-		DisplayName:    pulumi.String("CineGit " + env.Naming.Stack + " CDN"),
-		KmsMasterKeyId: key.Arn(),
-		Tags:           env.Tags.Named(topicName).Map(),
+	topic, err := alarmtopic.New(ctx, name+"-alarms", alarmtopic.Args{
+		Name:            env.Naming.Name("cdn-alarms"),
+		DisplayName:     "CineGit " + env.Naming.Stack + " CDN",
+		KeyArn:          key.Arn(),
+		AccountID:       env.AccountID,
+		AlarmArnPattern: alarmArn,
+		AllowSid:        "AllowCacheHitRateAlarm",
+		Email:           p.AlarmEmail,
+		Tags:            env.Tags,
 	}, edge...)
 	if err != nil {
 		return err
-	}
-	topicArn := pulumi.StringArray{topic.Arn}
-	if _, err := sns.NewTopicPolicy(ctx, name+"-alarms", &sns.TopicPolicyArgs{
-		Arn: topic.Arn,
-		Policy: iampolicy.Document(
-			iampolicy.Statement{
-				Sid: "DenyInsecureTransport", Effect: "Deny", Actions: []string{"sns:Publish"}, Resources: topicArn,
-				Principals: []iampolicy.Principal{{Type: "AWS", Identifiers: iampolicy.Strings("*")}},
-				Conditions: []iampolicy.Condition{{Test: "Bool", Variable: "aws:SecureTransport", Values: iampolicy.Strings("false")}},
-			},
-			iampolicy.Statement{Sid: "AllowCacheHitRateAlarm", Actions: []string{"sns:Publish"}, Resources: topicArn, Principals: cloudWatch, Conditions: fromAlarm},
-		),
-	}, edge...); err != nil {
-		return err
-	}
-	if p.AlarmEmail != "" {
-		if _, err := sns.NewTopicSubscription(ctx, name+"-alarms-email", &sns.TopicSubscriptionArgs{
-			Topic: topic.Arn, Protocol: pulumi.String("email"), Endpoint: pulumi.String(p.AlarmEmail),
-		}, edge...); err != nil {
-			return err
-		}
 	}
 	// CacheHitRate is an additional metric, per distribution, in the Global region dimension;
 	// hours without requests (a quiet night) have no data and do not alarm.

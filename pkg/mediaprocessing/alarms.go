@@ -2,10 +2,9 @@ package mediaprocessing
 
 import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/sns"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/cinegit/infrastructure/pkg/iampolicy"
+	"github.com/cinegit/infrastructure/pkg/alarmtopic"
 )
 
 // alarm is one CloudWatch alarm of the pipeline.
@@ -26,49 +25,18 @@ type alarm struct {
 func (b *builder) alarms() error {
 	env, n, a := b.env, b.names, b.args.Alarms
 	var err error
-	b.topic, err = sns.NewTopic(b.ctx, b.name+"-alarms", &sns.TopicArgs{
-		Name:           pulumi.String(n.topic),
-		DisplayName:    pulumi.String("CineGit " + env.Naming.Stack + " media processing"),
-		KmsMasterKeyId: b.pipelineKey.Arn(),
-		Tags:           env.Tags.Named(n.topic).Map(),
+	b.topic, err = alarmtopic.New(b.ctx, b.name+"-alarms", alarmtopic.Args{
+		Name:            n.topic,
+		DisplayName:     "CineGit " + env.Naming.Stack + " media processing",
+		KeyArn:          b.pipelineKey.Arn(),
+		AccountID:       env.AccountID,
+		AlarmArnPattern: b.alarmArnPattern(),
+		AllowSid:        "AllowPipelineAlarms",
+		Email:           a.Email,
+		Tags:            env.Tags,
 	}, b.parent)
 	if err != nil {
 		return err
-	}
-	topicArn := pulumi.StringArray{b.topic.Arn}
-	if _, err := sns.NewTopicPolicy(b.ctx, b.name+"-alarms", &sns.TopicPolicyArgs{
-		Arn: b.topic.Arn,
-		Policy: iampolicy.Document(
-			iampolicy.Statement{
-				Sid:        "DenyInsecureTransport",
-				Effect:     "Deny",
-				Actions:    []string{"sns:Publish"},
-				Resources:  topicArn,
-				Principals: []iampolicy.Principal{{Type: "AWS", Identifiers: iampolicy.Strings("*")}},
-				Conditions: []iampolicy.Condition{{Test: "Bool", Variable: "aws:SecureTransport", Values: iampolicy.Strings("false")}},
-			},
-			iampolicy.Statement{
-				Sid:        "AllowPipelineAlarms",
-				Actions:    []string{"sns:Publish"},
-				Resources:  topicArn,
-				Principals: []iampolicy.Principal{{Type: "Service", Identifiers: iampolicy.Strings("cloudwatch.amazonaws.com")}},
-				Conditions: []iampolicy.Condition{
-					{Test: "StringEquals", Variable: "aws:SourceAccount", Values: iampolicy.Strings(env.AccountID)},
-					{Test: "ArnLike", Variable: "aws:SourceArn", Values: iampolicy.Strings(b.alarmArnPattern())},
-				},
-			},
-		),
-	}, b.parent); err != nil {
-		return err
-	}
-	if a.Email != "" {
-		if _, err := sns.NewTopicSubscription(b.ctx, b.name+"-alarms-email", &sns.TopicSubscriptionArgs{
-			Topic:    b.topic.Arn,
-			Protocol: pulumi.String("email"),
-			Endpoint: pulumi.String(a.Email),
-		}, b.parent); err != nil {
-			return err
-		}
 	}
 
 	alarms := []alarm{

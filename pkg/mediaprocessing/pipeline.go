@@ -15,6 +15,7 @@ import (
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/cinegit/infrastructure/pkg/alarmtopic"
 	"github.com/cinegit/infrastructure/pkg/iampolicy"
 	"github.com/cinegit/infrastructure/pkg/kmskey"
 	"github.com/cinegit/infrastructure/pkg/stackenv"
@@ -99,18 +100,9 @@ func (b *builder) key() error {
 					{Test: "StringEquals", Variable: "kms:EncryptionContext:aws:sqs:arn", Values: queues},
 				},
 			},
-			{
-				// CloudWatch publishes alarm notifications to the encrypted topic; only for
-				// this component's alarms.
-				Sid:        "AllowCloudWatchAlarmsToEncryptForTheTopic",
-				Actions:    []string{"kms:GenerateDataKey*", "kms:Decrypt"},
-				Resources:  iampolicy.Strings("*"),
-				Principals: []iampolicy.Principal{{Type: "Service", Identifiers: iampolicy.Strings("cloudwatch.amazonaws.com")}},
-				Conditions: []iampolicy.Condition{
-					{Test: "StringEquals", Variable: "aws:SourceAccount", Values: iampolicy.Strings(env.AccountID)},
-					{Test: "ArnLike", Variable: "aws:SourceArn", Values: iampolicy.Strings(b.alarmArnPattern())},
-				},
-			},
+			// CloudWatch publishes alarm notifications to the encrypted topic; only for this
+			// component's alarms.
+			alarmtopic.KeyStatement(env.AccountID, b.alarmArnPattern()),
 		},
 	}, b.protect()...)
 	return err
