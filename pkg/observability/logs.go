@@ -2,9 +2,7 @@ package observability
 
 import (
 	"fmt"
-	"strings"
 
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/secretsmanager"
 	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
@@ -132,12 +130,6 @@ const (
 	LokiPasswordEnv = "LOKI_PASSWORD"
 )
 
-// lokiCredentialName is the Secrets Manager secret of Loki's client credential,
-// cinegit/<stack>/loki/client: under the stack's prefix, which the secrets operator reads.
-func (b *builder) lokiCredentialName() string {
-	return strings.TrimPrefix(b.env.Naming.Path("loki", "client"), "/")
-}
-
 // lokiCredential generates the clients' password (a Pulumi secret in state, never in
 // configuration or Helm values) into Secrets Manager with its bcrypt hash, the form nginx's
 // htpasswd takes (the chart's own default htpasswd is Sprig's htpasswd, bcrypt), and has the
@@ -155,31 +147,18 @@ func (b *builder) lokiCredential() error {
 	if err != nil {
 		return err
 	}
-	name := b.lokiCredentialName()
-	secret, err := secretsmanager.NewSecret(b.ctx, b.name+"-loki-client", &secretsmanager.SecretArgs{
-		Name:                 pulumi.String(name),
-		Description:          pulumi.String("Loki gateway client credential (JSON: username, password, htpasswd), synced into the cluster by the External Secrets Operator"),
-		KmsKeyId:             b.args.SecretsKmsKeyArn,
-		RecoveryWindowInDays: pulumi.Int(b.args.Loki.CredentialRecoveryWindowDays),
-		Tags:                 b.env.Tags.Named(name).Map(),
-	}, b.parent)
-	if err != nil {
-		return err
-	}
 	value := pulumi.JSONMarshal(pulumi.Map{
 		"username": pulumi.String(LokiClientUser),
 		"password": password.Result,
 		"htpasswd": pulumi.Sprintf("%s:%s", LokiClientUser, password.BcryptHash),
 	})
-	version, err := secretsmanager.NewSecretVersion(b.ctx, b.name+"-loki-client", &secretsmanager.SecretVersionArgs{
-		SecretId:     secret.ID(),
-		SecretString: pulumi.ToSecret(value).(pulumi.StringOutput),
-	}, b.parent)
+	// cinegit/<stack>/loki/client; the ExternalSecrets wait for its value.
+	arn, secretArn, err := b.storeSecret(b.name+"-loki-client", b.secretName("loki", "client"),
+		"Loki gateway client credential (JSON: username, password, htpasswd), synced into the cluster by the External Secrets Operator",
+		b.args.Loki.CredentialRecoveryWindowDays, value)
 	if err != nil {
 		return err
 	}
-	// The ExternalSecrets read the version's secret, so they wait for the value to exist.
-	secretArn := pulumi.All(secret.Arn, version.VersionId).ApplyT(func(v []any) string { return v[0].(string) }).(pulumi.StringOutput)
 	client := map[string]string{"username": "username", "password": "password"}
 	for _, es := range []struct {
 		name, k8sName string
@@ -204,7 +183,7 @@ func (b *builder) lokiCredential() error {
 		}
 		*es.into = res
 	}
-	b.lokiCredentialArn = secret.Arn
+	b.lokiCredentialArn = arn
 	return nil
 }
 

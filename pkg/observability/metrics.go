@@ -25,10 +25,35 @@ const (
 	CloudWatchUID = "cloudwatch"
 )
 
-// grafanaAdminSecretName is the Secrets Manager secret of Grafana's admin credential,
-// cinegit/<stack>/grafana/admin: under the stack's prefix, which the secrets operator reads.
-func (b *builder) grafanaAdminSecretName() string {
-	return strings.TrimPrefix(b.env.Naming.Path("grafana", "admin"), "/")
+// secretName is a Secrets Manager secret of the component, cinegit/<stack>/<parts>: under the
+// stack's prefix, which the secrets operator reads.
+func (b *builder) secretName(parts ...string) string {
+	return strings.TrimPrefix(b.env.Naming.Path(parts...), "/")
+}
+
+// storeSecret writes value into a secret of that name under the platform secrets key, and
+// returns the secret's ARN and the same ARN once the value exists, which ExternalSecrets read
+// so that they wait for it.
+func (b *builder) storeSecret(resource, name, description string, recoveryDays int, value pulumi.StringOutput) (arn, ready pulumi.StringOutput, err error) {
+	secret, err := secretsmanager.NewSecret(b.ctx, resource, &secretsmanager.SecretArgs{
+		Name:                 pulumi.String(name),
+		Description:          pulumi.String(description),
+		KmsKeyId:             b.args.SecretsKmsKeyArn,
+		RecoveryWindowInDays: pulumi.Int(recoveryDays),
+		Tags:                 b.env.Tags.Named(name).Map(),
+	}, b.parent)
+	if err != nil {
+		return arn, ready, err
+	}
+	version, err := secretsmanager.NewSecretVersion(b.ctx, resource, &secretsmanager.SecretVersionArgs{
+		SecretId:     secret.ID(),
+		SecretString: pulumi.ToSecret(value).(pulumi.StringOutput),
+	}, b.parent)
+	if err != nil {
+		return arn, ready, err
+	}
+	ready = pulumi.All(secret.Arn, version.VersionId).ApplyT(func(v []any) string { return v[0].(string) }).(pulumi.StringOutput)
+	return secret.Arn, ready, nil
 }
 
 // metrics creates Grafana's admin credential and IRSA role, Alertmanager's role (with a
@@ -122,7 +147,6 @@ func (b *builder) metrics() error {
 // state, never in configuration or Helm values) and has the secrets operator write it into the
 // namespace as the Secret Grafana's chart reads.
 func (b *builder) grafanaAdmin() (pulumi.Resource, error) {
-	env := b.env
 	password, err := random.NewRandomPassword(b.ctx, b.name+"-grafana-admin", &random.RandomPasswordArgs{
 		Length:          pulumi.Int(32),
 		Special:         pulumi.Bool(true),
@@ -134,29 +158,14 @@ func (b *builder) grafanaAdmin() (pulumi.Resource, error) {
 	if err != nil {
 		return nil, err
 	}
-	name := b.grafanaAdminSecretName()
-	secret, err := secretsmanager.NewSecret(b.ctx, b.name+"-grafana-admin", &secretsmanager.SecretArgs{
-		Name:                 pulumi.String(name),
-		Description:          pulumi.String("Grafana admin credential (JSON: admin-user, admin-password), synced into the cluster by the External Secrets Operator"),
-		KmsKeyId:             b.args.SecretsKmsKeyArn,
-		RecoveryWindowInDays: pulumi.Int(b.args.Grafana.AdminSecretRecoveryWindowDays),
-		Tags:                 env.Tags.Named(name).Map(),
-	}, b.parent)
-	if err != nil {
-		return nil, err
-	}
 	value := pulumi.JSONMarshal(pulumi.Map{"admin-user": pulumi.String("admin"), "admin-password": password.Result})
-	version, err := secretsmanager.NewSecretVersion(b.ctx, b.name+"-grafana-admin", &secretsmanager.SecretVersionArgs{
-		SecretId:     secret.ID(),
-		SecretString: pulumi.ToSecret(value).(pulumi.StringOutput),
-	}, b.parent)
+	arn, secretArn, err := b.storeSecret(b.name+"-grafana-admin", b.secretName("grafana", "admin"),
+		"Grafana admin credential (JSON: admin-user, admin-password), synced into the cluster by the External Secrets Operator",
+		b.args.Grafana.AdminSecretRecoveryWindowDays, value)
 	if err != nil {
 		return nil, err
 	}
-	b.grafanaAdminSecretArn = secret.Arn
-
-	// The ExternalSecret reads the version's secret, so it waits for the value to exist.
-	secretArn := pulumi.All(secret.Arn, version.VersionId).ApplyT(func(v []any) string { return v[0].(string) }).(pulumi.StringOutput)
+	b.grafanaAdminSecretArn = arn
 	return kube.NewExternalSecret(b.ctx, b.name+"-grafana-admin", kube.ExternalSecretArgs{
 		Name:            GrafanaAdminSecret,
 		Namespace:       b.ns,
