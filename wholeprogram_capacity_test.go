@@ -131,16 +131,20 @@ type container struct {
 
 // platformPods are every pod the platform releases create, by chart, with the values path of
 // each container's resources as the chart at the pinned version reads it (checked against
-// cluster-autoscaler 9.59.0, external-secrets 2.9.0, kube-prometheus-stack 88.5.3 with grafana
+// karpenter 1.14.1, external-secrets 2.9.0, kube-prometheus-stack 88.5.3 with grafana
 // 12.11.1, kube-state-metrics and prometheus-node-exporter, grafana-community loki 18.11.0, alloy 1.11.1 and
 // argo-cd 10.1.1 with redis-ha 4.38.0). mustBe pins the switches the table relies on.
 // podless are releases that run no pod, with what they install instead.
 var podless = map[string]string{
-	"observability-crds": "prometheus-operator-crds: the Prometheus Operator's CRDs, as templates",
+	"observability-crds":    "prometheus-operator-crds: the Prometheus Operator's CRDs, as templates",
+	"cluster-karpenter-crd": "karpenter-crd: Karpenter's CRDs, as templates",
+	// Its DaemonSet runs on GPU nodes only (affinity for nvidia.com/gpu.present), which
+	// Karpenter adds when a GPU job is pending: nothing of it on the general group.
+	"cluster-nvidia-device-plugin": "nvidia-device-plugin: a DaemonSet on the GPU nodes only",
 }
 
 var platformPods = []platformPod{
-	{release: "cluster-autoscaler", pod: "cluster-autoscaler", containers: []container{{name: "cluster-autoscaler", resources: "resources"}}},
+	{release: "cluster-karpenter", pod: "karpenter", replicas: "replicas", containers: []container{{name: "controller", resources: "controller/resources"}}},
 
 	{release: "secrets-operator", pod: "external-secrets", replicas: "replicaCount", containers: []container{{name: "external-secrets", resources: "resources"}}},
 	{release: "secrets-operator", pod: "webhook", replicas: "webhook/replicaCount", containers: []container{{name: "webhook", resources: "webhook/resources"}}},

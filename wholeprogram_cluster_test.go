@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"sort"
 	"strings"
 	"testing"
 
@@ -13,17 +14,18 @@ import (
 
 func TestClusterPerStack(t *testing.T) {
 	want := map[string]struct {
-		publicEndpoint    bool
-		publicCidrs       []string
-		mediaCapacity     string
-		generalMin        float64
-		logRetention      float64
-		protect           bool
-		mediaInstanceType string
+		publicEndpoint bool
+		publicCidrs    []string
+		mediaCapacity  string
+		generalMin     float64
+		logRetention   float64
+		protect        bool
+		mediaSize      string
+		pools          []string
 	}{
-		"dev":     {false, nil, "SPOT", 1, 30, false, "c7i.2xlarge"},
-		"staging": {false, nil, "ON_DEMAND", 4, 90, false, "c7i.2xlarge"},
-		"prod":    {false, nil, "ON_DEMAND", 3, 365, true, "c7i.4xlarge"},
+		"dev":     {false, nil, "spot,on-demand", 1, 30, false, "2xlarge", []string{"media"}},
+		"staging": {false, nil, "spot,on-demand", 4, 90, false, "2xlarge", []string{"general", "gpu", "media"}},
+		"prod":    {false, nil, "on-demand", 3, 365, true, "4xlarge", []string{"general", "gpu", "media"}},
 	}
 	forEachRun(t, func(t *testing.T, r *harness.Result) {
 		w := want[r.Stack]
@@ -90,13 +92,12 @@ func TestClusterPerStack(t *testing.T) {
 			t.Error("cluster not in the network's VPC")
 		}
 
-		// Node groups in the private subnets, sized per stack.
+		// The general group in the private subnets, sized per stack.
 		general := r.Named("aws:eks/nodeGroup:NodeGroup", "cluster-general")
-		media := r.Named("aws:eks/nodeGroup:NodeGroup", "cluster-media")
-		if general == nil || media == nil {
-			t.Fatal("node groups missing")
+		if general == nil || len(r.ByType("aws:eks/nodeGroup:NodeGroup")) != 1 {
+			t.Fatal("want the general node group alone")
 		}
-		for _, ng := range []*harness.Resource{general, media} {
+		for _, ng := range []*harness.Resource{general} {
 			for _, s := range r.ByType("aws:ec2/subnet:Subnet") {
 				if s.InputString("tags.tier") == "private" && !contains(ng.PropertyDependencies["subnetIds"], s.URN) {
 					t.Errorf("%s not in private subnet %s", ng.Name, s.Name)
@@ -111,16 +112,30 @@ func TestClusterPerStack(t *testing.T) {
 				t.Errorf("%s AMI %q, want %q", ng.Name, ng.InputString("amiType"), wantAmi)
 			}
 		}
-		// The media nodes run the x86 FFmpeg image.
-		if media.InputString("amiType") != "AL2023_x86_64_STANDARD" {
-			t.Errorf("media AMI %q", media.InputString("amiType"))
-		}
 		if general.Input("scalingConfig.minSize") != w.generalMin || general.InputString("capacityType") != "ON_DEMAND" {
 			t.Errorf("general %v %v", general.Input("scalingConfig"), general.InputString("capacityType"))
 		}
-		if media.InputString("capacityType") != w.mediaCapacity || media.Input("scalingConfig.minSize") != 0.0 ||
-			fmt.Sprint(asSlice(media.Input("instanceTypes"))[0]) != w.mediaInstanceType {
-			t.Errorf("media %v %v %v", media.InputString("capacityType"), media.Input("scalingConfig"), media.Input("instanceTypes"))
+		// Karpenter's pools per stack; media nodes run the x86 FFmpeg image, Spot first where
+		// the stack allows it.
+		var pools []string
+		for _, np := range r.ByType("kubernetes:karpenter.sh/v1:NodePool") {
+			pools = append(pools, strings.TrimPrefix(np.Name, "cluster-nodepool-"))
+		}
+		sort.Strings(pools)
+		if !reflect.DeepEqual(pools, w.pools) {
+			t.Errorf("NodePools %v, want %v", pools, w.pools)
+		}
+		media := r.Named("kubernetes:karpenter.sh/v1:NodePool", "cluster-nodepool-media")
+		reqs := map[string]string{}
+		for _, req := range asSlice(media.Input("spec.template.spec.requirements")) {
+			var vs []string
+			for _, v := range asSlice(harness.Lookup(req, "values")) {
+				vs = append(vs, fmt.Sprint(v))
+			}
+			reqs[fmt.Sprint(harness.Lookup(req, "key"))] = strings.Join(vs, ",")
+		}
+		if reqs["karpenter.sh/capacity-type"] != w.mediaCapacity || reqs["kubernetes.io/arch"] != "amd64" || reqs["karpenter.k8s.aws/instance-size"] != w.mediaSize {
+			t.Errorf("media pool requirements %v", reqs)
 		}
 
 		lg := r.Named("aws:cloudwatch/logGroup:LogGroup", "cluster-control-plane")

@@ -110,10 +110,11 @@ func TestReleasesArePinnedAndExposeNothing(t *testing.T) {
 	forEachRun(t, func(t *testing.T, r *harness.Result) {
 		rels := r.ByType(k8sRelease)
 		if len(rels) < 6 {
-			t.Fatalf("want the autoscaler and the five add-on releases, got %d", len(rels))
+			t.Fatalf("want Karpenter and the five add-on releases, got %d", len(rels))
 		}
 		for _, rel := range rels {
-			if !exact.MatchString(rel.InputString("version")) || !strings.HasPrefix(rel.InputString("repositoryOpts.repo"), "https://") {
+			oci := strings.HasPrefix(rel.InputString("chart"), "oci://") && rel.Input("repositoryOpts") == nil
+			if !exact.MatchString(rel.InputString("version")) || !(oci || strings.HasPrefix(rel.InputString("repositoryOpts.repo"), "https://")) {
 				t.Errorf("%s: %s@%s from %s", rel.Name, rel.InputString("chart"), rel.InputString("version"), rel.InputString("repositoryOpts.repo"))
 			}
 			if inPlatform(r, rel) && (rel.Input("atomic") != true || rel.Input("createNamespace") != false) {

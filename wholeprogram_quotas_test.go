@@ -18,15 +18,18 @@ func TestQuotaNeeds(t *testing.T) {
 	cases := map[string]map[key]float64{
 		"dev": {
 			{"L-0263D0A3", ""}: 2, {"L-F678F1CE", ""}: 2, {"L-FE5A380F", "us-east-1a"}: 2,
-			{"L-1216C47A", ""}: 12, {"L-34B43A08", ""}: 32, {"L-B99A9384", ""}: 100, {"", ""}: 2,
+			// The general group's 3 x 4 vCPUs, and the media pool's 32 on either.
+			{"L-1216C47A", ""}: 44, {"L-34B43A08", ""}: 32, {"L-B99A9384", ""}: 100, {"", ""}: 2,
 		},
 		"staging": {
 			{"L-0263D0A3", ""}: 4, {"L-FE5A380F", "us-east-1c"}: 1, {"L-29B6F2EB", "network"}: 5,
-			{"L-1216C47A", ""}: 44, {"L-B99A9384", ""}: 100,
+			// 6 x 2 general, media 32 (either), services' pool 8; the GPU pool's 8 in G and VT.
+			{"L-1216C47A", ""}: 52, {"L-34B43A08", ""}: 32, {"L-DB2E81BA", ""}: 8, {"L-B99A9384", ""}: 100,
 		},
 		"prod": {
 			{"L-0263D0A3", ""}: 4, {"L-FE5A380F", "us-east-1b"}: 1, {"L-29B6F2EB", "network"}: 5,
-			{"L-1216C47A", ""}: 196, {"L-B99A9384", ""}: 100, {"L-1194D53C", ""}: 1,
+			// 9 x 4 general, media 160 and services 32 on demand; the GPU pool's 32 in G and VT.
+			{"L-1216C47A", ""}: 228, {"L-DB2E81BA", ""}: 32, {"L-B99A9384", ""}: 100, {"L-1194D53C", ""}: 1,
 		},
 	}
 	for _, stack := range stacks {

@@ -130,6 +130,10 @@ func TestReadinessOrder(t *testing.T) {
 			"argoproj.io":           must(k8sRelease, "gitops"),
 			// IngressClassParams and TargetGroupBinding; the chart creates the stack's class itself.
 			"elbv2.k8s.aws": must(k8sRelease, "ingress-controller"),
+			// NodePool and EC2NodeClass: the CRD chart installs them, the controller must run
+			// for their finalizers (cluster.nodePool).
+			"karpenter.sh":      must(k8sRelease, "cluster-karpenter-crd"),
+			"karpenter.k8s.aws": must(k8sRelease, "cluster-karpenter-crd"),
 		}
 
 		objects, customResources, externalSecrets := 0, 0, 0

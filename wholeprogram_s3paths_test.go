@@ -45,9 +45,10 @@ func TestS3NeverCrossesANAT(t *testing.T) {
 		}
 		// What calls S3 runs in private subnets only.
 		compute := 0
-		for _, typ := range []string{"aws:eks/nodeGroup:NodeGroup", "aws:lambda/function:Function"} {
+		nodeClass := "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
+		for _, typ := range []string{"aws:eks/nodeGroup:NodeGroup", nodeClass, "aws:lambda/function:Function"} {
 			for _, res := range r.ByType(typ) {
-				prop := map[string]string{"aws:eks/nodeGroup:NodeGroup": "subnetIds", "aws:lambda/function:Function": "vpcConfig"}[typ]
+				prop := map[string]string{"aws:eks/nodeGroup:NodeGroup": "subnetIds", nodeClass: "spec", "aws:lambda/function:Function": "vpcConfig"}[typ]
 				deps := res.PropertyDependencies[prop]
 				n := 0
 				for _, urn := range deps {
@@ -66,7 +67,7 @@ func TestS3NeverCrossesANAT(t *testing.T) {
 			}
 		}
 		if compute < 3 {
-			t.Errorf("%s: %d compute resources found, want both node groups and the function", stack, compute)
+			t.Errorf("%s: %d compute resources found, want the general group, Karpenter's media node class and the function", stack, compute)
 		}
 	}
 }

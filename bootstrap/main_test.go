@@ -1243,9 +1243,9 @@ func TestLaunchersOutlastTheirBuilds(t *testing.T) {
 // the account's region, for the service, code and value the stack file gives.
 func TestQuotaIncreasesAreRequested(t *testing.T) {
 	want := map[string]map[string]float64{
-		"dev":     {"ec2 L-1216C47A": 16, "ec2 L-34B43A08": 32},
-		"staging": {"ec2 L-1216C47A": 64, "lambda L-B99A9384": 1000},
-		"prod":    {"ec2 L-1216C47A": 256, "lambda L-B99A9384": 1000},
+		"dev":     {"ec2 L-1216C47A": 48, "ec2 L-34B43A08": 32},
+		"staging": {"ec2 L-1216C47A": 64, "ec2 L-34B43A08": 32, "ec2 L-DB2E81BA": 8, "lambda L-B99A9384": 1000},
+		"prod":    {"ec2 L-1216C47A": 256, "ec2 L-DB2E81BA": 32, "lambda L-B99A9384": 1000},
 	}
 	for stack, w := range want {
 		got := map[string]float64{}

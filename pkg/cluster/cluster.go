@@ -1,7 +1,8 @@
 // Package cluster is CineGit's EKS cluster: a private control plane with envelope-encrypted
 // secrets and full audit logging, API access entries for exactly the deploy role and an
-// optional break-glass role, a general and a media managed node group, the EKS add-ons, a
-// default encrypted gp3 StorageClass and the cluster autoscaler.
+// optional break-glass role, a managed general node group, the EKS add-ons, a default
+// encrypted gp3 StorageClass, and Karpenter with a NodePool for media jobs (and optional
+// pools for GPU jobs and the services' burst).
 //
 // The control plane comes from pulumi-eks v2 (eks.NewCluster, a remote component); the node
 // groups, add-ons and everything in Kubernetes are made here, because pulumi-eks v2 can pass
@@ -68,13 +69,12 @@ type Args struct {
 	APIClientsRoutable pulumi.StringInput
 	// LogRetentionDays is the control plane log group's retention.
 	LogRetentionDays int
-	// General and Media size the two node groups.
+	// General sizes the managed node group the platform and the services run on.
 	General NodeGroup
-	Media   NodeGroup
 	// Addons pins the EKS add-on versions.
 	Addons Addons
-	// Autoscaler pins the cluster-autoscaler chart and image.
-	Autoscaler Autoscaler
+	// Karpenter provisions the nodes of media jobs and of the other pools.
+	Karpenter Karpenter
 	// Protect marks the control plane and its key with Pulumi's protect.
 	Protect bool
 	// ScheduledScaling says the node groups' minimum and maximum sizes are changed on a
@@ -97,11 +97,6 @@ type NodeGroup struct {
 // Addons are EKS add-on versions ("v1.22.3-eksbuild.1").
 type Addons struct {
 	VpcCni, CoreDNS, KubeProxy, EbsCsiDriver string
-}
-
-// Autoscaler pins the cluster-autoscaler Helm release.
-type Autoscaler struct {
-	ChartVersion, ImageTag string
 }
 
 // Cluster is the EKS component.
@@ -131,10 +126,11 @@ type Cluster struct {
 	KubernetesProvider *kubernetes.Provider
 	// Ready is what workloads wait for: schedulable nodes and persistent volumes.
 	Ready Readiness
-	// GeneralAutoscalingGroupName and MediaAutoscalingGroupName are the Auto Scaling groups
-	// EKS made for the node groups (for scheduled scaling).
+	// GeneralAutoscalingGroupName is the Auto Scaling group EKS made for the general node group
+	// (for scheduled scaling).
 	GeneralAutoscalingGroupName pulumi.StringOutput `pulumi:"generalAutoscalingGroupName"`
-	MediaAutoscalingGroupName   pulumi.StringOutput `pulumi:"mediaAutoscalingGroupName"`
+	// KarpenterQueueName is Karpenter's interruption queue.
+	KarpenterQueueName pulumi.StringOutput `pulumi:"karpenterQueueName"`
 }
 
 // New creates the cluster.
@@ -199,6 +195,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		key: key, clusterName: clusterName, version: version,
 		oidcArn: oidcArn, oidcIssuer: oidcIssuer, nodes: nodes,
 		eksKubeconfig: controlPlane.KubeconfigJson, apiReady: apiReady,
+		nodeSecurityGroup: c.NodeSecurityGroupID,
 	}
 	if err := p.build(); err != nil {
 		return nil, err
@@ -215,7 +212,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	c.KubernetesProvider = p.k8s
 	c.Ready = p.ready
 	c.GeneralAutoscalingGroupName = autoscalingGroupName(p.general)
-	c.MediaAutoscalingGroupName = autoscalingGroupName(p.media)
+	c.KarpenterQueueName = p.karpenterQueue.Name
 	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{
 		"clusterName":         c.ClusterName,
 		"endpoint":            c.Endpoint,
@@ -228,7 +225,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		"kubeconfig":          c.Kubeconfig,
 
 		"generalAutoscalingGroupName": c.GeneralAutoscalingGroupName,
-		"mediaAutoscalingGroupName":   c.MediaAutoscalingGroupName,
+		"karpenterQueueName":          c.KarpenterQueueName,
 	})
 }
 
@@ -252,7 +249,7 @@ func (a Args) check() error {
 			return fmt.Errorf("public access CIDR %q must be a network narrower than 0.0.0.0/0", cidr)
 		}
 	}
-	for group, ng := range map[string]NodeGroup{"general": a.General, "media": a.Media} {
+	for group, ng := range map[string]NodeGroup{"general": a.General} {
 		switch {
 		case len(ng.InstanceTypes) == 0 || ng.AmiType == "" || ng.CapacityType == "":
 			return fmt.Errorf("node group %s needs instance types, an AMI type and a capacity type", group)
@@ -263,7 +260,15 @@ func (a Args) check() error {
 		}
 	}
 	if a.General.MinSize < 1 {
-		return fmt.Errorf("the general node group needs at least one node: CoreDNS and the autoscaler run there")
+		return fmt.Errorf("the general node group needs at least one node: CoreDNS and Karpenter run there")
+	}
+	if a.Karpenter.ChartVersion == "" || a.Karpenter.AmiAlias == "" {
+		return fmt.Errorf("karpenter needs a chart version and an AMI alias")
+	}
+	for _, pool := range a.Karpenter.Pools {
+		if pool.Name == "" || len(pool.Families) == 0 || len(pool.Sizes) == 0 || len(pool.CapacityTypes) == 0 || pool.CPULimit < 1 || pool.MemoryLimitGiB < 1 {
+			return fmt.Errorf("node pool %q needs families, sizes, capacity types and CPU and memory limits", pool.Name)
+		}
 	}
 	return nil
 }

@@ -37,7 +37,6 @@ const (
 	tLT        = "aws:ec2/launchTemplate:LaunchTemplate"
 	tNodeGroup = "aws:eks/nodeGroup:NodeGroup"
 	tAddon     = "aws:eks/addon:Addon"
-	tASGTag    = "aws:autoscaling/tag:Tag"
 	tK8s       = "pulumi:providers:kubernetes"
 	tSC        = "kubernetes:storage.k8s.io/v1:StorageClass"
 	tSCPatch   = "kubernetes:storage.k8s.io/v1:StorageClassPatch"
@@ -57,12 +56,15 @@ func testArgs() Args {
 			InstanceTypes: []string{"m7i.large"}, AmiType: "AL2023_x86_64_STANDARD", CapacityType: "ON_DEMAND",
 			MinSize: 2, DesiredSize: 2, MaxSize: 4, DiskSizeGiB: 50,
 		},
-		Media: NodeGroup{
-			InstanceTypes: []string{"c7i.2xlarge", "c7i.4xlarge"}, AmiType: "AL2023_x86_64_STANDARD", CapacityType: "SPOT",
-			MinSize: 0, DesiredSize: 0, MaxSize: 4, DiskSizeGiB: 200,
+		Addons: Addons{VpcCni: "v1.22.3-eksbuild.1", CoreDNS: "v1.14.3-eksbuild.3", KubeProxy: "v1.36.0-eksbuild.9", EbsCsiDriver: "v1.66.0-eksbuild.1"},
+		Karpenter: Karpenter{
+			ChartVersion: "1.14.1", AmiAlias: "al2023@v20260724", Replicas: 2, DevicePluginVersion: "0.20.0",
+			Pools: []NodePool{{
+				Name: "media", Taint: &Taint{"workload", "media", "NoSchedule"}, Batch: true,
+				Families: []string{"c7i", "c7a"}, Sizes: []string{"2xlarge"}, CapacityTypes: []string{"spot", "on-demand"}, Arch: "amd64",
+				CPULimit: 32, MemoryLimitGiB: 64, DiskSizeGiB: 200, ExpireAfterHours: 720,
+			}},
 		},
-		Addons:     Addons{VpcCni: "v1.22.3-eksbuild.1", CoreDNS: "v1.14.3-eksbuild.3", KubeProxy: "v1.36.0-eksbuild.9", EbsCsiDriver: "v1.66.0-eksbuild.1"},
-		Autoscaler: Autoscaler{ChartVersion: "9.59.0", ImageTag: "v1.36.1"},
 	}
 }
 
@@ -296,7 +298,9 @@ func TestInvalidArgsAreRejected(t *testing.T) {
 		},
 		"AL2 AMI":                    func(a *Args) { a.General.AmiType = "AL2_x86_64" },
 		"general scaled to zero":     func(a *Args) { a.General.MinSize, a.General.DesiredSize = 0, 0 },
-		"desired above max":          func(a *Args) { a.Media.DesiredSize = 9 },
+		"desired above max":          func(a *Args) { a.General.DesiredSize = 9 },
+		"pool without limits":        func(a *Args) { a.Karpenter.Pools[0].CPULimit = 0 },
+		"no AMI alias":               func(a *Args) { a.Karpenter.AmiAlias = "" },
 		"break-glass same as deploy": func(a *Args) { a.BreakGlassRoleArn = deployRole },
 	}
 	for name, mutate := range tests {
@@ -355,8 +359,8 @@ func TestKeyAndLogGroup(t *testing.T) {
 func TestNodeGroups(t *testing.T) {
 	both(t, nil, func(t *testing.T, r *harness.Result) {
 		groups := r.ByType(tNodeGroup)
-		if len(groups) != 2 {
-			t.Fatalf("want 2 node groups, got %d", len(groups))
+		if len(groups) != 1 {
+			t.Fatalf("want 1 managed node group (Karpenter makes the others' nodes), got %d", len(groups))
 		}
 		key := one(t, r, tKey, "cluster")
 		node := one(t, r, tRole, "cluster-node")
@@ -370,7 +374,6 @@ func TestNodeGroups(t *testing.T) {
 			taints             bool
 		}{
 			{"general", "ON_DEMAND", []string{"m7i.large"}, 2, 2, 4, 50, false},
-			{"media", "SPOT", []string{"c7i.2xlarge", "c7i.4xlarge"}, 0, 0, 4, 200, true},
 		} {
 			ng := one(t, r, tNodeGroup, "cluster-"+tc.workload)
 			lt := one(t, r, tLT, "cluster-"+tc.workload)
@@ -387,8 +390,8 @@ func TestNodeGroups(t *testing.T) {
 			if !reflect.DeepEqual(sc, []any{tc.min, tc.desired, tc.max}) {
 				t.Errorf("%s: scaling %v", tc.workload, sc)
 			}
-			if !reflect.DeepEqual(ng.IgnoreChanges, []string{"scalingConfig.desiredSize"}) {
-				t.Errorf("%s: ignoreChanges %v (the autoscaler owns the desired size)", tc.workload, ng.IgnoreChanges)
+			if len(ng.IgnoreChanges) != 0 {
+				t.Errorf("%s: ignoreChanges %v (nothing but the stack file sizes the group)", tc.workload, ng.IgnoreChanges)
 			}
 			if ng.InputString("labels.workload") != tc.workload {
 				t.Errorf("%s: labels %v", tc.workload, ng.Input("labels"))
@@ -498,7 +501,7 @@ func TestIRSARolesAreExact(t *testing.T) {
 	}{
 		{"cluster-vpc-cni", "aws-node", []string{"arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy"}, false},
 		{"cluster-ebs-csi", "ebs-csi-controller-sa", []string{"arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"}, true},
-		{"cluster-autoscaler", "cluster-autoscaler", nil, true},
+		{"cluster-karpenter", "karpenter", nil, true},
 	} {
 		role := one(t, r, tRole, tc.role)
 		want := map[string]any{
@@ -537,73 +540,6 @@ func TestIRSARolesAreExact(t *testing.T) {
 			t.Errorf("EBS CSI key statement on %v", res)
 		}
 	}
-}
-
-func TestAutoscalerPolicyIsScopedToTheClustersNodeGroups(t *testing.T) {
-	r, _ := run(t, false, nil)
-	doc := jsonOf(t, one(t, r, tInline, "cluster-autoscaler").InputString("policy"))
-	bySid := map[string]map[string]any{}
-	for _, s := range doc["Statement"].([]any) {
-		bySid[fmt.Sprint(s.(map[string]any)["Sid"])] = s.(map[string]any)
-	}
-	resize := bySid["ResizeThisClustersNodeGroups"]
-	if resize == nil {
-		t.Fatalf("no resize statement: %v", doc)
-	}
-	if got := strs(resize["Action"]); !reflect.DeepEqual(got, []string{"autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"}) {
-		t.Errorf("resize actions %v", got)
-	}
-	var wantASGs []string
-	for _, g := range []string{"general", "media"} {
-		asg := "eks-" + "cinegit-dev-" + g + "-20261125000000000000000001-0a1b2c3d-0000-4000-8000-000000000000"
-		wantASGs = append(wantASGs, "arn:aws:autoscaling:eu-west-1:123456789012:autoScalingGroup:*:autoScalingGroupName/"+asg)
-	}
-	if got := strs(resize["Resource"]); !reflect.DeepEqual(got, wantASGs) {
-		t.Errorf("resize resources:\n got %v\nwant %v", got, wantASGs)
-	}
-	if got := strs(harness.Lookup(resize, "Condition", "StringEquals", "aws:ResourceTag/k8s.io/cluster-autoscaler/cinegit-dev-eks")); !reflect.DeepEqual(got, []string{"owned"}) {
-		t.Errorf("resize condition %v", resize["Condition"])
-	}
-	read := bySid["ReadThisClustersNodeGroups"]
-	if got := strs(read["Resource"]); len(got) != 2 || !strings.Contains(got[0], ":nodegroup/cinegit-dev-eks/cinegit-dev-general-") {
-		t.Errorf("DescribeNodegroup resources %v", got)
-	}
-	for sid, st := range bySid {
-		for _, a := range strs(st["Action"]) {
-			if strings.HasSuffix(a, "*") {
-				t.Errorf("%s grants a wildcard action %s", sid, a)
-			}
-		}
-		if sid != "DiscoverNodeGroups" && slices.Contains(strs(st["Resource"]), "*") {
-			t.Errorf("%s is not scoped: %v", sid, st["Resource"])
-		}
-	}
-}
-
-func TestMediaGroupCanScaleFromZero(t *testing.T) {
-	both(t, nil, func(t *testing.T, r *harness.Result) {
-		media := one(t, r, tNodeGroup, "cluster-media")
-		want := map[string]string{
-			"k8s.io/cluster-autoscaler/node-template/label/workload": "media",
-			"k8s.io/cluster-autoscaler/node-template/taint/workload": "media:NoSchedule",
-		}
-		got := map[string]string{}
-		for _, tag := range r.ByType(tASGTag) {
-			if !r.DependsOn(tag, media) {
-				t.Errorf("%s does not tag the media group's Auto Scaling group", tag.Name)
-			}
-			got[tag.InputString("tag.key")] = tag.InputString("tag.value")
-			if tag.Input("tag.propagateAtLaunch") != false {
-				t.Errorf("%s propagates to instances", tag.Name)
-			}
-			if !r.Preview && !strings.HasPrefix(tag.InputString("autoscalingGroupName"), "eks-cinegit-dev-media-") {
-				t.Errorf("%s on %q", tag.Name, tag.InputString("autoscalingGroupName"))
-			}
-		}
-		if !reflect.DeepEqual(got, want) {
-			t.Errorf("scale-from-zero tags %v, want %v", got, want)
-		}
-	})
 }
 
 func TestAddons(t *testing.T) {
@@ -682,45 +618,9 @@ func TestKubernetesResources(t *testing.T) {
 		if patch.InputString("metadata.name") != "gp2" || pann["storageclass.kubernetes.io/is-default-class"] != "false" {
 			t.Errorf("gp2 patch %v", patch.Input("metadata"))
 		}
-		for _, res := range []*harness.Resource{sc, patch, one(t, r, tRelease, "cluster-autoscaler")} {
+		for _, res := range []*harness.Resource{sc, patch, one(t, r, tRelease, "cluster-karpenter")} {
 			if harness.ProviderURN(res.Provider) != k8s.URN {
 				t.Errorf("%s does not use the cluster's provider", res.Name)
-			}
-		}
-	})
-}
-
-func TestAutoscalerRelease(t *testing.T) {
-	both(t, nil, func(t *testing.T, r *harness.Result) {
-		rel := one(t, r, tRelease, "cluster-autoscaler")
-		if rel.InputString("chart") != "cluster-autoscaler" || rel.InputString("version") != "9.59.0" ||
-			rel.InputString("repositoryOpts.repo") != AutoscalerChartRepo || rel.InputString("namespace") != "kube-system" {
-			t.Errorf("release %v", rel.Input(""))
-		}
-		v := func(path string) any { return rel.Input("values." + path) }
-		if v("awsRegion") != region || v("cloudProvider") != "aws" || v("image.tag") != "v1.36.1" ||
-			v("rbac.serviceAccount.name") != "cluster-autoscaler" || v("nodeSelector.workload") != "general" {
-			t.Errorf("values %v", v(""))
-		}
-		if !contains(rel.PropertyDependencies["values"], one(t, r, tRole, "cluster-autoscaler").URN) {
-			t.Error("service account not annotated with the autoscaler's role")
-		}
-		// The release waits for the general nodes through the cluster's provider.
-		if k8s := one(t, r, tK8s, "cluster-k8s"); harness.ProviderURN(rel.Provider) != k8s.URN ||
-			!contains(k8s.Dependencies, one(t, r, tNodeGroup, "cluster-general").URN) {
-			t.Error("release does not wait for the general nodes")
-		}
-		if v("resources.requests.cpu") != AutoscalerCPURequest || v("resources.requests.memory") != AutoscalerMemoryRequest ||
-			v("resources.limits.cpu") != AutoscalerCPULimit || v("resources.limits.memory") != AutoscalerMemoryLimit {
-			t.Errorf("resources %v", v("resources"))
-		}
-		if !r.Preview {
-			if v("autoDiscovery.clusterName") != "cinegit-dev-eks" {
-				t.Errorf("autoDiscovery %v", v("autoDiscovery"))
-			}
-			ann, _ := v("rbac.serviceAccount.annotations").(map[string]any)
-			if ann["eks.amazonaws.com/role-arn"] != "arn:aws:iam::123456789012:role/cinegit-dev-irsa-kube-system-cluster-autoscaler" {
-				t.Errorf("role annotation %v", v("rbac.serviceAccount.annotations"))
 			}
 		}
 	})
@@ -764,7 +664,7 @@ func TestOutputs(t *testing.T) {
 func TestEveryAWSResourceIsTagged(t *testing.T) {
 	r, _ := run(t, false, nil)
 	for _, res := range r.Resources {
-		if !strings.HasPrefix(res.Type, "aws:") || res.Type == tAttach || res.Type == tInline || res.Type == tASGTag || res.Type == "aws:kms/alias:Alias" {
+		if !strings.HasPrefix(res.Type, "aws:") || res.Type == tAttach || res.Type == tInline || res.Type == "aws:cloudwatch/eventTarget:EventTarget" || res.Type == "aws:kms/alias:Alias" {
 			continue
 		}
 		if res.InputString("tags.environment") != "dev" || res.InputString("tags.project") != "cinegit" || res.InputString("tags.managed-by") != "pulumi" {
@@ -837,8 +737,8 @@ func TestViewerReadsAndAPIClientsReachThePrivateEndpoint(t *testing.T) {
 }
 
 // TestReadiness: the Kubernetes provider (and so every Kubernetes object of the stack) waits for
-// the general nodes and the add-ons that make them usable, never for the media group, which
-// scales from zero; Ready.Storage is the EBS CSI add-on and the default StorageClass.
+// the general nodes and the add-ons that make them usable, never for Karpenter's pools, which
+// start from zero; Ready.Storage is the EBS CSI add-on and the default StorageClass.
 func TestReadiness(t *testing.T) {
 	for _, preview := range []bool{false, true} {
 		t.Run(fmt.Sprintf("preview=%v", preview), func(t *testing.T) {
@@ -855,8 +755,10 @@ func TestReadiness(t *testing.T) {
 					t.Errorf("provider does not wait for %s", w)
 				}
 			}
-			if slices.Contains(deps, one(t, r, tNodeGroup, "cluster-media").URN) {
-				t.Error("provider waits for the media group, which scales from zero")
+			for _, d := range deps {
+				if strings.Contains(d, "karpenter") || strings.Contains(d, "nodepool") {
+					t.Errorf("provider waits for %s, whose nodes come from zero", d)
+				}
 			}
 			if len(c.Ready.Nodes) != 4 || len(c.Ready.Storage) != 2 {
 				t.Fatalf("readiness %d nodes, %d storage", len(c.Ready.Nodes), len(c.Ready.Storage))
@@ -876,16 +778,16 @@ func TestScheduledScalingLeavesMinAndMaxToTheSchedule(t *testing.T) {
 		scheduled bool
 		want      []string
 	}{
-		{false, []string{"scalingConfig.desiredSize"}},
+		{false, nil},
 		{true, []string{"scalingConfig.desiredSize", "scalingConfig.minSize", "scalingConfig.maxSize"}},
 	} {
 		t.Run(fmt.Sprintf("scheduled=%v", tt.scheduled), func(t *testing.T) {
 			r, c := run(t, false, func(a *Args) { a.ScheduledScaling = tt.scheduled })
-			if c.GeneralAutoscalingGroupName == (pulumi.StringOutput{}) || c.MediaAutoscalingGroupName == (pulumi.StringOutput{}) {
-				t.Error("the Auto Scaling group names the schedule acts on are not outputs")
+			if c.GeneralAutoscalingGroupName == (pulumi.StringOutput{}) {
+				t.Error("the Auto Scaling group name the schedule acts on is not an output")
 			}
 			for _, ng := range r.ByType(tNodeGroup) {
-				if !reflect.DeepEqual(ng.IgnoreChanges, tt.want) {
+				if !reflect.DeepEqual(ng.IgnoreChanges, tt.want) && !(len(ng.IgnoreChanges) == 0 && len(tt.want) == 0) {
 					t.Errorf("%s ignoreChanges %v, want %v", ng.Name, ng.IgnoreChanges, tt.want)
 				}
 			}

@@ -2,11 +2,8 @@ package cluster
 
 import (
 	"fmt"
-	"maps"
-	"slices"
 	"strconv"
 
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/autoscaling"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	awseks "github.com/pulumi/pulumi-aws/sdk/v6/go/aws/eks"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
@@ -76,8 +73,8 @@ type nodeGroupSpec struct {
 // newNodeGroup makes the group's launch template and the managed node group.
 //
 // The group is an aws.eks.NodeGroup rather than pulumi-eks's ManagedNodeGroup because only a
-// resource of our own takes ignoreChanges: the autoscaler owns the desired size, and `pulumi
-// up` must not reset it. dependsOn lists what the nodes need before they can join but no
+// resource of our own takes ignoreChanges: the off-hours schedule owns the sizes where a stack
+// has one, and `pulumi up` must not reset them. dependsOn lists what the nodes need before they can join but no
 // input refers to: the node role's policies and the vpc-cni add-on.
 func (p *platform) newNodeGroup(spec nodeGroupSpec, dependsOn []pulumi.Resource) (*awseks.NodeGroup, error) {
 	env, name := p.env, p.name+"-"+spec.workload
@@ -114,15 +111,16 @@ func (p *platform) newNodeGroup(spec nodeGroupSpec, dependsOn []pulumi.Resource)
 		pulumi.DependsOn(dependsOn))
 }
 
-// ignoredScaling are the scaling settings `pulumi up` leaves alone: the desired size, which
-// the autoscaler owns, and with scheduled scaling also the minimum and maximum, which the
-// schedule owns (EKS reports what a scheduled action sets on the Auto Scaling group as the
-// group's scalingConfig: terraform-aws-modules/terraform-aws-eks issue #1222).
+// ignoredScaling are the scaling settings `pulumi up` leaves alone: with scheduled scaling
+// the sizes, which the schedule owns (EKS reports what a scheduled action sets on the Auto
+// Scaling group as the group's scalingConfig: terraform-aws-modules/terraform-aws-eks issue
+// #1222). Otherwise nothing resizes the group (Karpenter adds its own nodes instead), so the
+// stack file's sizes apply.
 func (p *platform) ignoredScaling() []string {
 	if p.args.ScheduledScaling {
 		return []string{"scalingConfig.desiredSize", "scalingConfig.minSize", "scalingConfig.maxSize"}
 	}
-	return []string{"scalingConfig.desiredSize"}
+	return nil
 }
 
 // launchTemplate carries what a managed node group cannot say itself: IMDSv2 only, with a hop
@@ -179,33 +177,4 @@ func autoscalingGroupName(ng *awseks.NodeGroup) pulumi.StringOutput {
 		}
 		return "", fmt.Errorf("cluster: node group has no Auto Scaling group")
 	}).(pulumi.StringOutput)
-}
-
-// scaleFromZeroTags tell the cluster autoscaler which label and taint a node of an empty
-// group would have. EKS tags a managed node group's Auto Scaling group for auto-discovery
-// (k8s.io/cluster-autoscaler/enabled and .../<cluster>=owned) but does not copy the group's
-// labels and taints to it; without these tags a pending media job would never scale the
-// media group up from zero. (The autoscaler can also read them with eks:DescribeNodegroup,
-// which its role is granted; the tags work with any version.)
-func (p *platform) scaleFromZeroTags(ng *awseks.NodeGroup, workload string, taint bool) error {
-	asg := autoscalingGroupName(ng)
-	tags := map[string]string{"label-" + WorkloadLabel: "k8s.io/cluster-autoscaler/node-template/label/" + WorkloadLabel}
-	values := map[string]string{"label-" + WorkloadLabel: workload}
-	if taint {
-		tags["taint-"+MediaTaint.Key] = "k8s.io/cluster-autoscaler/node-template/taint/" + MediaTaint.Key
-		values["taint-"+MediaTaint.Key] = MediaTaint.Value + ":" + MediaTaint.Effect
-	}
-	for _, suffix := range slices.Sorted(maps.Keys(tags)) {
-		if _, err := autoscaling.NewTag(p.ctx, fmt.Sprintf("%s-%s-%s", p.name, workload, suffix), &autoscaling.TagArgs{
-			AutoscalingGroupName: asg,
-			Tag: autoscaling.TagTagArgs{
-				Key:               pulumi.String(tags[suffix]),
-				Value:             pulumi.String(values[suffix]),
-				PropagateAtLaunch: pulumi.Bool(false), // the kubelet sets the real label and taint
-			},
-		}, p.parent); err != nil {
-			return err
-		}
-	}
-	return nil
 }

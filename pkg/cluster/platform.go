@@ -6,6 +6,7 @@ import (
 
 	awseks "github.com/pulumi/pulumi-aws/sdk/v6/go/aws/eks"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/sqs"
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	storagev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/storage/v1"
@@ -14,35 +15,21 @@ import (
 	"github.com/cinegit/infrastructure/pkg/iampolicy"
 	"github.com/cinegit/infrastructure/pkg/irsa"
 	"github.com/cinegit/infrastructure/pkg/kmskey"
-	"github.com/cinegit/infrastructure/pkg/kube"
 	"github.com/cinegit/infrastructure/pkg/stackenv"
 	"github.com/cinegit/infrastructure/pkg/tags"
 )
 
 // Service accounts of the cluster's own components that call AWS (all in kube-system).
 const (
-	SystemNamespace          = "kube-system"
-	VpcCniServiceAccount     = "aws-node"
-	EbsCsiServiceAccount     = "ebs-csi-controller-sa"
-	AutoscalerServiceAccount = "cluster-autoscaler"
-	// AutoscalerChartRepo is where the cluster-autoscaler chart is published.
-	AutoscalerChartRepo = "https://kubernetes.github.io/autoscaler"
+	SystemNamespace      = "kube-system"
+	VpcCniServiceAccount = "aws-node"
+	EbsCsiServiceAccount = "ebs-csi-controller-sa"
 	// DefaultStorageClass is the name of the cluster's default StorageClass.
 	DefaultStorageClass = "gp3"
 )
 
-// The cluster-autoscaler container's requests and limits (the chart's top-level `resources`,
-// empty by default). One replica watching a handful of node groups needs little; its memory
-// grows with the cluster's pods and nodes, which the limit leaves room for.
-const (
-	AutoscalerCPURequest    = "50m"
-	AutoscalerMemoryRequest = "256Mi"
-	AutoscalerCPULimit      = "500m"
-	AutoscalerMemoryLimit   = "600Mi"
-)
-
-// platform builds everything that runs on or next to the control plane: node groups, add-ons,
-// IRSA roles, the Kubernetes provider, storage classes and the autoscaler.
+// platform builds everything that runs on or next to the control plane: the general node
+// group, add-ons, IRSA roles, the Kubernetes provider, storage classes and Karpenter.
 type platform struct {
 	ctx    *pulumi.Context
 	name   string
@@ -62,7 +49,10 @@ type platform struct {
 	k8s        *kubernetes.Provider
 	ready      Readiness
 
-	general, media *awseks.NodeGroup
+	general        *awseks.NodeGroup
+	karpenterQueue *sqs.Queue
+	// nodeSecurityGroup is EKS's cluster security group, which Karpenter's nodes join too.
+	nodeSecurityGroup pulumi.StringOutput
 }
 
 // Readiness is what Kubernetes workloads on the cluster wait for. Components do not import
@@ -100,22 +90,7 @@ func (p *platform) build() error {
 	if err != nil {
 		return err
 	}
-	media, err := p.newNodeGroup(nodeGroupSpec{
-		workload: MediaWorkload,
-		size:     p.args.Media,
-		taints: awseks.NodeGroupTaintArray{awseks.NodeGroupTaintArgs{
-			Key:    pulumi.String(MediaTaint.Key),
-			Value:  pulumi.String(MediaTaint.Value),
-			Effect: pulumi.String("NO_SCHEDULE"), // EKS's spelling of NoSchedule
-		}},
-	}, nodeDeps)
-	if err != nil {
-		return err
-	}
-	p.general, p.media = general, media
-	if err := p.scaleFromZeroTags(media, MediaWorkload, true); err != nil {
-		return err
-	}
+	p.general = general
 
 	// CoreDNS and the EBS CSI controller are Deployments: EKS reports them DEGRADED, and the
 	// provider fails, until a node can run them. They wait for the general group (the media
@@ -145,7 +120,7 @@ func (p *platform) build() error {
 		return err
 	}
 	p.ready.Storage = []pulumi.Resource{ebsCsi, gp3}
-	return p.autoscaler(general, media)
+	return p.karpenter()
 }
 
 // awsPolicy is the ARN of an AWS managed policy.
@@ -289,84 +264,4 @@ func (p *platform) storageClasses() (*storagev1.StorageClass, error) {
 		},
 	}, p.parent, k8s)
 	return gp3, err
-}
-
-// autoscaler installs cluster-autoscaler with an IRSA role that may resize exactly this
-// cluster's node groups.
-func (p *platform) autoscaler(groups ...*awseks.NodeGroup) error {
-	role, err := p.irsaRole("autoscaler", AutoscalerServiceAccount, p.autoscalerPolicy(groups), nil)
-	if err != nil {
-		return err
-	}
-	a := p.args.Autoscaler
-	_, err = kube.NewRelease(p.ctx, p.name+"-autoscaler", kube.ReleaseArgs{
-		Name:      "cluster-autoscaler",
-		Chart:     "cluster-autoscaler",
-		Version:   a.ChartVersion,
-		Repo:      AutoscalerChartRepo,
-		Namespace: pulumi.String(SystemNamespace),
-		Values: pulumi.Map{
-			"cloudProvider": pulumi.String("aws"),
-			// Pods cannot read the region from instance metadata (hop limit 1).
-			"awsRegion":     pulumi.String(p.env.Region),
-			"autoDiscovery": pulumi.Map{"clusterName": p.clusterName},
-			"image":         pulumi.Map{"tag": pulumi.String(a.ImageTag)},
-			"rbac": pulumi.Map{"serviceAccount": pulumi.Map{
-				"create":      pulumi.Bool(true),
-				"name":        pulumi.String(AutoscalerServiceAccount),
-				"annotations": pulumi.StringMap{"eks.amazonaws.com/role-arn": role.Arn},
-			}},
-			"extraArgs": pulumi.Map{
-				"balance-similar-node-groups":   pulumi.Bool(true),
-				"skip-nodes-with-local-storage": pulumi.Bool(false),
-				"expander":                      pulumi.String("least-waste"),
-			},
-			"nodeSelector": pulumi.StringMap{WorkloadLabel: pulumi.String(GeneralWorkload)},
-			"resources": pulumi.Map{
-				"requests": pulumi.StringMap{"cpu": pulumi.String(AutoscalerCPURequest), "memory": pulumi.String(AutoscalerMemoryRequest)},
-				"limits":   pulumi.StringMap{"cpu": pulumi.String(AutoscalerCPULimit), "memory": pulumi.String(AutoscalerMemoryLimit)},
-			},
-		},
-		// The chart's Deployment only becomes ready on a node: the provider waits for the
-		// general group (Readiness.Nodes).
-	}, p.parent, pulumi.Provider(p.k8s))
-	return err
-}
-
-// autoscalerPolicy is the autoscaler's IAM policy. Describe calls take no resource but "*".
-// Resizing is limited twice: to the Auto Scaling groups of this cluster's node groups (exact
-// names; the * in their ARNs is the group's UUID) and to groups EKS tagged as owned by this
-// cluster. eks:DescribeNodegroup lets it read labels and taints of empty groups.
-func (p *platform) autoscalerPolicy(groups []*awseks.NodeGroup) pulumi.StringOutput {
-	env := p.env
-	asgArns, groupArns := pulumi.StringArray{}, pulumi.StringArray{}
-	for _, g := range groups {
-		asgArns = append(asgArns, pulumi.Sprintf("arn:%s:autoscaling:%s:%s:autoScalingGroup:*:autoScalingGroupName/%s",
-			env.Partition, env.Region, env.AccountID, autoscalingGroupName(g)))
-		groupArns = append(groupArns, g.Arn)
-	}
-	return iampolicy.Document(
-		iampolicy.Allow("DiscoverNodeGroups", []string{
-			"autoscaling:DescribeAutoScalingGroups",
-			"autoscaling:DescribeAutoScalingInstances",
-			"autoscaling:DescribeLaunchConfigurations",
-			"autoscaling:DescribeScalingActivities",
-			"autoscaling:DescribeTags",
-			"ec2:DescribeImages",
-			"ec2:DescribeInstanceTypes",
-			"ec2:DescribeLaunchTemplateVersions",
-			"ec2:GetInstanceTypesFromInstanceRequirements",
-		}, iampolicy.Strings("*")),
-		iampolicy.Statement{
-			Sid:       "ResizeThisClustersNodeGroups",
-			Actions:   []string{"autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"},
-			Resources: asgArns,
-			Conditions: []iampolicy.Condition{{
-				Test:     "StringEquals",
-				Variable: "aws:ResourceTag/k8s.io/cluster-autoscaler/" + p.args.Name,
-				Values:   iampolicy.Strings("owned"),
-			}},
-		},
-		iampolicy.Allow("ReadThisClustersNodeGroups", []string{"eks:DescribeNodegroup"}, groupArns),
-	)
 }

@@ -10,8 +10,8 @@ import (
 	"strings"
 )
 
-// ClusterConfig is the `cluster` section: the EKS control plane, its two managed node groups,
-// its EKS add-ons and the cluster autoscaler.
+// ClusterConfig is the `cluster` section: the EKS control plane, its managed general node
+// group, its EKS add-ons and Karpenter with its NodePools.
 type ClusterConfig struct {
 	// Version is the Kubernetes minor version of the control plane and the nodes, one of
 	// EKSVersions (those in EKS standard support). Default "1.36".
@@ -50,34 +50,34 @@ type ClusterConfig struct {
 	// LogRetentionDays is the retention of the control plane log group (a CloudWatch Logs
 	// value). Default 90.
 	LogRetentionDays int `json:"logRetentionDays"`
-	// General is the on-demand node group every service runs on.
+	// General is the managed node group the platform (Karpenter included) and the services
+	// run on. Nothing autoscales it: its size is the stack file's (and off-hours' schedule);
+	// pods beyond it go to cluster.karpenter.general where the stack has that pool.
 	General NodeGroupConfig `json:"general"`
-	// Media is the tainted node group only FFmpeg jobs tolerate; it may scale to zero.
-	Media NodeGroupConfig `json:"media"`
 	// Addons pins the EKS add-on versions.
 	Addons AddonVersions `json:"addons"`
-	// Autoscaler pins the cluster-autoscaler Helm chart and image.
-	Autoscaler AutoscalerConfig `json:"autoscaler"`
+	// Karpenter provisions the nodes of media jobs (and of GPU jobs and the services' burst
+	// where configured).
+	Karpenter KarpenterConfig `json:"karpenter"`
 }
 
-// NodeGroupConfig sizes one managed node group. The desired size is only the size at
-// creation: afterwards the cluster autoscaler owns it.
+// NodeGroupConfig sizes the managed general node group. The desired size is only the size at
+// creation: afterwards the off-hours schedule, where the stack has one, owns it.
 type NodeGroupConfig struct {
 	// InstanceTypes are EC2 instance types of one CPU architecture (the AMI follows it:
-	// AL2023 x86_64 or, for Graviton types, AL2023 ARM64). Media types are compute-optimized
-	// (c family). Defaults: general ["m7i.large"], media ["c7i.2xlarge","c7i.4xlarge"].
+	// AL2023 x86_64 or, for Graviton types, AL2023 ARM64). Default ["m7i.large"].
 	InstanceTypes []string `json:"instanceTypes"`
 	// CapacityType is ON_DEMAND or SPOT (SPOT needs at least two instance types, so that one
 	// exhausted spot pool does not stop the group). Default ON_DEMAND.
 	CapacityType string `json:"capacityType"`
 	// MinSize, DesiredSize and MaxSize bound the group: 0 <= min <= desired <= max, max >= 1.
-	// The general group keeps at least one node (two where the stack requires HA). Defaults:
-	// general 2/2/4, media 0/0/4.
+	// The general group keeps at least one node (two where the stack requires HA). Default
+	// 2/2/4.
 	MinSize     int  `json:"minSize"`
 	DesiredSize *int `json:"desiredSize"`
 	MaxSize     int  `json:"maxSize"`
 	// DiskSizeGiB is the gp3 root volume, encrypted with the cluster's key (20-16384).
-	// Defaults: general 50, media 200 (FFmpeg scratch space).
+	// Default 50.
 	DiskSizeGiB int `json:"diskSizeGiB"`
 }
 
@@ -88,16 +88,6 @@ type AddonVersions struct {
 	CoreDNS      string `json:"coreDns"`
 	KubeProxy    string `json:"kubeProxy"`
 	EbsCsiDriver string `json:"ebsCsiDriver"`
-}
-
-// AutoscalerConfig pins the cluster-autoscaler release.
-type AutoscalerConfig struct {
-	// ChartVersion of https://kubernetes.github.io/autoscaler's cluster-autoscaler chart.
-	// Default "9.59.0".
-	ChartVersion string `json:"chartVersion"`
-	// ImageTag is the cluster-autoscaler image, whose minor version must match the cluster's
-	// (the chart's own default lags the newest Kubernetes). Default "v1.36.1".
-	ImageTag string `json:"imageTag"`
 }
 
 // Capacity types of managed node groups.
@@ -134,7 +124,6 @@ var PlannedKubernetesVersion string
 var (
 	eksAddonVersion = regexp.MustCompile(`^v([0-9]+)\.([0-9]+)\.([0-9]+)-eksbuild\.[0-9]+$`)
 	chartVersion    = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+$`)
-	autoscalerTag   = regexp.MustCompile(`^v1\.([0-9]+)\.[0-9]+$`)
 	iamRoleName     = regexp.MustCompile(`^[A-Za-z0-9+=,.@_-]{1,64}$`)
 	// instanceType is family.size, e.g. c7i.2xlarge, m7i-flex.large, c7gn.metal-48xl.
 	instanceType = regexp.MustCompile(`^([a-z][a-z0-9-]*[0-9][a-z0-9-]*)\.(nano|micro|small|medium|large|[0-9]*xlarge|metal(-[0-9]+xl)?)$`)
@@ -196,7 +185,7 @@ func (c *ClusterConfig) applyDefaults(env Env) {
 		c.LogRetentionDays = 90
 	}
 	c.General.defaults([]string{"m7i.large"}, 2, 4, 50)
-	c.Media.defaults([]string{"c7i.2xlarge", "c7i.4xlarge"}, 0, 4, 200)
+	c.Karpenter.applyDefaults(c.General)
 	a := &c.Addons
 	for _, d := range []struct {
 		field *string
@@ -206,8 +195,6 @@ func (c *ClusterConfig) applyDefaults(env Env) {
 		{&a.CoreDNS, "v1.14.3-eksbuild.3"},
 		{&a.KubeProxy, "v1.36.0-eksbuild.9"},
 		{&a.EbsCsiDriver, "v1.66.0-eksbuild.1"},
-		{&c.Autoscaler.ChartVersion, "9.59.0"},
-		{&c.Autoscaler.ImageTag, "v1.36.1"},
 	} {
 		if *d.field == "" {
 			*d.field = d.value
@@ -298,10 +285,10 @@ func (c *ClusterConfig) validate(p *problems, env Env) {
 		p.add("cluster.logRetentionDays", c.LogRetentionDays, "one of CloudWatch Logs' retention values: %s", retentionList())
 	}
 
-	c.General.validate(p, "cluster.general", false)
-	c.Media.validate(p, "cluster.media", true)
+	c.General.validate(p, "cluster.general")
+	c.Karpenter.validate(p, c.General)
 	if c.General.MinSize < 1 {
-		p.add("cluster.general.minSize", c.General.MinSize, "at least 1: CoreDNS, the autoscaler and every service run on the general group")
+		p.add("cluster.general.minSize", c.General.MinSize, "at least 1: CoreDNS, Karpenter and every service run on the general group")
 	}
 	if env.Rules.RequireHA && c.General.MinSize < 2 {
 		p.add("cluster.general.minSize", c.General.MinSize, "at least 2 for stack %q (one node's loss must not stop the cluster's services)", env.Stack)
@@ -322,15 +309,6 @@ func (c *ClusterConfig) validate(p *problems, env Env) {
 	if m := eksAddonVersion.FindStringSubmatch(a.KubeProxy); m != nil && versionOK && m[2] != minor {
 		p.add("cluster.addons.kubeProxy", a.KubeProxy, "a kube-proxy build for Kubernetes %s (v1.%s.x-eksbuild.N)", c.Version, minor)
 	}
-	if !chartVersion.MatchString(c.Autoscaler.ChartVersion) {
-		p.add("cluster.autoscaler.chartVersion", c.Autoscaler.ChartVersion, "an exact chart version like 9.59.0 (never a range: upgrades are reviewed)")
-	}
-	switch m := autoscalerTag.FindStringSubmatch(c.Autoscaler.ImageTag); {
-	case m == nil:
-		p.add("cluster.autoscaler.imageTag", c.Autoscaler.ImageTag, "a cluster-autoscaler release tag like v1.36.1")
-	case versionOK && m[1] != minor:
-		p.add("cluster.autoscaler.imageTag", c.Autoscaler.ImageTag, "a cluster-autoscaler v1.%s.x release: its minor version must match Kubernetes %s", minor, c.Version)
-	}
 }
 
 // validateVersion checks the Kubernetes version and returns its minor number.
@@ -347,7 +325,7 @@ func (c *ClusterConfig) validateVersion(p *problems) (string, bool) {
 	return minor, true
 }
 
-func (n NodeGroupConfig) validate(p *problems, key string, media bool) {
+func (n NodeGroupConfig) validate(p *problems, key string) {
 	if len(n.InstanceTypes) == 0 {
 		p.add(key+".instanceTypes", n.InstanceTypes, "at least one EC2 instance type")
 	}
@@ -364,8 +342,6 @@ func (n NodeGroupConfig) validate(p *problems, key string, media bool) {
 			p.add(k, t, "each instance type once (duplicate)")
 		case arch != "" && InstanceArch(t) != arch:
 			p.add(k, t, "the same CPU architecture as %s (%s): a node group has one AMI", n.InstanceTypes[0], arch)
-		case media && !strings.HasPrefix(m[1], "c"):
-			p.add(k, t, "a compute-optimized (c family) type: FFmpeg is CPU-bound")
 		}
 		seen[t] = true
 		if arch == "" {

@@ -94,6 +94,10 @@ func TestReleaseArgsAreChecked(t *testing.T) {
 	if err := ok.check(); err != nil {
 		t.Fatal(err)
 	}
+	oci := ReleaseArgs{Name: "karpenter", Chart: "oci://public.ecr.aws/karpenter/karpenter", Version: "1.14.1", Namespace: pulumi.String("kube-system")}
+	if err := oci.check(); err != nil || ChartName(oci.Chart) != "karpenter" || ChartName("loki") != "loki" {
+		t.Fatalf("an OCI chart without a repository: %v (name %q)", err, ChartName(oci.Chart))
+	}
 	for name, mutate := range map[string]func(*ReleaseArgs){
 		"version range":   func(a *ReleaseArgs) { a.Version = "^7.3.0" },
 		"no version":      func(a *ReleaseArgs) { a.Version = "" },
@@ -103,6 +107,9 @@ func TestReleaseArgsAreChecked(t *testing.T) {
 		"no namespace":    func(a *ReleaseArgs) { a.Namespace = nil },
 		"no release name": func(a *ReleaseArgs) { a.Name = "" },
 		"no chart at all": func(a *ReleaseArgs) { a.Chart = "" },
+		"OCI chart and a repository": func(a *ReleaseArgs) {
+			a.Chart = "oci://public.ecr.aws/karpenter/karpenter"
+		},
 	} {
 		a := ok
 		mutate(&a)
@@ -325,5 +332,32 @@ func TestReleaseBindingMatchesTheSDK(t *testing.T) {
 		if want, ok := sdkOutputs[tag]; !ok || want != f.Type {
 			t.Errorf("output %s: %v, the SDK has %v", tag, f.Type, want)
 		}
+	}
+}
+
+// An OCI chart whose CRDs another release owns registers what the SDK would: no repository
+// options, skipCrds.
+func TestOCIReleaseBindingMatchesTheSDK(t *testing.T) {
+	r, err := runInNamespace(Restricted, false, func(ctx *pulumi.Context, ns *corev1.Namespace, opts pulumi.ResourceOption) error {
+		chart := "oci://public.ecr.aws/karpenter/karpenter"
+		if _, err := NewRelease(ctx, "ours", ReleaseArgs{
+			Name: "karpenter", Chart: chart, Version: "1.14.1", Namespace: NamespaceName(ns), Values: map[string]any{}, SkipCrds: true,
+		}, opts); err != nil {
+			return err
+		}
+		_, err := helmv3.NewRelease(ctx, "sdk", &helmv3.ReleaseArgs{
+			Name: pulumi.String("karpenter"), Chart: pulumi.String(chart), Version: pulumi.String("1.14.1"),
+			Namespace: NamespaceName(ns), CreateNamespace: pulumi.Bool(false), Atomic: pulumi.Bool(true),
+			CleanupOnFail: pulumi.Bool(true), MaxHistory: pulumi.Int(10), Timeout: pulumi.Int(DefaultTimeoutSeconds),
+			Values: pulumi.Map{}, SkipCrds: pulumi.Bool(true),
+		}, opts)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours, sdk := r.Named(ReleaseType, "ours"), r.Named(ReleaseType, "sdk")
+	if ours == nil || sdk == nil || !ours.Inputs.DeepEquals(sdk.Inputs) {
+		t.Errorf("inputs differ:\n ours %v\n sdk  %v", ours.Inputs, sdk.Inputs)
 	}
 }

@@ -23,7 +23,8 @@ type ReleaseArgs struct {
 	Name string
 	// Chart and Version name the chart; Version is exact.
 	Chart, Version string
-	// Repo is the chart repository, https only.
+	// Repo is the chart repository, https only; empty when Chart is an OCI reference
+	// (oci://registry/path/chart), which Helm pulls by that reference and Version as its tag.
 	Repo string
 	// Namespace is where the release goes; pass the Namespace resource's name output so that the
 	// release waits for the namespace (releases never create namespaces: ours carry labels).
@@ -32,6 +33,10 @@ type ReleaseArgs struct {
 	Values any
 	// TimeoutSeconds overrides DefaultTimeoutSeconds.
 	TimeoutSeconds int
+	// SkipCrds leaves the chart's crds/ directory alone: Helm installs it on the first install
+	// but never upgrades it (https://helm.sh/docs/chart_best_practices/custom_resource_definitions/),
+	// so charts whose CRDs change with their version install them from a CRD chart instead.
+	SkipCrds bool
 }
 
 func (a ReleaseArgs) check() error {
@@ -40,12 +45,22 @@ func (a ReleaseArgs) check() error {
 		return fmt.Errorf("a release name and a chart are required")
 	case !ExactVersion.MatchString(a.Version):
 		return fmt.Errorf("chart %s: version %q is not an exact version (major.minor.patch)", a.Chart, a.Version)
-	case !strings.HasPrefix(a.Repo, "https://"):
+	case strings.HasPrefix(a.Chart, "oci://") && a.Repo != "":
+		return fmt.Errorf("chart %s: an OCI chart names no repository (got %q)", a.Chart, a.Repo)
+	case !strings.HasPrefix(a.Chart, "oci://") && !strings.HasPrefix(a.Repo, "https://"):
 		return fmt.Errorf("chart %s: repository %q is not https", a.Chart, a.Repo)
 	case a.Namespace == nil:
 		return fmt.Errorf("chart %s: Namespace is required", a.Chart)
 	}
 	return nil
+}
+
+// ChartName is a chart's name: the last element of an OCI reference, else the chart itself.
+func ChartName(chart string) string {
+	if strings.HasPrefix(chart, "oci://") {
+		return chart[strings.LastIndex(chart, "/")+1:]
+	}
+	return chart
 }
 
 // ReleaseType is the Pulumi type of a Helm release: the Kubernetes provider installs the chart
@@ -81,6 +96,7 @@ type releaseInputs struct {
 	Name            *string        `pulumi:"name"`
 	Namespace       *string        `pulumi:"namespace"`
 	RepositoryOpts  map[string]any `pulumi:"repositoryOpts"`
+	SkipCrds        *bool          `pulumi:"skipCrds"`
 	Timeout         *int           `pulumi:"timeout"`
 	Values          map[string]any `pulumi:"values"`
 	Version         *string        `pulumi:"version"`
@@ -97,6 +113,7 @@ type releaseArgs struct {
 	Name            pulumi.StringPtrInput
 	Namespace       pulumi.StringPtrInput
 	RepositoryOpts  pulumi.MapInput
+	SkipCrds        pulumi.BoolPtrInput
 	Timeout         pulumi.IntPtrInput
 	Values          pulumi.MapInput
 	Version         pulumi.StringPtrInput
@@ -134,6 +151,12 @@ func NewRelease(ctx *pulumi.Context, name string, args ReleaseArgs, opts ...pulu
 		// The SDK's NewRelease always sends compat "true"; so do we, so that the provider sees
 		// exactly the inputs it would get from the SDK.
 		Compat: pulumi.String("true"),
+	}
+	if strings.HasPrefix(args.Chart, "oci://") {
+		in.RepositoryOpts = nil
+	}
+	if args.SkipCrds {
+		in.SkipCrds = pulumi.Bool(true)
 	}
 	var release Release
 	if err := ctx.RegisterResource(ReleaseType, name, in, &release, utilities.PkgResourceDefaultOpts(opts)...); err != nil {

@@ -124,20 +124,51 @@ func (b *builder) jobs() error {
 		Metadata: meta(JobTemplateConfigMap, pulumi.StringMap{
 			"cinegit.io/usage": pulumi.String("Job manifest for FFmpeg jobs too long or too large for Lambda: set metadata.name (or keep generateName) and the container's args, then create it in this namespace"),
 		}),
-		Data: pulumi.StringMap{"job.json": b.jobTemplate()},
+		Data: b.jobTemplates(),
 	}, b.parent, k8s)
 	return err
 }
 
-// jobTemplate renders the Job manifest (JSON, which is YAML) that runs the function's image
-// on the media nodes: it selects and tolerates them, runs as the scratch user under the
+// JobDeadlineSeconds bounds one job (12 hours): a transcode that runs longer is stuck, and a
+// node being replaced waits at most a day for its jobs (the pools' termination grace).
+const JobDeadlineSeconds = 12 * 60 * 60
+
+// GPUTemplateKey is the ConfigMap key of the GPU Job template.
+const GPUTemplateKey = "job-gpu.json"
+
+// jobTemplates are the Job templates: CPU (job.json) always, GPU where the cluster has GPU
+// nodes.
+func (b *builder) jobTemplates() pulumi.StringMap {
+	a := b.args
+	out := pulumi.StringMap{"job.json": b.jobTemplate(a.MediaNodeSelector, a.MediaNodeTaint, false)}
+	if len(a.GPUNodeSelector) > 0 {
+		out[GPUTemplateKey] = b.jobTemplate(a.GPUNodeSelector, a.GPUNodeTaint, true)
+	}
+	return out
+}
+
+// jobTemplate renders a Job manifest (JSON, which is YAML) that runs the function's image on
+// the media (or GPU) nodes: it selects and tolerates them, runs as the scratch user under the
 // restricted standard with a read-only root file system, and scratches on the node's disk.
-func (b *builder) jobTemplate() pulumi.StringOutput {
+// The GPU template requests one GPU and asks the NVIDIA container toolkit for the video
+// libraries NVENC needs: without "video" in NVIDIA_DRIVER_CAPABILITIES only compute and
+// utility are mounted (NVIDIA Container Toolkit, "Driver capabilities").
+func (b *builder) jobTemplate(nodeSelector map[string]string, taint Taint, gpu bool) pulumi.StringOutput {
 	a := b.args
 	arch := map[string]string{"x86_64": "amd64", "arm64": "arm64"}[a.Function.Architecture]
+	if gpu {
+		arch = "amd64" // the GPU families are x86 (config.GPUFamilies)
+	}
 	selector := map[string]string{"kubernetes.io/arch": arch}
-	for k, v := range a.MediaNodeSelector {
+	for k, v := range nodeSelector {
 		selector[k] = v
+	}
+	resources := map[string]any{
+		"requests": map[string]any{"ephemeral-storage": a.Jobs.MaxEphemeralStorage},
+		"limits":   map[string]any{"ephemeral-storage": a.Jobs.MaxEphemeralStorage},
+	}
+	if gpu {
+		resources["limits"].(map[string]any)["nvidia.com/gpu"] = 1
 	}
 	return pulumi.All(b.repo.RepositoryUrl, a.MediaBucketName, a.ProxiesBucketName, a.ThumbnailsBucketName).ApplyT(func(v []any) (string, error) {
 		env := []map[string]string{
@@ -149,6 +180,9 @@ func (b *builder) jobTemplate() pulumi.StringOutput {
 			// The root file system is read-only: temporary files go to the scratch volume too.
 			{"name": "TMPDIR", "value": "/scratch"},
 		}
+		if gpu {
+			env = append(env, map[string]string{"name": "NVIDIA_DRIVER_CAPABILITIES", "value": "compute,utility,video"})
+		}
 		sort.Slice(env, func(i, j int) bool { return env[i]["name"] < env[j]["name"] })
 		return marshal(map[string]any{
 			"apiVersion": "batch/v1",
@@ -157,14 +191,15 @@ func (b *builder) jobTemplate() pulumi.StringOutput {
 			"spec": map[string]any{
 				"backoffLimit":            2,
 				"ttlSecondsAfterFinished": 86400,
+				"activeDeadlineSeconds":   JobDeadlineSeconds,
 				"template": map[string]any{
-					"metadata": map[string]any{"labels": appLabels},
+					"metadata": map[string]any{"labels": appLabels, "annotations": a.JobAnnotations},
 					"spec": map[string]any{
 						"serviceAccountName": ServiceAccount,
 						"restartPolicy":      "Never",
 						"nodeSelector":       selector,
 						"tolerations": []any{map[string]any{
-							"key": a.MediaNodeTaint.Key, "operator": "Equal", "value": a.MediaNodeTaint.Value, "effect": a.MediaNodeTaint.Effect,
+							"key": taint.Key, "operator": "Equal", "value": taint.Value, "effect": taint.Effect,
 						}},
 						"securityContext": map[string]any{
 							"runAsNonRoot": true, "runAsUser": ScratchUID, "runAsGroup": ScratchGID, "fsGroup": ScratchGID,
@@ -180,10 +215,7 @@ func (b *builder) jobTemplate() pulumi.StringOutput {
 								"capabilities":             map[string]any{"drop": []string{"ALL"}},
 							},
 							"volumeMounts": []any{map[string]any{"name": "scratch", "mountPath": "/scratch"}},
-							"resources": map[string]any{
-								"requests": map[string]any{"ephemeral-storage": a.Jobs.MaxEphemeralStorage},
-								"limits":   map[string]any{"ephemeral-storage": a.Jobs.MaxEphemeralStorage},
-							},
+							"resources":    resources,
 						}},
 						"volumes": []any{map[string]any{
 							"name": "scratch", "emptyDir": map[string]any{"sizeLimit": a.Jobs.MaxEphemeralStorage},

@@ -93,6 +93,13 @@ type Args struct {
 	KubernetesProvider *kubernetes.Provider
 	MediaNodeSelector  map[string]string
 	MediaNodeTaint     Taint
+	// JobAnnotations go on every job's pod: the node provisioner's "do not disrupt" marker,
+	// so that no running transcode is evicted to consolidate or replace its node.
+	JobAnnotations map[string]string
+	// GPUNodeSelector and GPUNodeTaint, where the cluster has GPU nodes, add a second Job
+	// template (job-gpu.json) that requests one GPU for FFmpeg's NVENC encoders. Empty: none.
+	GPUNodeSelector map[string]string
+	GPUNodeTaint    Taint
 	// Jobs bounds the media namespace.
 	Jobs Jobs
 	// Network is where the cluster's pods live: the media namespace denies by default and lets

@@ -778,6 +778,78 @@ func TestJobTemplateRunsOnMediaNodesUnderRestrictedPodSecurity(t *testing.T) {
 	}
 }
 
+// The templates a job is made from: no running job is disrupted by the node provisioner, every
+// job ends within its deadline (shorter than the pools' termination grace), and a GPU template
+// exists exactly where the cluster has GPU nodes, asking for one GPU and NVENC's libraries.
+func TestJobTemplatesForCPUAndGPUNodes(t *testing.T) {
+	type job struct {
+		Spec struct {
+			ActiveDeadlineSeconds int
+			Template              struct {
+				Metadata struct{ Annotations map[string]string }
+				Spec     struct {
+					NodeSelector map[string]string
+					Tolerations  []map[string]string
+					Containers   []struct {
+						Env       []map[string]string
+						Resources struct{ Limits map[string]any }
+					}
+				}
+			}
+		}
+	}
+	parse := func(t *testing.T, text string) job {
+		var j job
+		if err := json.Unmarshal([]byte(text), &j); err != nil {
+			t.Fatal(err)
+		}
+		return j
+	}
+	for _, gpu := range []bool{false, true} {
+		t.Run(fmt.Sprintf("gpu=%v", gpu), func(t *testing.T) {
+			r := component.MustRun(t, false, func(a *Args) {
+				a.JobAnnotations = map[string]string{"karpenter.sh/do-not-disrupt": "true"}
+				if gpu {
+					a.GPUNodeSelector = map[string]string{"workload": "gpu"}
+					a.GPUNodeTaint = Taint{Key: "nvidia.com/gpu", Value: "true", Effect: "NoSchedule"}
+				}
+			})
+			data, _ := one(t, r, tConfigMap, "mediaprocessing-job-template").Input("data").(map[string]any)
+			cpu := parse(t, data["job.json"].(string))
+			if cpu.Spec.Template.Metadata.Annotations["karpenter.sh/do-not-disrupt"] != "true" || cpu.Spec.ActiveDeadlineSeconds != JobDeadlineSeconds {
+				t.Errorf("CPU job: annotations %v deadline %d", cpu.Spec.Template.Metadata.Annotations, cpu.Spec.ActiveDeadlineSeconds)
+			}
+			if _, ok := cpu.Spec.Template.Spec.Containers[0].Resources.Limits["nvidia.com/gpu"]; ok {
+				t.Error("the CPU job asks for a GPU")
+			}
+			text, ok := data[GPUTemplateKey].(string)
+			if ok != gpu {
+				t.Fatalf("GPU template present=%v, want %v", ok, gpu)
+			}
+			if !gpu {
+				return
+			}
+			g := parse(t, text)
+			s := g.Spec.Template.Spec
+			if s.NodeSelector["workload"] != "gpu" || s.NodeSelector["kubernetes.io/arch"] != "amd64" || len(s.Tolerations) != 1 || s.Tolerations[0]["key"] != "nvidia.com/gpu" {
+				t.Errorf("GPU job placement %v %v", s.NodeSelector, s.Tolerations)
+			}
+			if s.Containers[0].Resources.Limits["nvidia.com/gpu"] != 1.0 || g.Spec.Template.Metadata.Annotations["karpenter.sh/do-not-disrupt"] != "true" {
+				t.Errorf("GPU job limits %v", s.Containers[0].Resources.Limits)
+			}
+			caps := ""
+			for _, e := range s.Containers[0].Env {
+				if e["name"] == "NVIDIA_DRIVER_CAPABILITIES" {
+					caps = e["value"]
+				}
+			}
+			if !strings.Contains(caps, "video") {
+				t.Errorf("NVIDIA_DRIVER_CAPABILITIES %q: NVENC needs video", caps)
+			}
+		})
+	}
+}
+
 func TestKeyPolicyLetsServicesUseThePipelineKeyForTheirResourcesOnly(t *testing.T) {
 	r := component.MustRun(t, false, nil)
 	key := one(t, r, tKey, "mediaprocessing")

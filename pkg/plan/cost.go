@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -46,10 +47,10 @@ func Cost(r *harness.Result) (*CostReport, error) {
 		return nil, fmt.Errorf("cost: no price table for region %q (pkg/plan/prices.go has %s)", region, strings.Join(priceRegions(), ", "))
 	}
 	rep := &CostReport{
-		Stack: r.Stack, Region: region, PriceDate: prices.Date, Sources: prices.Sources, Usage: prices.Usage,
+		Stack: r.Stack, Region: region, PriceDate: prices.Date, Sources: prices.Sources, Usage: append(slices.Clone(prices.Usage), poolCeilings(r, prices)...),
 		Notes: []string{
 			fmt.Sprintf("on-demand list prices of %s as of %s, %d hours a month; no free tier, savings plans or reservations", region, prices.Date, HoursPerMonth),
-			"node groups at their desired size; spot groups at the on-demand price as an upper bound; groups that scale from zero cost nothing idle",
+			"the general node group at its desired size; Karpenter's pools start from zero and cost nothing idle (their ceilings are under billed by use)",
 			"WAF and CloudFront are global (us-east-1) whatever the stack's region",
 		},
 	}
@@ -306,4 +307,28 @@ func WriteCost(w io.Writer, c *CostReport) {
 	if c.Footage != nil {
 		WriteFootage(w, c.Footage)
 	}
+}
+
+// poolCeilings are what each Karpenter pool costs an hour at most: its CPU limit filled with its
+// first family and size, on demand (the limit is what caps a stack's spend on them).
+func poolCeilings(r *harness.Result, prices PriceTable) []UsagePrice {
+	var out []UsagePrice
+	for _, pool := range r.ByType(NodePoolType) {
+		typ := PoolInstanceType(pool)
+		limits, _ := pool.Input("spec.limits").(map[string]any)
+		cpu, _ := limits["cpu"].(string)
+		vcpus, _ := strconv.ParseFloat(cpu, 64)
+		per, _ := instanceVCPUs(typ)
+		hour, ok := prices.EC2Hour[typ]
+		if !ok || per == 0 || vcpus == 0 {
+			continue
+		}
+		name := strings.TrimPrefix(pool.Name, "cluster-nodepool-")
+		out = append(out, UsagePrice{
+			Item:  fmt.Sprintf("Karpenter %s pool at its limit (%s vCPUs of %s)", name, cpu, typ),
+			Price: cents(vcpus / per * hour),
+			Unit:  "hour at most, on demand",
+		})
+	}
+	return out
 }

@@ -141,7 +141,7 @@ func Footage(r *harness.Result, t PriceTable) (*FootageCost, error) {
 		"classes: "+transitionsText(transitions))
 
 	// Transcode: on Lambda where the stack has the function, on the media nodes on demand and
-	// on Spot, and on a GPU (not deployed: the option issue 23 item 2 adds).
+	// on Spot, and on a GPU node.
 	var lambda float64
 	for _, fn := range r.ByType("aws:lambda/function:Function") {
 		mem, _ := fn.Input("memorySize").(float64)
@@ -153,23 +153,23 @@ func Footage(r *harness.Result, t PriceTable) (*FootageCost, error) {
 	if lambda > 0 {
 		rate("an hour of footage transcoded on Lambda", lambda, "hour of footage", "")
 	}
-	media := r.Named("aws:eks/nodeGroup:NodeGroup", "cluster-media")
 	var onDemand float64
-	if media != nil {
-		types := listInput(media, "instanceTypes")
-		if len(types) > 0 {
-			typ, _ := types[0].(string)
-			hour, ok := t.EC2Hour[typ]
-			vcpus, _ := instanceVCPUs(typ)
-			if !ok || vcpus == 0 {
-				return nil, fmt.Errorf("footage: no price or size for the media nodes' %s", typ)
-			}
-			onDemand = hour * computeHoursPer8VCPU * 8 / vcpus
-			rate("an hour of footage transcoded on a media node, on demand ("+typ+")", onDemand, "hour of footage", "")
-			rate("the same on Spot", onDemand*(1-spotDiscount), "hour of footage", "")
+	if media := r.Named(NodePoolType, "cluster-nodepool-media"); media != nil {
+		typ := PoolInstanceType(media)
+		hour, ok := t.EC2Hour[typ]
+		vcpus, _ := instanceVCPUs(typ)
+		if !ok || vcpus == 0 {
+			return nil, fmt.Errorf("footage: no price or size for the media pool's %s", typ)
 		}
+		onDemand = hour * computeHoursPer8VCPU * 8 / vcpus
+		rate("an hour of footage transcoded on a media node, on demand ("+typ+")", onDemand, "hour of footage", "Karpenter's media pool, its first family and size")
+		rate("the same on Spot", onDemand*(1-spotDiscount), "hour of footage", "where the pool allows Spot")
 	}
-	rate("an hour of footage transcoded with NVENC ("+gpuInstance+")", gpuHour*gpuComputeHours, "hour of footage", "a GPU node group is not deployed yet")
+	gpuNote := "no GPU pool in this stack (cluster.karpenter.gpu)"
+	if r.Named(NodePoolType, "cluster-nodepool-gpu") != nil {
+		gpuNote = "the stack's GPU pool"
+	}
+	rate("an hour of footage transcoded with NVENC ("+gpuInstance+")", gpuHour*gpuComputeHours, "hour of footage", gpuNote)
 
 	// Delivery and the NAT.
 	perGB := usagePrice(t, "CloudFront data transfer")
@@ -264,4 +264,38 @@ func WriteFootage(w io.Writer, f *FootageCost) {
 	for _, a := range f.Assumptions {
 		fmt.Fprintf(w, "  %-62s %g %s (%s)\n", a.Item, a.Value, a.Unit, a.Source)
 	}
+}
+
+// NodePoolType is a Karpenter NodePool's Pulumi type.
+const NodePoolType = "kubernetes:karpenter.sh/v1:NodePool"
+
+// PoolRequirement is the values of one of a NodePool's requirements (e.g.
+// "karpenter.k8s.aws/instance-family"), nil when it has none.
+func PoolRequirement(pool *harness.Resource, key string) []string {
+	reqs, _ := pool.Input("spec.template.spec.requirements").([]any)
+	for _, req := range reqs {
+		m, _ := req.(map[string]any)
+		if m["key"] != key {
+			continue
+		}
+		var out []string
+		vs, _ := m["values"].([]any)
+		for _, v := range vs {
+			if s, ok := v.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+// PoolInstanceType is a pool's first family in its first size (c7i.2xlarge): the type the
+// cost model prices it by.
+func PoolInstanceType(pool *harness.Resource) string {
+	fams, sizes := PoolRequirement(pool, "karpenter.k8s.aws/instance-family"), PoolRequirement(pool, "karpenter.k8s.aws/instance-size")
+	if len(fams) == 0 || len(sizes) == 0 {
+		return ""
+	}
+	return fams[0] + "." + sizes[0]
 }

@@ -62,6 +62,9 @@ var priceTables = map[string]PriceTable{
 			"c7i.2xlarge": 0.357, "c7i.4xlarge": 0.714,
 			"c7a.2xlarge": 0.41056, "c6i.2xlarge": 0.34,
 			"c7g.2xlarge": 0.289, "c7g.4xlarge": 0.578,
+			// GPU (NVENC) types: the same on-demand page; Karpenter v1.14.1 carries the same
+			// figures (pkg/providers/pricing/zz_generated.pricing_aws.go, us-east-1).
+			"g6.xlarge": 0.8048, "g5.xlarge": 1.006,
 		},
 		NATGatewayHour:          0.045,
 		PublicIPv4Hour:          0.005,
@@ -84,8 +87,7 @@ var priceTables = map[string]PriceTable{
 		Usage: []UsagePrice{
 			{"NAT gateway data processed", 0.045, "GB"},
 			{"interface endpoint data processed", 0.01, "GB"},
-			{"EC2 spot capacity (media nodes)", 0, "spot price per instance-hour, typically 30-70% below on-demand"},
-			{"node group scale-out above desired size", 0, "the instance's on-demand price per hour"},
+			{"EC2 nodes Karpenter launches (media, GPU and services' pools)", 0, "on-demand or Spot price per instance-hour while they run (Spot typically 30-70% below)"},
 			{"S3 Standard storage", 0.023, "GB-month"},
 			{"S3 Standard-IA storage", 0.0125, "GB-month"},
 			{"S3 Glacier Instant Retrieval storage", 0.004, "GB-month"},

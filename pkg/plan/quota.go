@@ -147,6 +147,18 @@ func Quotas(r *harness.Result) []QuotaNeed {
 			spot := res.InputString("capacityType") == "SPOT"
 			q := map[[2]bool]Quota{{false, false}: quotaOnDemandStandard, {true, false}: quotaSpotStandard, {false, true}: quotaOnDemandG, {true, true}: quotaSpotG}[[2]bool{spot, gpu}]
 			add(q, reg, "", maxSize*vcpus, res)
+		case NodePoolType:
+			// A Karpenter pool launches up to its CPU limit, on Spot or on demand as it allows
+			// (either may take all of it), in the G and VT quotas if it has GPUs.
+			limits, _ := res.Input("spec.limits").(map[string]any)
+			cpu, _ := limits["cpu"].(string)
+			limit, _ := strconv.ParseFloat(cpu, 64)
+			_, gpu := limits["nvidia.com/gpu"]
+			for _, capacity := range PoolRequirement(res, "karpenter.sh/capacity-type") {
+				spot := capacity == "spot"
+				q := map[[2]bool]Quota{{false, false}: quotaOnDemandStandard, {true, false}: quotaSpotStandard, {false, true}: quotaOnDemandG, {true, true}: quotaSpotG}[[2]bool{spot, gpu}]
+				add(q, reg, "", limit, res)
+			}
 		case "aws:lambda/function:Function":
 			if n, ok := res.Input("reservedConcurrentExecutions").(float64); ok && n > 0 {
 				lambdaReserved[reg] += n

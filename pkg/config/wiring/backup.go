@@ -52,7 +52,6 @@ func (c Config) OffHoursArgs(env stackenv.Env, eks *cluster.Cluster, db *databas
 		StopHour: stopHour, StopMinute: stopMinute, StartHour: startHour, StartMinute: startMinute,
 		NodeGroups: []offhours.NodeGroup{
 			group("general", eks.GeneralAutoscalingGroupName, c.Cluster.General),
-			group("media", eks.MediaAutoscalingGroupName, c.Cluster.Media),
 		},
 		DatabaseIdentifier: db.Identifier, DatabaseArn: db.Arn,
 	}

@@ -34,14 +34,13 @@ func (c Config) ClusterArgs(env stackenv.Env, name string, net *network.Network)
 		APIClientSecurityGroupIDs: k.APIClientSecurityGroupIDs,
 		LogRetentionDays:          k.LogRetentionDays,
 		General:                   nodeGroup(k.General),
-		Media:                     nodeGroup(k.Media),
 		Addons: cluster.Addons{
 			VpcCni:       k.Addons.VpcCni,
 			CoreDNS:      k.Addons.CoreDNS,
 			KubeProxy:    k.Addons.KubeProxy,
 			EbsCsiDriver: k.Addons.EbsCsiDriver,
 		},
-		Autoscaler: cluster.Autoscaler{ChartVersion: k.Autoscaler.ChartVersion, ImageTag: k.Autoscaler.ImageTag},
+		Karpenter: karpenter(k.Karpenter, k.General),
 		// Off-hours schedules size the node groups; Pulumi then leaves their sizes alone.
 		ScheduledScaling: c.OffHours.Enabled,
 		Protect:          c.Protect,
@@ -61,4 +60,36 @@ func viewer(name string) string {
 		return ""
 	}
 	return name
+}
+
+// karpenter is the cluster's Karpenter: its media pool always, its GPU and general pools where
+// the stack has them.
+func karpenter(k config.KarpenterConfig, general config.NodeGroupConfig) cluster.Karpenter {
+	out := cluster.Karpenter{
+		ChartVersion: k.ChartVersion, AmiAlias: k.AmiAlias, DevicePluginVersion: k.DevicePluginVersion,
+		// A leader and a standby on two nodes; one where the general group keeps one node (the
+		// chart's anti-affinity would leave a second replica Pending).
+		Replicas: min(2, general.MinSize),
+		Pools: []cluster.NodePool{nodePool(cluster.MediaWorkload, k.Media, &cluster.Taint{
+			Key: cluster.MediaTaint.Key, Value: cluster.MediaTaint.Value, Effect: cluster.MediaTaint.Effect,
+		}, true)},
+	}
+	if k.GPU != nil {
+		out.Pools = append(out.Pools, nodePool(cluster.GPUWorkload, *k.GPU, &cluster.Taint{
+			Key: cluster.GPUTaint.Key, Value: cluster.GPUTaint.Value, Effect: cluster.GPUTaint.Effect,
+		}, true))
+	}
+	if k.General != nil {
+		out.Pools = append(out.Pools, nodePool(cluster.GeneralWorkload, *k.General, nil, false))
+	}
+	return out
+}
+
+func nodePool(name string, n config.NodePoolConfig, taint *cluster.Taint, batch bool) cluster.NodePool {
+	return cluster.NodePool{
+		Name: name, Taint: taint, Batch: batch,
+		Families: n.InstanceFamilies, Sizes: n.InstanceSizes, CapacityTypes: n.CapacityTypes, Arch: n.Arch(),
+		CPULimit: n.CPULimit, MemoryLimitGiB: n.MemoryLimitGiB, GPULimit: n.GPULimit,
+		DiskSizeGiB: n.DiskSizeGiB, ExpireAfterHours: n.ExpireAfterHours,
+	}
 }

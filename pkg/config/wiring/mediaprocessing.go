@@ -13,6 +13,10 @@ import (
 // Kubernetes Jobs on the cluster's media nodes.
 func (c Config) MediaProcessingArgs(env stackenv.Env, net *network.Network, media *mediastore.MediaStore, eks *cluster.Cluster) mediaprocessing.Args {
 	mp := c.MediaProcessing
+	var gpuSelector map[string]string
+	if c.Cluster.Karpenter.GPU != nil {
+		gpuSelector = map[string]string{cluster.WorkloadLabel: cluster.GPUWorkload}
+	}
 	return mediaprocessing.Args{
 		Env:                  env,
 		VpcID:                net.VpcID,
@@ -46,6 +50,9 @@ func (c Config) MediaProcessingArgs(env stackenv.Env, net *network.Network, medi
 		KubernetesProvider: eks.KubernetesProvider,
 		MediaNodeSelector:  map[string]string{cluster.WorkloadLabel: cluster.MediaWorkload},
 		MediaNodeTaint:     mediaprocessing.Taint(cluster.MediaTaint),
+		JobAnnotations:     map[string]string{cluster.DoNotDisruptAnnotation: "true"},
+		GPUNodeSelector:    gpuSelector,
+		GPUNodeTaint:       mediaprocessing.Taint(cluster.GPUTaint),
 		Jobs: mediaprocessing.Jobs{
 			DefaultCPU: mp.Jobs.DefaultCPU, DefaultMemory: mp.Jobs.DefaultMemory,
 			MaxCPU: mp.Jobs.MaxCPU, MaxMemory: mp.Jobs.MaxMemory, MaxEphemeralStorage: mp.Jobs.MaxEphemeralStorage,
