@@ -15,55 +15,137 @@ import (
 )
 
 // replaceOn lists, per type, the input properties whose change makes the provider replace the
-// resource (delete and create, or create and delete) instead of updating it in place. They
-// are the attributes the upstream Terraform provider schema marks `ForceNew: true`, which
-// pulumi-aws bridges as replacements (hashicorp/terraform-provider-aws, internal/service/<service>/<resource>.go;
-// the Pulumi registry's API docs say "Changing this forces a new resource" for them), the
-// Kubernetes provider's identity fields (metadata.name and metadata.namespace: a new name is
-// a new object), and pulumi-random's inputs (every one forces a new value). Only the types
-// CineGit registers are listed; paths are dotted into nested objects.
+// resource (delete and create, or create and delete) instead of updating it in place, for every
+// type the program registers. They are what the providers at the pinned versions declare:
+// terraform-provider-aws's and terraform-provider-random's `ForceNew: true` and `RequiresReplace()`
+// (which pulumi-aws and pulumi-random bridge as replacements), under their Pulumi names, and
+// pulumi-kubernetes' own rules (metadata.name and metadata.namespace for every object, the
+// fields its diff.go lists per kind, a Release's name and namespace). Paths are dotted into
+// nested objects and through lists. Inputs the providers replace on only for some values
+// (an engine downgrade, say) are left out. TestReplaceRulesFollowTheProviderSchemas checks the
+// table against the providers' sources (scripts/pull-provider-src.sh; the ci workflow runs it).
 var replaceOn = map[string][]string{
-	"aws:ec2/vpc:Vpc":                                           {"cidrBlock", "ipv4IpamPoolId", "ipv4NetmaskLength"},
-	"aws:ec2/subnet:Subnet":                                     {"cidrBlock", "vpcId", "availabilityZone", "availabilityZoneId", "outpostArn"},
-	"aws:ec2/natGateway:NatGateway":                             {"subnetId", "allocationId", "connectivityType", "privateIp"},
-	"aws:ec2/eip:Eip":                                           {"domain", "publicIpv4Pool", "networkBorderGroup"},
-	"aws:ec2/routeTable:RouteTable":                             {"vpcId"},
-	"aws:ec2/routeTableAssociation:RouteTableAssociation":       {"subnetId", "gatewayId"},
-	"aws:ec2/vpcEndpoint:VpcEndpoint":                           {"vpcId", "serviceName", "vpcEndpointType"},
-	"aws:ec2/securityGroup:SecurityGroup":                       {"name", "namePrefix", "description", "vpcId"},
-	"aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": {"securityGroupId"},
-	"aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule":   {"securityGroupId"},
-	"aws:ec2/launchTemplate:LaunchTemplate":                     {"name", "namePrefix"},
-	"aws:eks/nodeGroup:NodeGroup": {"clusterName", "nodeGroupName", "nodeGroupNamePrefix", "nodeRoleArn", "subnetIds",
-		"instanceTypes", "amiType", "capacityType", "diskSize", "remoteAccess"},
-	"aws:eks/addon:Addon": {"clusterName", "addonName"},
-	"aws:rds/instance:Instance": {"identifier", "identifierPrefix", "engine", "dbName", "username", "kmsKeyId",
-		"storageEncrypted", "availabilityZone", "characterSetName", "ncharCharacterSetName", "timezone",
-		"snapshotIdentifier", "restoreToPointInTime", "s3Import", "customIamInstanceProfile"},
-	"aws:rds/subnetGroup:SubnetGroup":       {"name", "namePrefix"},
-	"aws:rds/parameterGroup:ParameterGroup": {"name", "namePrefix", "family"},
-	"aws:elasticache/replicationGroup:ReplicationGroup": {"replicationGroupId", "atRestEncryptionEnabled", "kmsKeyId",
-		"subnetGroupName", "port", "snapshotArns", "snapshotName", "globalReplicationGroupId", "preferredCacheClusterAzs", "dataTieringEnabled"},
-	"aws:elasticache/subnetGroup:SubnetGroup":       {"name"},
-	"aws:elasticache/parameterGroup:ParameterGroup": {"name", "family"},
-	"aws:s3/bucketV2:BucketV2":                      {"bucket", "bucketPrefix", "objectLockEnabled"},
-	"aws:kms/key:Key":                               {"customerMasterKeySpec", "keySpec", "keyUsage", "multiRegion", "customKeyStoreId", "xksKeyId"},
-	"aws:kms/alias:Alias":                           {"name", "namePrefix"},
-	"aws:secretsmanager/secret:Secret":              {"name", "namePrefix"},
-	"aws:efs/fileSystem:FileSystem":                 {"creationToken", "encrypted", "kmsKeyId", "performanceMode", "availabilityZoneName"},
-	"aws:efs/mountTarget:MountTarget":               {"fileSystemId", "subnetId", "ipAddress"},
-	"aws:efs/accessPoint:AccessPoint":               {"fileSystemId", "posixUser", "rootDirectory"},
-	"aws:cloudwatch/logGroup:LogGroup":              {"name", "namePrefix"},
-	"aws:sqs/queue:Queue":                           {"name", "namePrefix", "fifoQueue"},
-	"aws:sns/topic:Topic":                           {"name", "namePrefix", "fifoTopic"},
-	"aws:lambda/function:Function":                  {"functionName", "packageType"},
-	"aws:ecr/repository:Repository":                 {"name", "encryptionConfigurations"},
-	"aws:iam/role:Role":                             {"name", "namePrefix", "path"},
-	"aws:cloudfront/publicKey:PublicKey":            {"encodedKey", "name", "namePrefix"},
-	"aws:wafv2/webAcl:WebAcl":                       {"name", "scope"},
-	"kubernetes:helm.sh/v3:Release":                 {"name", "namespace"},
-	"random:index/randomPassword:RandomPassword": {"length", "special", "upper", "lower", "numeric", "minSpecial",
-		"minUpper", "minLower", "minNumeric", "overrideSpecial", "keepers"},
+	"aws:acm/certificate:Certificate": {"certificateAuthorityArn", "domainName", "keyAlgorithm", "subjectAlternativeNames",
+		"validationMethod", "validationOptions"},
+	"aws:acm/certificateValidation:CertificateValidation": {"certificateArn", "validationRecordFqdns"},
+	"aws:autoscaling/schedule:Schedule":                   {"autoscalingGroupName", "scheduledActionName"},
+	"aws:autoscaling/tag:Tag":                             {"autoscalingGroupName", "tag.key"},
+	"aws:backup/plan:Plan":                                {"name"},
+	"aws:backup/selection:Selection": {"conditions", "iamRoleArn", "name", "notResources", "planId", "resources",
+		"selectionTags"},
+	"aws:backup/vault:Vault": {"kmsKeyArn", "name"},
+	"aws:backup/vaultLockConfiguration:VaultLockConfiguration": {"backupVaultName", "changeableForDays", "maxRetentionDays",
+		"minRetentionDays"},
+	"aws:cloudfront/cachePolicy:CachePolicy":                       {},
+	"aws:cloudfront/distribution:Distribution":                     {"staging"},
+	"aws:cloudfront/keyGroup:KeyGroup":                             {},
+	"aws:cloudfront/monitoringSubscription:MonitoringSubscription": {"distributionId"},
+	"aws:cloudfront/originAccessControl:OriginAccessControl":       {},
+	"aws:cloudfront/publicKey:PublicKey":                           {"encodedKey", "name", "namePrefix"},
+	"aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy":   {},
+	"aws:cloudwatch/eventRule:EventRule":                           {"eventBusName", "name", "namePrefix"},
+	"aws:cloudwatch/eventTarget:EventTarget":                       {"eventBusName", "rule", "targetId"},
+	"aws:cloudwatch/logDelivery:LogDelivery":                       {"deliveryDestinationArn", "deliverySourceName"},
+	"aws:cloudwatch/logDeliveryDestination:LogDeliveryDestination": {"name", "outputFormat"},
+	"aws:cloudwatch/logDeliverySource:LogDeliverySource":           {"logType", "name", "resourceArn"},
+	"aws:cloudwatch/logGroup:LogGroup":                             {"logGroupClass", "name", "namePrefix"},
+	"aws:cloudwatch/logResourcePolicy:LogResourcePolicy":           {"policyName"},
+	"aws:cloudwatch/metricAlarm:MetricAlarm":                       {"alarmName"},
+	"aws:ec2/defaultSecurityGroup:DefaultSecurityGroup":            {"vpcId"},
+	"aws:ec2/eip:Eip": {"address", "domain", "networkBorderGroup", "publicIpv4Pool", "vpc"},
+	"aws:ec2/flowLog:FlowLog": {"deliverCrossAccountRole", "destinationOptions", "eniId", "iamRoleArn", "logDestination",
+		"logDestinationType", "logFormat", "logGroupName", "maxAggregationInterval", "subnetId", "trafficType",
+		"transitGatewayAttachmentId", "transitGatewayId", "vpcId"},
+	"aws:ec2/internetGateway:InternetGateway":             {},
+	"aws:ec2/launchTemplate:LaunchTemplate":               {"name", "namePrefix"},
+	"aws:ec2/natGateway:NatGateway":                       {"allocationId", "connectivityType", "privateIp", "secondaryPrivateIpAddressCount", "subnetId"},
+	"aws:ec2/route:Route":                                 {"destinationCidrBlock", "destinationIpv6CidrBlock", "destinationPrefixListId", "routeTableId"},
+	"aws:ec2/routeTable:RouteTable":                       {"vpcId"},
+	"aws:ec2/routeTableAssociation:RouteTableAssociation": {"gatewayId", "subnetId"},
+	"aws:ec2/securityGroup:SecurityGroup":                 {"description", "name", "namePrefix", "vpcId"},
+	"aws:ec2/securityGroupRule:SecurityGroupRule": {"cidrBlocks", "fromPort", "ipv6CidrBlocks", "prefixListIds", "protocol",
+		"securityGroupId", "self", "sourceSecurityGroupId", "toPort", "type"},
+	"aws:ec2/subnet:Subnet":                             {"availabilityZone", "availabilityZoneId", "cidrBlock", "ipv6Native", "outpostArn", "vpcId"},
+	"aws:ec2/vpc:Vpc":                                   {"cidrBlock", "ipv4IpamPoolId", "ipv4NetmaskLength"},
+	"aws:ec2/vpcEndpoint:VpcEndpoint":                   {"serviceName", "vpcEndpointType", "vpcId"},
+	"aws:ec2/vpcPeeringConnection:VpcPeeringConnection": {"peerOwnerId", "peerRegion", "peerVpcId", "vpcId"},
+	"aws:ecr/lifecyclePolicy:LifecyclePolicy":           {"policy", "repository"},
+	"aws:ecr/repository:Repository":                     {"encryptionConfigurations", "name"},
+	"aws:ecr/repositoryPolicy:RepositoryPolicy":         {"repository"},
+	"aws:efs/accessPoint:AccessPoint":                   {"fileSystemId", "posixUser", "rootDirectory"},
+	"aws:efs/backupPolicy:BackupPolicy":                 {"fileSystemId"},
+	"aws:efs/fileSystem:FileSystem":                     {"availabilityZoneName", "creationToken", "encrypted", "kmsKeyId", "performanceMode"},
+	"aws:efs/fileSystemPolicy:FileSystemPolicy":         {"fileSystemId"},
+	"aws:efs/mountTarget:MountTarget":                   {"fileSystemId", "ipAddress", "subnetId"},
+	"aws:eks/addon:Addon":                               {"addonName", "clusterName"},
+	"aws:eks/nodeGroup:NodeGroup": {"amiType", "capacityType", "clusterName", "diskSize", "instanceTypes", "launchTemplate.id",
+		"launchTemplate.name", "nodeGroupName", "nodeGroupNamePrefix", "nodeRoleArn", "remoteAccess", "subnetIds"},
+	"aws:elasticache/parameterGroup:ParameterGroup": {"description", "family", "name"},
+	"aws:elasticache/replicationGroup:ReplicationGroup": {"atRestEncryptionEnabled", "dataTieringEnabled",
+		"globalReplicationGroupId", "kmsKeyId", "networkType", "port", "replicationGroupId", "securityGroupNames",
+		"snapshotArns", "snapshotName", "subnetGroupName"},
+	"aws:elasticache/subnetGroup:SubnetGroup":           {"name"},
+	"aws:iam/role:Role":                                 {"name", "namePrefix", "path"},
+	"aws:iam/rolePolicy:RolePolicy":                     {"name", "namePrefix", "role"},
+	"aws:iam/rolePolicyAttachment:RolePolicyAttachment": {"policyArn", "role"},
+	"aws:kms/alias:Alias":                               {"name", "namePrefix"},
+	"aws:kms/key:Key":                                   {"customKeyStoreId", "customerMasterKeySpec", "keyUsage", "multiRegion", "xksKeyId"},
+	"aws:lambda/eventSourceMapping:EventSourceMapping": {"amazonManagedKafkaEventSourceConfig", "eventSourceArn", "queues",
+		"selfManagedEventSource", "selfManagedKafkaEventSourceConfig", "startingPosition", "startingPositionTimestamp", "topics"},
+	"aws:lambda/function:Function": {"functionName", "packageType"},
+	"aws:rds/instance:Instance": {"availabilityZone", "backupTarget", "characterSetName", "customIamInstanceProfile", "dbName",
+		"engine", "kmsKeyId", "ncharCharacterSetName", "restoreToPointInTime", "s3Import.bucketName", "s3Import.bucketPrefix",
+		"s3Import.ingestionRole", "s3Import.sourceEngine", "s3Import.sourceEngineVersion", "snapshotIdentifier",
+		"storageEncrypted", "timezone", "username"},
+	"aws:rds/parameterGroup:ParameterGroup":                                                      {"description", "family", "name", "namePrefix"},
+	"aws:rds/subnetGroup:SubnetGroup":                                                            {"name", "namePrefix"},
+	"aws:route53/hostedZoneDnsSec:HostedZoneDnsSec":                                              {"hostedZoneId"},
+	"aws:route53/keySigningKey:KeySigningKey":                                                    {"hostedZoneId", "name"},
+	"aws:route53/record:Record":                                                                  {"name", "zoneId"},
+	"aws:route53/zone:Zone":                                                                      {"delegationSetId", "name"},
+	"aws:s3/bucketAccelerateConfigurationV2:BucketAccelerateConfigurationV2":                     {"bucket", "expectedBucketOwner"},
+	"aws:s3/bucketCorsConfigurationV2:BucketCorsConfigurationV2":                                 {"bucket", "expectedBucketOwner"},
+	"aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2":                       {"bucket", "expectedBucketOwner"},
+	"aws:s3/bucketLoggingV2:BucketLoggingV2":                                                     {"bucket", "expectedBucketOwner"},
+	"aws:s3/bucketNotification:BucketNotification":                                               {"bucket"},
+	"aws:s3/bucketOwnershipControls:BucketOwnershipControls":                                     {"bucket"},
+	"aws:s3/bucketPolicy:BucketPolicy":                                                           {"bucket"},
+	"aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock":                                     {"bucket"},
+	"aws:s3/bucketReplicationConfig:BucketReplicationConfig":                                     {"bucket"},
+	"aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2": {"bucket", "expectedBucketOwner"},
+	"aws:s3/bucketV2:BucketV2":                                                                   {"bucket", "bucketPrefix", "objectLockConfiguration.objectLockEnabled", "objectLockEnabled"},
+	"aws:s3/bucketVersioningV2:BucketVersioningV2":                                               {"bucket", "expectedBucketOwner"},
+	"aws:scheduler/schedule:Schedule":                                                            {"groupName", "name", "namePrefix"},
+	"aws:scheduler/scheduleGroup:ScheduleGroup":                                                  {"name", "namePrefix"},
+	"aws:secretsmanager/secret:Secret":                                                           {"name", "namePrefix"},
+	"aws:secretsmanager/secretVersion:SecretVersion":                                             {"secretBinary", "secretId", "secretString"},
+	"aws:sns/topic:Topic":                                                                        {"fifoTopic", "name", "namePrefix"},
+	"aws:sns/topicPolicy:TopicPolicy":                                                            {"arn"},
+	"aws:sqs/queue:Queue":                                                                        {"fifoQueue", "name", "namePrefix"},
+	"aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule":                                    {"securityGroupId"},
+	"aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule":                                  {"securityGroupId"},
+	"aws:wafv2/webAcl:WebAcl":                                                                    {"name", "scope"},
+	"aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration":                            {"logDestinationConfigs", "resourceArn"},
+
+	"kubernetes:argoproj.io/v1alpha1:AppProject":           {"metadata.name", "metadata.namespace"},
+	"kubernetes:argoproj.io/v1alpha1:AppProjectPatch":      {"metadata.name", "metadata.namespace"},
+	"kubernetes:argoproj.io/v1alpha1:Application":          {"metadata.name", "metadata.namespace"},
+	"kubernetes:core/v1:ConfigMap":                         {"binaryData", "data", "metadata.name", "metadata.namespace"},
+	"kubernetes:core/v1:LimitRange":                        {"metadata.name", "metadata.namespace"},
+	"kubernetes:core/v1:Namespace":                         {"metadata.name", "metadata.namespace"},
+	"kubernetes:core/v1:ResourceQuota":                     {"metadata.name", "metadata.namespace", "spec.scopes"},
+	"kubernetes:core/v1:ServiceAccount":                    {"metadata.name", "metadata.namespace"},
+	"kubernetes:external-secrets.io/v1:ClusterSecretStore": {"metadata.name", "metadata.namespace"},
+	"kubernetes:external-secrets.io/v1:ExternalSecret":     {"metadata.name", "metadata.namespace"},
+	"kubernetes:helm.sh/v3:Release":                        {"name", "namespace"},
+	"kubernetes:monitoring.coreos.com/v1:PrometheusRule":   {"metadata.name", "metadata.namespace"},
+	"kubernetes:networking.k8s.io/v1:NetworkPolicy":        {"metadata.name", "metadata.namespace"},
+	"kubernetes:storage.k8s.io/v1:StorageClass":            {"metadata.name", "metadata.namespace", "parameters", "provisioner"},
+	"kubernetes:storage.k8s.io/v1:StorageClassPatch":       {"metadata.name", "metadata.namespace"},
+
+	"random:index/randomId:RandomId": {"byteLength", "prefix"},
+	"random:index/randomPassword:RandomPassword": {"length", "lower", "minLower", "minNumeric", "minSpecial", "minUpper",
+		"number", "numeric", "special", "upper", "keepers", "overrideSpecial"},
 }
 
 // statefulTypes hold data (or, for the cluster, everything running in it) that a replacement
@@ -243,8 +325,38 @@ func changedProps(a, b map[string]any) []string {
 	return out
 }
 
-// at is the value at a dotted path of inputs, nil when absent.
-func at(m map[string]any, path string) any { return harness.Lookup(m, strings.Split(path, ".")...) }
+// ReplaceRules is a copy of the table of replace-forcing inputs, for the test that checks it
+// against the providers' schemas.
+func ReplaceRules() map[string][]string {
+	out := make(map[string][]string, len(replaceOn))
+	for typ, props := range replaceOn {
+		out[typ] = append([]string(nil), props...)
+	}
+	return out
+}
+
+// at is the value at a dotted path of inputs, nil when absent. Through a list (a nested block
+// that is not a single object, like a security group's ingress rules) it is the list of each
+// element's value, so that a replace-forcing attribute inside a block compares too.
+func at(m map[string]any, path string) any { return project(m, strings.Split(path, ".")) }
+
+func project(v any, keys []string) any {
+	for i, k := range keys {
+		switch x := v.(type) {
+		case map[string]any:
+			v = x[k]
+		case []any:
+			out := make([]any, len(x))
+			for j, e := range x {
+				out[j] = project(e, keys[i:])
+			}
+			return out
+		default:
+			return nil
+		}
+	}
+	return v
+}
 
 // providerURN is the provider a reference names. A default provider's name carries its
 // plugin version (default_6_83_4): an upgrade updates the provider, it does not move the

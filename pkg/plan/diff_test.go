@@ -73,7 +73,7 @@ func TestDiffProviders(t *testing.T) {
 func TestDiff(t *testing.T) {
 	old := &apitype.DeploymentV3{Resources: []apitype.ResourceV3{
 		rv("aws:ec2/subnet:Subnet", "private-a", false, map[string]any{"cidrBlock": "10.0.0.0/20", "tags": map[string]any{"tier": "private"}}),
-		rv("aws:rds/instance:Instance", "database", false, map[string]any{"identifier": "cinegit-dev-postgres", "instanceClass": "db.t4g.micro"}),
+		rv("aws:rds/instance:Instance", "database", false, map[string]any{"identifier": "cinegit-dev-postgres", "kmsKeyId": "key-1", "instanceClass": "db.t4g.micro"}),
 		rv("aws:s3/bucketV2:BucketV2", "logs", true, map[string]any{"bucket": "cinegit-prod-logs"}),
 		rv("aws:ec2/securityGroup:SecurityGroup", "database", false, map[string]any{"description": "PostgreSQL", "ingress": []any{map[string]any{"fromPort": 5432.0}}}),
 		rv("aws:elasticache/replicationGroup:ReplicationGroup", "cache", false, map[string]any{"nodeType": "cache.t4g.micro"}),
@@ -81,7 +81,7 @@ func TestDiff(t *testing.T) {
 	}}
 	cur := &apitype.DeploymentV3{Resources: []apitype.ResourceV3{
 		rv("aws:ec2/subnet:Subnet", "private-a", false, map[string]any{"cidrBlock": "10.0.16.0/20", "tags": map[string]any{"tier": "private"}}),
-		rv("aws:rds/instance:Instance", "database", false, map[string]any{"identifier": "cinegit-dev-pg", "instanceClass": "db.t4g.small"}),
+		rv("aws:rds/instance:Instance", "database", false, map[string]any{"identifier": "cinegit-dev-postgres", "kmsKeyId": "key-2", "instanceClass": "db.t4g.small"}),
 		rv("aws:ec2/securityGroup:SecurityGroup", "database", false, map[string]any{"description": "PostgreSQL"}),
 		rv("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "database-ingress-0", false, map[string]any{"fromPort": 5432.0}),
 		rv("aws:elasticache/replicationGroup:ReplicationGroup", "cache", false, map[string]any{"nodeType": "cache.t4g.small"}),
@@ -90,7 +90,7 @@ func TestDiff(t *testing.T) {
 	want := map[string]Change{
 		// A subnet is what everything lives in: its replacement is blocked (foundationTypes).
 		"private-a":          {Action: "replace", ReplacedBy: []string{"cidrBlock"}, Blocked: true},
-		"database":           {Action: "replace", ReplacedBy: []string{"identifier"}, Stateful: true, Blocked: true},
+		"database":           {Action: "replace", ReplacedBy: []string{"kmsKeyId"}, Stateful: true, Blocked: true},
 		"logs":               {Action: "delete", Stateful: true, Protected: true, Blocked: true},
 		"old":                {Action: "delete"},
 		"database-ingress-0": {Action: "create"},
@@ -123,7 +123,7 @@ func TestDiff(t *testing.T) {
 	}
 	var b strings.Builder
 	WriteDiff(&b, d)
-	for _, s := range []string{"1 to create", "2 to replace", "2 to update", "2 to delete", "replaced because of identifier", "BLOCKED: protected", "--allow-replace"} {
+	for _, s := range []string{"1 to create", "2 to replace", "2 to update", "2 to delete", "replaced because of kmsKeyId", "BLOCKED: protected", "--allow-replace"} {
 		if !strings.Contains(b.String(), s) {
 			t.Errorf("text lacks %q:\n%s", s, b.String())
 		}
@@ -177,5 +177,34 @@ func TestMainDiffExitCodes(t *testing.T) {
 	}
 	if code, _ := run("--allow-replace"); code != ExitUsage {
 		t.Errorf("--allow-replace without --diff: exit %d", code)
+	}
+}
+
+// TestDiffNestedReplaceRules: a replace-forcing attribute inside a block replaces only when it
+// changes, whether the block is an object or a list of them; its siblings update in place.
+func TestDiffNestedReplaceRules(t *testing.T) {
+	const ng = "aws:eks/nodeGroup:NodeGroup"
+	lt := func(id, version string) map[string]any { return map[string]any{"id": id, "version": version} }
+	tests := []struct {
+		name     string
+		typ      string
+		old, cur map[string]any
+		action   string
+	}{
+		{"launch template version", ng, map[string]any{"launchTemplate": lt("lt-1", "1")}, map[string]any{"launchTemplate": lt("lt-1", "2")}, "update"},
+		{"launch template id", ng, map[string]any{"launchTemplate": lt("lt-1", "1")}, map[string]any{"launchTemplate": lt("lt-2", "1")}, "replace"},
+		{"in a list: version", ng, map[string]any{"launchTemplate": []any{lt("lt-1", "1")}}, map[string]any{"launchTemplate": []any{lt("lt-1", "2")}}, "update"},
+		{"in a list: id", ng, map[string]any{"launchTemplate": []any{lt("lt-1", "1")}}, map[string]any{"launchTemplate": []any{lt("lt-2", "1")}}, "replace"},
+		// RDS renames an instance in place (ModifyDBInstance's NewDBInstanceIdentifier).
+		{"database identifier", "aws:rds/instance:Instance", map[string]any{"identifier": "a"}, map[string]any{"identifier": "b"}, "update"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := Diff("dev", "old", &apitype.DeploymentV3{Resources: []apitype.ResourceV3{rv(tt.typ, "r", false, tt.old)}},
+				&apitype.DeploymentV3{Resources: []apitype.ResourceV3{rv(tt.typ, "r", false, tt.cur)}})
+			if len(d.Changes) != 1 || d.Changes[0].Action != tt.action {
+				t.Errorf("changes %+v, want one %s", d.Changes, tt.action)
+			}
+		})
 	}
 }
