@@ -256,7 +256,9 @@ func appOutputs(cfg wiring.Config, zone *dns.Zone, routes *ingress.Ingress, medi
 // providers makes the AWS providers, which all tag what they create, and the stack's
 // environment (names, tags, account, partition, region) that every component takes.
 func providers(ctx *pulumi.Context, cfg *config.Config) (regional, edge, secondary *aws.Provider, env stackenv.Env, err error) {
-	baseTags := tags.Set(tags.Base(cfg.Project, cfg.Stack, cfg.Tags))
+	// The environment tag is the stack's environment (its name unless cinegit:environment says
+	// it is another instance of one, like prod's region-loss recovery); names are the stack's.
+	baseTags := tags.Set(tags.Base(cfg.Project, cfg.Environment, cfg.Tags))
 	provider := func(name, region string) (*aws.Provider, error) {
 		return aws.NewProvider(ctx, name, &aws.ProviderArgs{
 			Region: pulumi.String(region),
