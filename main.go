@@ -44,11 +44,17 @@ Deploy (needs the stack's account's credentials and its S3 state backend, see do
 Plan offline (no AWS account, no credentials):
   go run . plan --stack dev [--preview] [--format text|json] [--out plan.json] [--config-file FILE]
   go run . plan --stack dev [--cost] [--critical-path] [--diff OLD.json [--allow-replace]]
+
+Write a recovery stack's settings (docs/region-loss.md):
+  go run . recovery-config [--snapshot ID] recovery/prod-us-west-2.yaml
 `
 
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "plan" {
 		os.Exit(runPlan(os.Args[2:]))
+	}
+	if len(os.Args) > 1 && os.Args[1] == "recovery-config" {
+		os.Exit(runRecoveryConfig(os.Args[2:]))
 	}
 	// Outside the engine there is no resource monitor to talk to: explain instead of failing
 	// with a stack trace.
