@@ -77,7 +77,7 @@ func (o *Override) StackFile(dir, snapshot string) (*harness.StackFile, error) {
 	for k, v := range base.Config {
 		// The base's secrets are encrypted with its own key, possibly in the lost region.
 		if m, ok := v.(map[string]any); ok && len(m) == 1 && m["secure"] != nil {
-			return nil, fmt.Errorf("Pulumi.%s.yaml: %s is a secret, which the recovery stack could not decrypt without %s's key", o.Base, k, o.Base)
+			return nil, fmt.Errorf("recovery: %s in Pulumi.%s.yaml is a secret, which the recovery stack could not decrypt without %s's key", k, o.Base, o.Base)
 		}
 	}
 	merged, ok := merge(base.Config, o.Config).(map[string]any)
