@@ -44,11 +44,17 @@ Deploy (needs the stack's account's credentials and its S3 state backend, see do
 Plan offline (no AWS account, no credentials):
   go run . plan --stack dev [--preview] [--format text|json] [--out plan.json] [--config-file FILE]
   go run . plan --stack dev [--cost] [--critical-path] [--diff OLD.json [--allow-replace]]
+
+Write a recovery stack's settings (docs/region-loss.md):
+  go run . recovery-config [--snapshot ID] recovery/prod-us-west-2.yaml
 `
 
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "plan" {
 		os.Exit(runPlan(os.Args[2:]))
+	}
+	if len(os.Args) > 1 && os.Args[1] == "recovery-config" {
+		os.Exit(runRecoveryConfig(os.Args[2:]))
 	}
 	// Outside the engine there is no resource monitor to talk to: explain instead of failing
 	// with a stack trace.
@@ -256,7 +262,9 @@ func appOutputs(cfg wiring.Config, zone *dns.Zone, routes *ingress.Ingress, medi
 // providers makes the AWS providers, which all tag what they create, and the stack's
 // environment (names, tags, account, partition, region) that every component takes.
 func providers(ctx *pulumi.Context, cfg *config.Config) (regional, edge, secondary *aws.Provider, env stackenv.Env, err error) {
-	baseTags := tags.Set(tags.Base(cfg.Project, cfg.Stack, cfg.Tags))
+	// The environment tag is the stack's environment (its name unless cinegit:environment says
+	// it is another instance of one, like prod's region-loss recovery); names are the stack's.
+	baseTags := tags.Set(tags.Base(cfg.Project, cfg.Environment, cfg.Tags))
 	provider := func(name, region string) (*aws.Provider, error) {
 		return aws.NewProvider(ctx, name, &aws.ProviderArgs{
 			Region: pulumi.String(region),

@@ -24,8 +24,15 @@ region=$(pulumi config get --stack "$stack" aws:region)
 # A recovery point's name (awsbackup:job-...) has a colon, which identifiers may not.
 target="cinegit-${stack}-copy-$(printf '%s' "${name//:/-}" | tr '[:upper:]' '[:lower:]' | tr -cd 'a-z0-9-' | tail -c 40)"
 target=${target%-}
-aws rds copy-db-snapshot --region "$region" --source-region "$source_region" \
-  --source-db-snapshot-identifier "$source_arn" --target-db-snapshot-identifier "$target" \
-  --kms-key-id "alias/cinegit-${stack}-database" --copy-tags >/dev/null
+# A copy made by an earlier run is reused (the region-loss recovery runs this again when it
+# is run again); a copy within one region takes no --source-region, which only generates the
+# presigned URL of a cross-region copy (CopyDBSnapshot, RDS API reference: PreSignedUrl).
+if ! aws rds describe-db-snapshots --region "$region" --db-snapshot-identifier "$target" >/dev/null 2>&1; then
+  from=()
+  [ "$source_region" = "$region" ] || from=(--source-region "$source_region")
+  aws rds copy-db-snapshot --region "$region" "${from[@]}" \
+    --source-db-snapshot-identifier "$source_arn" --target-db-snapshot-identifier "$target" \
+    --kms-key-id "alias/cinegit-${stack}-database" --copy-tags >/dev/null
+fi
 aws rds wait db-snapshot-available --region "$region" --db-snapshot-identifier "$target"
 echo "$target"

@@ -387,7 +387,7 @@ func TestRestoreScripts(t *testing.T) {
 	}
 	stub("pulumi", `case "$*" in *aws:region*) echo us-east-1 ;; *mediaBucketName*) echo cinegit-prod-media ;; esac
 `)
-	stub("aws", `case "$*" in *list-object-versions*) echo '{"Versions":[{"Key":"a/b.mov","VersionId":"v2","LastModified":"2026-12-03","Size":9,"IsLatest":false}],"DeleteMarkers":[{"Key":"a/b.mov","VersionId":"d1","LastModified":"2026-12-04","IsLatest":true}]}' ;; esac
+	stub("aws", `case "$*" in *describe-db-snapshots*) exit 1 ;; *list-object-versions*) echo '{"Versions":[{"Key":"a/b.mov","VersionId":"v2","LastModified":"2026-12-03","Size":9,"IsLatest":false}],"DeleteMarkers":[{"Key":"a/b.mov","VersionId":"d1","LastModified":"2026-12-04","IsLatest":true}]}' ;; esac
 `)
 	env := []string{"PATH=" + dir + string(os.PathListSeparator) + os.Getenv("PATH")}
 	out, code := runScript(t, env, "copy-db-snapshot.sh", "prod", "arn:aws:rds:us-west-2:333333333333:snapshot:awsbackup:job-AB12")
@@ -410,5 +410,115 @@ func TestRestoreScripts(t *testing.T) {
 	log, _ = os.ReadFile(calls)
 	if code != 0 || !strings.Contains(string(log), "--copy-source cinegit-prod-media/a/b.mov?versionId=v2") {
 		t.Errorf("restore: exit %d\n%s\n%s", code, out, log)
+	}
+}
+
+// TestRecoverRegion runs recover-region.sh with stand-ins of a region where the recovery stack
+// does not exist yet: the settings without a restore, the stack created with the override's
+// secrets provider, only the database key (its alias, key, component and provider from the
+// offline plan) created, the recovery point copied in its own region (no --source-region)
+// under that key, the settings again with the copy, the quota check, then the whole update;
+// a copy left by an earlier run is reused.
+func TestRecoverRegion(t *testing.T) {
+	dir := t.TempDir()
+	calls := filepath.Join(dir, "calls.log")
+	stub := func(name, body string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("#!/usr/bin/env bash\necho \""+name+" $*\" >> "+calls+"\n"+body), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stub("pulumi", `case "$*" in *aws:region*) echo us-west-2 ;; esac
+`)
+	stub("aws", `case "$*" in *describe-db-snapshots*) [ -n "${COPY_EXISTS:-}" ] || exit 1 ;; esac
+`)
+	// The program's stand-in: recovery-config writes the stack file, plan --out a deployment
+	// with the database's key, and plan --quotas needs nothing.
+	stub("cinegit", `case "$1" in
+recovery-config) printf 'secretsprovider: awskms://alias/cinegit-pulumi-secrets?region=us-west-2\nconfig: {}\n' > Pulumi.prodwest.yaml; echo prodwest ;;
+plan) case "$*" in *--quotas*) echo '{"quotas":[]}' ;; *)
+  out=; while [ $# -gt 0 ]; do [ "$1" = --out ] && out=$2; shift; done
+  typ='urn:pulumi:prodwest::cinegit::cinegit:database:Database'
+  db="$typ::database"
+  p='urn:pulumi:prodwest::cinegit::pulumi:providers:aws::aws'
+  cat > "$out" <<JSON
+{"deployment":{"resources":[
+ {"urn":"urn:pulumi:prodwest::cinegit::pulumi:pulumi:Stack::cinegit-prodwest","type":"pulumi:pulumi:Stack"},
+ {"urn":"$db","type":"cinegit:database:Database","parent":"urn:pulumi:prodwest::cinegit::pulumi:pulumi:Stack::cinegit-prodwest"},
+ {"urn":"$typ\$aws:kms/key:Key::database","type":"aws:kms/key:Key","parent":"$db","provider":"$p::provider-aws"},
+ {"urn":"$typ\$aws:kms/alias:Alias::database","type":"aws:kms/alias:Alias","parent":"$db","provider":"$p::provider-aws","inputs":{"name":"alias/cinegit-prodwest-database"}},
+ {"urn":"urn:pulumi:prodwest::cinegit::cinegit:cache:Cache\$aws:kms/key:Key::cache","type":"aws:kms/key:Key","parent":"urn:pulumi:prodwest::cinegit::cinegit:cache:Cache::cache"}]}}
+JSON
+  ;; esac ;;
+esac
+`)
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.Remove(filepath.Join(root, "Pulumi.prodwest.yaml")) })
+	env := []string{"PATH=" + dir + string(os.PathListSeparator) + os.Getenv("PATH"), "CINEGIT_BIN=" + filepath.Join(dir, "cinegit")}
+	arn := "arn:aws:rds:us-west-2:333333333333:snapshot:awsbackup:copyjob-0123abcd"
+	out, code := runScript(t, env, "recover-region.sh", "recovery/prod-us-west-2.yaml", arn)
+	log, _ := os.ReadFile(calls)
+	lines := strings.Split(strings.TrimSpace(string(log)), "\n")
+	want := []string{
+		"cinegit recovery-config recovery/prod-us-west-2.yaml",
+		"pulumi stack select --create --secrets-provider awskms://alias/cinegit-pulumi-secrets?region=us-west-2 prodwest",
+		"cinegit plan --stack prodwest --config-file Pulumi.prodwest.yaml --out ",
+		"pulumi up --stack prodwest --non-interactive --yes --policy-pack policy --message recover-region recovery/prod-us-west-2.yaml " + arn + " (database key) " +
+			"--target urn:pulumi:prodwest::cinegit::cinegit:database:Database$aws:kms/alias:Alias::database " +
+			"--target urn:pulumi:prodwest::cinegit::cinegit:database:Database$aws:kms/key:Key::database " +
+			"--target urn:pulumi:prodwest::cinegit::cinegit:database:Database::database " +
+			"--target urn:pulumi:prodwest::cinegit::pulumi:providers:aws::aws",
+		"pulumi config get --stack prodwest aws:region",
+		"aws rds describe-db-snapshots --region us-west-2 --db-snapshot-identifier cinegit-prodwest-copy-awsbackup-copyjob-0123abcd",
+		"aws rds copy-db-snapshot --region us-west-2 --source-db-snapshot-identifier " + arn + " --target-db-snapshot-identifier cinegit-prodwest-copy-awsbackup-copyjob-0123abcd --kms-key-id alias/cinegit-prodwest-database --copy-tags",
+		"aws rds wait db-snapshot-available --region us-west-2 --db-snapshot-identifier cinegit-prodwest-copy-awsbackup-copyjob-0123abcd",
+		"cinegit recovery-config --snapshot cinegit-prodwest-copy-awsbackup-copyjob-0123abcd recovery/prod-us-west-2.yaml",
+		"cinegit plan --stack prodwest --quotas --format json",
+		"pulumi up --stack prodwest --non-interactive --yes --policy-pack policy --message recover-region recovery/prod-us-west-2.yaml " + arn,
+	}
+	if code != 0 || len(lines) != len(want) {
+		t.Fatalf("exit %d, %d calls, want %d\n%s\n%s", code, len(lines), len(want), out, log)
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(lines[i], w) || (!strings.HasSuffix(w, " ") && lines[i] != w) {
+			t.Errorf("call %d:\n got %s\nwant %s", i, lines[i], w)
+		}
+	}
+	_ = os.Remove(calls)
+	if _, code := runScript(t, append(env, "COPY_EXISTS=1"), "recover-region.sh", "recovery/prod-us-west-2.yaml", arn); code != 0 {
+		t.Errorf("a second run: exit %d", code)
+	}
+	if log, _ := os.ReadFile(calls); strings.Contains(string(log), "copy-db-snapshot") {
+		t.Errorf("a second run copies again:\n%s", log)
+	}
+	if _, code := runScript(t, env, "recover-region.sh", "recovery/none.yaml", arn); code != 2 {
+		t.Errorf("a missing override: exit %d", code)
+	}
+}
+
+// TestCopyMediaReplica runs copy-media-replica.sh with stand-ins: the base's replica in the
+// recovery region is synced into the recovery stack's own media bucket, never the reverse.
+func TestCopyMediaReplica(t *testing.T) {
+	dir := t.TempDir()
+	calls := filepath.Join(dir, "calls.log")
+	stub := func(name, body string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("#!/usr/bin/env bash\necho \""+name+" $*\" >> "+calls+"\n"+body), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stub("pulumi", `case "$*" in *aws:region*) echo us-west-2 ;; *mediaBucketName*) echo "${MEDIA:-cinegit-prodwest-media-333333333333-us-west-2}" ;; esac
+`)
+	stub("aws", `case "$*" in *get-caller-identity*) echo 333333333333 ;; esac
+`)
+	env := []string{"PATH=" + dir + string(os.PathListSeparator) + os.Getenv("PATH")}
+	out, code := runScript(t, env, "copy-media-replica.sh", "prodwest", "prod")
+	log, _ := os.ReadFile(calls)
+	if code != 0 || !strings.Contains(string(log), "aws s3 sync s3://cinegit-prod-media-replica-333333333333-us-west-2 s3://cinegit-prodwest-media-333333333333-us-west-2 --region us-west-2 --only-show-errors") {
+		t.Errorf("exit %d\n%s\n%s", code, out, log)
+	}
+	if _, code := runScript(t, append(env, "MEDIA=cinegit-prod-media-replica-333333333333-us-west-2"), "copy-media-replica.sh", "prodwest", "prod"); code != 2 {
+		t.Errorf("a recovery whose media bucket is the replica: exit %d", code)
 	}
 }

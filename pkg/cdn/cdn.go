@@ -108,6 +108,13 @@ type Args struct {
 	Protect bool
 	// Playback tunes caching for review playback (playback.go).
 	Playback Playback
+	// NoEdge makes nothing that lives in or is changed through us-east-1 (the distribution,
+	// its WAF, key group, policies, logs and alarms): only the signing secret, and the delivery
+	// buckets' TLS-only policies. CloudFront's control plane, its certificates and its WAF are
+	// in us-east-1 ("AWS Fault Isolation Boundaries", global services in the edge network), so
+	// a recovery from that region's loss (docs/region-loss.md) must deploy without them; the
+	// distribution is added by turning the edge back on once us-east-1 answers.
+	NoEdge bool
 }
 
 // CDN is the content delivery component.
@@ -138,6 +145,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	parent := pulumi.Parent(c)
 	edge := []pulumi.ResourceOption{parent, pulumi.Provider(args.EdgeProvider)}
 	env := args.Env
+	if args.NoEdge {
+		return c, c.withoutEdge(ctx, name, args, parent)
+	}
 
 	logs, err := edgeLogs(ctx, name, args, edge)
 	if err != nil {
@@ -248,6 +258,32 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		"accessLogGroupName":  c.AccessLogGroupName,
 		"wafLogGroupName":     c.WafLogGroupName,
 	})
+}
+
+// withoutEdge is the CDN with no edge (Args.NoEdge): the signing secret the services read
+// stays, so their grants do not change, and the delivery buckets keep a TLS-only policy; the
+// distribution's outputs are empty.
+func (c *CDN) withoutEdge(ctx *pulumi.Context, name string, args Args, parent pulumi.ResourceOption) error {
+	for _, o := range []struct {
+		id     string
+		origin Origin
+	}{{ProxiesOriginID, args.Proxies}, {ThumbnailsOriginID, args.Thumbnails}} {
+		if _, err := bucket.NewPolicy(ctx, name+"-"+o.id, bucket.PolicyArgs{
+			Bucket: o.origin.BucketName, BucketArn: o.origin.BucketArn,
+		}, parent); err != nil {
+			return err
+		}
+	}
+	secret, err := signingSecret(ctx, name, args, parent)
+	if err != nil {
+		return err
+	}
+	none := pulumi.String("").ToStringOutput()
+	c.DistributionID, c.DistributionArn, c.DomainName, c.HostedZoneID = none, none, none, none
+	c.KeyGroupID, c.WebAclArn, c.AccessLogGroupName, c.WafLogGroupName = none, none, none, none
+	c.PublicKeyIDs = pulumi.StringMap{}.ToStringMapOutput()
+	c.SigningKeySecretArn = secret.Arn
+	return ctx.RegisterResourceOutputs(c, pulumi.Map{"signingKeySecretArn": c.SigningKeySecretArn})
 }
 
 // aliasRecords publish CustomDomain in the zone as alias A and AAAA records for the distribution

@@ -469,3 +469,43 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// TestWithoutEdge: a CDN without its edge (prod's region-loss recovery) makes nothing in
+// us-east-1 and nothing in CloudFront, keeps the signing secret the services read, and still
+// gives each delivery bucket its TLS-only policy.
+func TestWithoutEdge(t *testing.T) {
+	for _, preview := range []bool{false, true} {
+		args := testArgs(t)
+		args.NoEdge = true
+		r := runCDN(t, args, preview)
+		types := map[string]int{}
+		for _, res := range r.Resources {
+			if !res.Custom || strings.HasPrefix(res.Type, "pulumi:providers:") {
+				continue
+			}
+			types[res.Type]++
+			if got := provider(r, res); got != "eu-west-1" {
+				t.Errorf("%s %s: provider region %q, want the stack's (nothing in us-east-1)", res.Type, res.Name, got)
+			}
+		}
+		want := map[string]int{"aws:kms/key:Key": 1, "aws:kms/alias:Alias": 1, "aws:secretsmanager/secret:Secret": 1, "aws:s3/bucketPolicy:BucketPolicy": 2}
+		if fmt.Sprint(types) != fmt.Sprint(want) {
+			t.Errorf("resources %v, want %v", types, want)
+		}
+		if preview {
+			continue
+		}
+		for _, purpose := range []string{"proxies", "thumbnails"} {
+			var doc struct{ Statement []map[string]any }
+			if err := json.Unmarshal([]byte(r.Named("aws:s3/bucketPolicy:BucketPolicy", "cdn-"+purpose).InputString("policy")), &doc); err != nil {
+				t.Fatal(err)
+			}
+			if len(doc.Statement) != 1 || doc.Statement[0]["Sid"] != "DenyInsecureTransport" {
+				t.Errorf("%s policy: want the TLS deny only, got %v", purpose, doc.Statement)
+			}
+		}
+		if d := r.Exports["domain"]; d.Value != "" {
+			t.Errorf("domain %v, want empty without a distribution", d)
+		}
+	}
+}

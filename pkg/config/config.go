@@ -40,6 +40,12 @@ type Config struct {
 	Tags map[string]string `json:"tags"`
 	// Protect marks stateful resources (databases, buckets, keys) with Pulumi's protect option.
 	Protect bool `json:"protect"`
+	// Environment is what this stack is an instance of: its environment tag (which the policy
+	// pack and the budgets read) and the guarantees it must keep (StackRules). Names stay the
+	// stack's, so a second instance of prod (the region-loss recovery, docs/region-loss.md)
+	// takes prod's rules and tags under names that do not collide with prod's. Default: the
+	// stack's name; otherwise one of dev, staging, prod.
+	Environment string `json:"environment"`
 
 	Network         NetworkConfig         `json:"network"`
 	Cluster         ClusterConfig         `json:"cluster"`
@@ -77,6 +83,7 @@ func (c *Config) sections() map[string]any {
 	return map[string]any{
 		"tags":            &c.Tags,
 		"protect":         &c.Protect,
+		"environment":     &c.Environment,
 		"network":         &c.Network,
 		"deployRunner":    &c.DeployRunner,
 		"cluster":         &c.Cluster,
@@ -173,13 +180,14 @@ func Parse(stack string, raw map[string]string) (*Config, error) {
 		decode(p, name, raw[k], target)
 	}
 
-	env := Env{Stack: stack, Region: c.Region, Rules: RulesFor(stack)}
 	validateStack(p, stack)
+	validateEnvironment(p, c, stack)
+	env := Env{Stack: stack, Region: c.Region, Rules: RulesFor(c.Environment)}
 	validateRegion(p, c.Region)
 	c.AccountID = validateAccount(p, raw[AccountsKey])
 	validateTags(p, c.Tags)
 	if env.Rules.RequirePulumiProtect && !c.Protect {
-		p.add("protect", c.Protect, "true for stack %q: its stateful resources must be Pulumi-protected", stack)
+		p.add("protect", c.Protect, "true for stack %q: its stateful resources must be Pulumi-protected", c.Environment)
 	}
 	for _, name := range sectionNames(secs) {
 		if s, ok := secs[name].(section); ok {
@@ -210,7 +218,11 @@ func sectionNames(secs map[string]any) []string {
 // decode reads one key's value, rejecting unknown fields and reporting type errors by path.
 func decode(p *problems, name, value string, target any) {
 	text := value
-	switch target.(type) {
+	switch t := target.(type) {
+	case *string:
+		// Pulumi passes a string as its plain text.
+		*t = strings.TrimSpace(value)
+		return
 	case *bool:
 		// Pulumi passes scalars as plain text; JSON true/false reads the same.
 	case *map[string]string:
@@ -254,6 +266,27 @@ func validateStack(p *problems, stack string) {
 	if !stackName.MatchString(stack) {
 		p.add("<stack>", stack, "a stack name of 1-12 lowercase letters and digits, starting with a letter")
 	}
+}
+
+// environments are what a stack may declare itself an instance of, besides its own name.
+var environments = []string{"dev", "staging", "prod"}
+
+// validateEnvironment defaults the environment to the stack's name and accepts only that or
+// one of environments: the environment chooses the rules a stack must keep, so it cannot be
+// something without rules of its own.
+func validateEnvironment(p *problems, c *Config, stack string) {
+	if c.Environment == "" {
+		c.Environment = stack
+	}
+	if c.Environment == stack {
+		return
+	}
+	for _, e := range environments {
+		if c.Environment == e {
+			return
+		}
+	}
+	p.add("environment", c.Environment, "the stack's own name (%q, the default) or one of %s", stack, strings.Join(environments, ", "))
 }
 
 // Describe renders a value for messages and logs.

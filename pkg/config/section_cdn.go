@@ -14,6 +14,11 @@ import (
 
 // CDNConfig is the `cdn` section: the CloudFront distribution, signed URLs and the WAF.
 type CDNConfig struct {
+	// Edge makes the distribution and everything it needs in us-east-1 (its WAF, certificate,
+	// logs and alarms). false keeps only the URL-signing secret: for a stack that must deploy
+	// while us-east-1 is unavailable (prod's region-loss recovery, docs/region-loss.md), whose
+	// media is then served without CloudFront until the edge is turned on again. Default true.
+	Edge *bool `json:"edge"`
 	// PriceClass limits the edge locations (and cost): PriceClass_100 (default),
 	// PriceClass_200 or PriceClass_All.
 	PriceClass string `json:"priceClass"`
@@ -123,6 +128,10 @@ func (c *CDNConfig) applyDefaults(env Env) {
 	}
 	if c.LogRetentionDays == 0 {
 		c.LogRetentionDays = 30
+	}
+	if c.Edge == nil {
+		on := true
+		c.Edge = &on
 	}
 	if c.SigningKeyRecoveryWindowDays == nil {
 		days := 30

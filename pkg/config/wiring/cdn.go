@@ -61,6 +61,7 @@ func (c Config) CDNArgs(env stackenv.Env, edge *aws.Provider, media *mediastore.
 		LogRetentionDays:             d.LogRetentionDays,
 		SigningKeyRecoveryWindowDays: *d.SigningKeyRecoveryWindowDays,
 		Protect:                      c.Protect,
+		NoEdge:                       !*d.Edge,
 		Playback: cdn.Playback{
 			StreamPrefix:           d.Playback.StreamPrefix,
 			OriginShieldRegion:     originShieldRegion(d.Playback.OriginShield, env.Region),

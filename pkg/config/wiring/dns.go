@@ -24,7 +24,8 @@ func (c Config) DNSArgs(env stackenv.Env, edge *aws.Provider) dns.Args {
 		DelegationSetID:     d.DelegationSetID,
 		KeySigningKeyArn:    d.KeySigningKeyArn,
 	}
-	if c.CDN.CustomDomain != "" && c.CDN.CertificateArn == "" {
+	// CloudFront's certificate only for a CDN at the edge (it is made in us-east-1).
+	if c.CDN.CustomDomain != "" && c.CDN.CertificateArn == "" && *c.CDN.Edge {
 		a.EdgeCertificateNames = []string{c.CDN.CustomDomain}
 	}
 	return a

@@ -1,6 +1,8 @@
 package wiring
 
 import (
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
 	"github.com/cinegit/infrastructure/pkg/cdn"
 	"github.com/cinegit/infrastructure/pkg/cluster"
 	"github.com/cinegit/infrastructure/pkg/config"
@@ -20,6 +22,12 @@ func (c Config) ObservabilityArgs(env stackenv.Env, eks *cluster.Cluster, store 
 	alerts := observability.Alertmanager{Replicas: o.Alertmanager.Replicas, StorageGiB: o.Alertmanager.StorageGiB}
 	if o.Alertmanager.Receiver == config.ReceiverSNS {
 		alerts.SNSTopicArn, alerts.SNSTopicKmsKeyArn = pipeline.AlarmTopicArn, pipeline.KmsKeyArn
+	}
+	// Without the edge (cdn.edge false) there is no distribution: the dashboards' CloudFront
+	// panels name none and stay empty.
+	var distribution pulumi.StringInput = edge.DistributionID
+	if !*c.CDN.Edge {
+		distribution = pulumi.String(NoDistribution)
 	}
 	return observability.Args{
 		Env:                env,
@@ -53,13 +61,16 @@ func (c Config) ObservabilityArgs(env stackenv.Env, eks *cluster.Cluster, store 
 		Dashboards: observability.Dashboards{
 			ApplicationNamespace: g.ApplicationNamespace,
 			MediaJobsNamespace:   mediaprocessing.Namespace,
-			CDNDistributionID:    edge.DistributionID,
+			CDNDistributionID:    distribution,
 		},
 		ApplicationMetricsPorts: c.Ingress.NetworkPolicy.MetricsPorts,
 		Network:                 c.ClusterNetwork(eks),
 		Protect:                 c.Protect,
 	}
 }
+
+// NoDistribution is the dashboards' distribution without the CDN's edge.
+const NoDistribution = "none"
 
 func resources(r config.ResourcesConfig) kube.Resources {
 	return kube.NewResources(r.Requests.CPU, r.Requests.Memory, r.Limits.CPU, r.Limits.Memory)

@@ -83,6 +83,9 @@ func TestEveryConfigKeyReachesAComponent(t *testing.T) {
 	// Keys consumed outside the Args methods, each with where it goes.
 	elsewhere := map[string]string{
 		"tags": "tags.Base: the providers' default tags and stackenv.Env",
+		// The environment tag beside tags (tags.Base in main.go), and the StackRules validation
+		// applies; names stay the stack's.
+		"environment": "tags.Base in main.go and config.RulesFor",
 		// Validation only: what the account's Lambda quota can give bounds reservedConcurrency
 		// and maximumConcurrency; nothing is deployed from it.
 		"mediaProcessing.accountConcurrencyQuota": "section_mediaprocessing.go validation",
