@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/cinegit/infrastructure/pkg/chartcheck"
@@ -41,8 +43,8 @@ var kubernetesObjects = []string{"**.securityContext", "**.podSecurityContext", 
 // application's own configuration, though its defaults spell out some of their keys, and keys
 // its templates read that its values.yaml only mentions in a comment.
 var freeForm = map[string][]string{
-	// --<key>=<value> flags of cluster-autoscaler, verbatim (templates/deployment.yaml).
-	"cluster-autoscaler": {"extraArgs"},
+	// The pod's nodeSelector, verbatim (templates/deployment.yaml); its default names only the OS.
+	"karpenter": {"nodeSelector"},
 	"loki": {
 		"loki.limits_config",       // Loki's limits_config, verbatim into its configuration
 		"loki.storage.bucketNames", // read by templates/_helpers.tpl; only a comment in values.yaml
@@ -205,12 +207,68 @@ func renderedLoad(pods []chartcheck.Pod, objs []chartcheck.Object, minNodes floa
 		}
 		n := float64(p.Replicas)
 		if p.Owner.Kind() == "DaemonSet" {
-			n = minNodes
+			n = 0
+			if schedulesOnGeneralNodes(p.Spec) {
+				n = minNodes
+			}
 		}
 		cpu, mem := chartcheck.Requests(p)
 		got = releaseLoad{got.cpu + n*cpu, got.mem + n*mem, got.pods + n}
 	}
 	return got, nil
+}
+
+// generalNodeLabels are the labels of a managed general node that charts select on (its
+// architecture is either: the platform's images run on both).
+var generalNodeLabels = map[string]string{"workload": "general", "kubernetes.io/os": "linux", "eks.amazonaws.com/nodegroup": "cinegit-general"}
+
+// schedulesOnGeneralNodes says whether a pod's nodeSelector and required node affinity admit a
+// general node: a DaemonSet for GPU nodes (NVIDIA's device plugin) runs none there.
+func schedulesOnGeneralNodes(spec corev1.PodSpec) bool {
+	for k, v := range spec.NodeSelector {
+		if k != "kubernetes.io/arch" && generalNodeLabels[k] != v {
+			return false
+		}
+	}
+	if spec.Affinity == nil || spec.Affinity.NodeAffinity == nil || spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution == nil {
+		return true
+	}
+	for _, term := range spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms {
+		if termMatches(term.MatchExpressions) {
+			return true
+		}
+	}
+	return false
+}
+
+func termMatches(exprs []corev1.NodeSelectorRequirement) bool {
+	for _, e := range exprs {
+		if e.Key == "kubernetes.io/arch" {
+			continue
+		}
+		v, ok := generalNodeLabels[e.Key]
+		switch e.Operator {
+		case corev1.NodeSelectorOpIn:
+			if !ok || !slices.Contains(e.Values, v) {
+				return false
+			}
+		case corev1.NodeSelectorOpNotIn:
+			if ok && slices.Contains(e.Values, v) {
+				return false
+			}
+		case corev1.NodeSelectorOpExists:
+			if !ok {
+				return false
+			}
+		case corev1.NodeSelectorOpDoesNotExist:
+			if ok {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // operatorPods are the pods the Prometheus Operator creates for the Prometheus and Alertmanager

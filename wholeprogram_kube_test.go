@@ -13,6 +13,7 @@ import (
 
 	"github.com/cinegit/infrastructure/pkg/chartcheck"
 	"github.com/cinegit/infrastructure/pkg/harness"
+	"github.com/cinegit/infrastructure/pkg/kube"
 )
 
 // What the chart renders (charts tag) and the real-server test (apiserver tag) both read: the
@@ -38,7 +39,7 @@ func chartReleases(r *harness.Result) []chartRelease {
 	for _, rel := range r.ByType(k8sRelease) {
 		values, _ := rel.Input("values").(map[string]any)
 		out = append(out, chartRelease{
-			resource: rel.Name, chart: rel.InputString("chart"), version: rel.InputString("version"),
+			resource: rel.Name, chart: kube.ChartName(rel.InputString("chart")), version: rel.InputString("version"),
 			name: rel.InputString("name"), namespace: rel.InputString("namespace"), values: values,
 		})
 	}

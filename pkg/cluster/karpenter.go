@@ -160,10 +160,12 @@ func (p *platform) nvidiaDevicePlugin() error {
 		Repo:      NvidiaDevicePluginRepo,
 		Namespace: pulumi.String(SystemNamespace),
 		Values: pulumi.Map{
-			// Requests so that the scheduler counts it; its own chart sets none.
+			// Requests so that the scheduler counts it, and limits (the chart sets neither;
+			// the same values size its MPS control daemon, which runs only where MPS sharing
+			// is configured, never here).
 			"resources": pulumi.Map{
 				"requests": pulumi.StringMap{"cpu": pulumi.String("50m"), "memory": pulumi.String("64Mi")},
-				"limits":   pulumi.StringMap{"memory": pulumi.String("128Mi")},
+				"limits":   pulumi.StringMap{"cpu": pulumi.String("200m"), "memory": pulumi.String("128Mi")},
 			},
 		},
 		// A DaemonSet with no GPU node yet is ready at once: nothing waits for a GPU.
