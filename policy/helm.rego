@@ -5,7 +5,7 @@ import rego.v1
 # Helm releases
 # =============
 #
-# The cluster's add-ons (autoscaler, kube-prometheus-stack, Loki, Alloy, External Secrets,
+# The cluster's add-ons (Karpenter, kube-prometheus-stack, Loki, Alloy, External Secrets,
 # Argo CD) are Helm releases. Their inputs say which chart, from where, at which version and
 # with which values; these policies hold every release to what pkg/kube promises: an exact
 # chart version from an encrypted repository, no service reachable from outside the cluster,

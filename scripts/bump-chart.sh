@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bump-chart.sh <release> <version>: show what bumping one Helm release's chart to <version>
 # changes in the rendered manifests of every stack, before the version is changed in the stack
-# files. <release> is the release's Pulumi resource name as `plan` lists it (cluster-autoscaler,
+# files. <release> is the release's Pulumi resource name as `plan` lists it (cluster-karpenter,
 # secrets-operator, observability-stack, observability-crds, observability-loki,
 # observability-alloy, gitops).
 #
@@ -33,13 +33,19 @@ bin=$(cinegit_bin)
 work=.charts
 mkdir -p "$work/rendered"
 
-# pull <chart> <repo> <version>: the chart's directory, pulled once.
+# pull <chart> <repo> <version>: the chart's directory, pulled once. An OCI chart
+# (oci://registry/path/name) has no repository: Helm pulls the reference itself.
 pull() {
-  local dir="$work/$1-$3"
-  if [ ! -d "$dir/$1" ]; then
-    helm pull "$1" --repo "$2" --version "$3" --untar --untardir "$dir" >&2
+  local name=${1##*/}
+  local dir="$work/$name-$3"
+  if [ ! -d "$dir/$name" ]; then
+    if [ -z "$2" ]; then
+      helm pull "$1" --version "$3" --untar --untardir "$dir" >&2
+    else
+      helm pull "$1" --repo "$2" --version "$3" --untar --untardir "$dir" >&2
+    fi
   fi
-  echo "$dir/$1"
+  echo "$dir/$name"
 }
 
 found=0
@@ -53,7 +59,7 @@ for stack in dev staging prod; do
   fi
   found=1
   chart=$(jq -r '.inputs.chart' <<<"$rel")
-  repo=$(jq -r '.inputs.repositoryOpts.repo' <<<"$rel")
+  repo=$(jq -r '.inputs.repositoryOpts.repo // ""' <<<"$rel")
   old=$(jq -r '.inputs.version' <<<"$rel")
   name=$(jq -r '.inputs.name' <<<"$rel")
   namespace=$(jq -r '.inputs.namespace' <<<"$rel")

@@ -30,18 +30,24 @@ work=${CINEGIT_CHARTS:-.charts} # the directory the tests read (CINEGIT_CHARTS, 
 mkdir -p "$work"
 releases=$(for stack in $stacks; do
   "$bin" plan --stack "$stack" --format json |
-    jq -r '.resources[] | select(.type == "kubernetes:helm.sh/v3:Release") | [.inputs.chart, .inputs.version, .inputs.repositoryOpts.repo] | @tsv'
+    jq -r '.resources[] | select(.type == "kubernetes:helm.sh/v3:Release") | [.inputs.chart, .inputs.version, (.inputs.repositoryOpts.repo // "")] | @tsv'
 done | sort -u)
 
 while IFS=$'\t' read -r chart version repo; do
-  dir="$work/$chart-$version"
-  archive="$dir/$chart-$version.tgz"
+  # An OCI chart (oci://registry/path/name) has no repository: Helm pulls the reference.
+  name=${chart##*/}
+  dir="$work/$name-$version"
+  archive="$dir/$name-$version.tgz"
   if [ ! -f "$archive" ]; then
     rm -rf "$dir"
     mkdir -p "$dir"
-    helm pull "$chart" --repo "$repo" --version "$version" --destination "$dir" >&2
+    if [ -z "$repo" ]; then
+      helm pull "$chart" --version "$version" --destination "$dir" >&2
+    else
+      helm pull "$chart" --repo "$repo" --version "$version" --destination "$dir" >&2
+    fi
     tar -xzf "$archive" -C "$dir"
   fi
-  printf '%s\t%s\t%s\t%s\n' "$chart" "$version" "$repo" "$(sha256sum "$archive" | cut -d' ' -f1)"
+  printf '%s\t%s\t%s\t%s\n' "$name" "$version" "${repo:-$chart}" "$(sha256sum "$archive" | cut -d' ' -f1)"
 done <<<"$releases" >"$work/SOURCES.tsv"
 echo "pull-charts: $(wc -l <"$work/SOURCES.tsv") charts in $work (sources and digests in $work/SOURCES.tsv)" >&2
