@@ -246,3 +246,56 @@ deny_irsa_trust contains msg if {
 	not excepted(input, "deny_irsa_trust")
 	msg := problems_message(input, problems)
 }
+
+# Karpenter
+# =========
+
+nodeclass_type := "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
+
+nodepool_type := "kubernetes:karpenter.sh/v1:NodePool"
+
+# nodeclass_problems lists how a Karpenter EC2NodeClass's nodes would fall short of the managed
+# nodes' launch template: IMDSv2 with one hop, every volume encrypted with a customer key.
+nodeclass_problems(r) := tokens_optional(spec) | hop_limit_too_high(spec) | unencrypted_volumes(spec) if {
+	spec := object.get(r, "spec", {})
+}
+
+unencrypted_volumes(spec) := {sprintf("blockDeviceMappings[%d] (%v) is not encrypted with a customer-managed key (ebs.encrypted and ebs.kmsKeyID)", [i, object.get(m, "deviceName", "?")]) |
+	some i, m in as_array(object.get(spec, "blockDeviceMappings", []))
+	ebs := object.get(m, "ebs", {})
+	not ebs_encrypted_with_key(ebs)
+} | {"no blockDeviceMappings: the root volume would be the AMI's default, not encrypted with the cluster's key" |
+	count(as_array(object.get(spec, "blockDeviceMappings", []))) == 0
+}
+
+ebs_encrypted_with_key(ebs) if {
+	is_true(object.get(ebs, "encrypted", false))
+	is_set(object.get(ebs, "kmsKeyID", null))
+}
+
+# METADATA
+# title: Karpenter's nodes are as locked down as the managed nodes
+# description: >-
+#   EC2NodeClasses require IMDSv2 session tokens with a hop limit of 1 (metadataOptions) and
+#   give every block device mapping EBS encryption with a customer-managed key (kmsKeyID).
+deny_nodeclass_hardening contains msg if {
+	input.__type == nodeclass_type
+	problems := nodeclass_problems(input)
+	count(problems) > 0
+	not excepted(input, "deny_nodeclass_hardening")
+	msg := problems_message(input, problems)
+}
+
+# METADATA
+# title: Karpenter NodePools have limits
+# description: >-
+#   NodePools set spec.limits.cpu and spec.limits.memory: without them Karpenter launches nodes
+#   without bound for whatever is pending, and nothing caps the pool's spend.
+deny_nodepool_unbounded contains msg if {
+	input.__type == nodepool_type
+	limits := object.get(object.get(input, "spec", {}), "limits", {})
+	missing := {k | some k in ["cpu", "memory"]; not is_set(object.get(limits, k, null))}
+	count(missing) > 0
+	not excepted(input, "deny_nodepool_unbounded")
+	msg := sprintf("%s: spec.limits lacks %v (nothing would cap the pool's nodes)", [describe(input), sort(missing)])
+}

@@ -38,6 +38,24 @@ func awsEKSProps(env string) map[string]any {
 }
 
 // nodeTemplate is a launch template of EKS nodes as pkg/cluster registers it.
+const (
+	nodeClass = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
+	nodePool  = "kubernetes:karpenter.sh/v1:NodePool"
+)
+
+// nodeClassSpec is a compliant EC2NodeClass, with kv replacing keys of its spec.
+func nodeClassSpec(kv ...any) map[string]any {
+	spec := map[string]any{
+		"metadataOptions": map[string]any{"httpEndpoint": "enabled", "httpTokens": "required", "httpPutResponseHopLimit": 1},
+		"blockDeviceMappings": []any{map[string]any{"deviceName": "/dev/xvda", "ebs": map[string]any{
+			"volumeSize": "100Gi", "volumeType": "gp3", "encrypted": true, "kmsKeyID": "arn:aws:kms:us-east-1:123456789012:key/k"}}},
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		spec[kv[i].(string)] = kv[i+1]
+	}
+	return map[string]any{"spec": spec}
+}
+
 func nodeTemplate(kv ...any) map[string]any {
 	return dsProps(map[string]any{
 		"tags": stdTags("dev"),
@@ -137,6 +155,20 @@ func eksCases() []ruleCase {
 		{"node group with a launch template", "deny_node_imds", false, []Resource{res(eksNodeGroup, "general", map[string]any{
 			"tags": stdTags("dev"), "clusterName": "cinegit-dev-eks", "amiType": "AL2023_x86_64_STANDARD",
 			"launchTemplate": map[string]any{"id": "lt-general", "version": "1"}})}},
+
+		// Karpenter.
+		{"node class with IMDSv1", "deny_nodeclass_hardening", true, []Resource{res(nodeClass, "media", nodeClassSpec(
+			"metadataOptions", map[string]any{"httpTokens": "optional", "httpPutResponseHopLimit": 1}))}},
+		{"node class letting pods reach IMDS", "deny_nodeclass_hardening", true, []Resource{res(nodeClass, "media", nodeClassSpec(
+			"metadataOptions", map[string]any{"httpTokens": "required", "httpPutResponseHopLimit": 2}))}},
+		{"node class with an unencrypted root volume", "deny_nodeclass_hardening", true, []Resource{res(nodeClass, "media", nodeClassSpec(
+			"blockDeviceMappings", []any{map[string]any{"deviceName": "/dev/xvda", "ebs": map[string]any{"volumeSize": "100Gi"}}}))}},
+		{"node class with the AMI's default volume", "deny_nodeclass_hardening", true, []Resource{res(nodeClass, "media", nodeClassSpec(
+			"blockDeviceMappings", []any{}))}},
+		{"node class like the managed nodes", "deny_nodeclass_hardening", false, []Resource{res(nodeClass, "media", nodeClassSpec())}},
+		{"node pool without limits", "deny_nodepool_unbounded", true, []Resource{res(nodePool, "media", map[string]any{"spec": map[string]any{"template": map[string]any{}}})}},
+		{"node pool without a memory limit", "deny_nodepool_unbounded", true, []Resource{res(nodePool, "media", map[string]any{"spec": map[string]any{"limits": map[string]any{"cpu": "32"}}})}},
+		{"node pool with limits", "deny_nodepool_unbounded", false, []Resource{res(nodePool, "media", map[string]any{"spec": map[string]any{"limits": map[string]any{"cpu": "32", "memory": "64Gi"}}})}},
 
 		// IRSA trust.
 		{"any service account of the cluster", "deny_irsa_trust", true, role(irsaTrust(map[string]any{
