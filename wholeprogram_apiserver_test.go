@@ -114,6 +114,33 @@ func TestAPIServerRefusesMutations(t *testing.T) {
 			want: ".spec.refreshIntervall: field not declared in schema",
 		},
 		{
+			// Karpenter's CRDs validate with CEL rules, which only a real server runs.
+			name:        "an AMI alias Karpenter's EC2NodeClass refuses",
+			needsCharts: true,
+			mutate: func(o placed) bool {
+				terms, _ := harness.At(o.obj, "spec/amiSelectorTerms").([]any)
+				if o.obj["kind"] != "EC2NodeClass" || len(terms) == 0 {
+					return false
+				}
+				terms[0].(map[string]any)["alias"] = "al2023-v20260724"
+				return true
+			},
+			want: "'alias' is improperly formatted",
+		},
+		{
+			name:        "a consolidation policy Karpenter's NodePool does not have",
+			needsCharts: true,
+			mutate: func(o placed) bool {
+				d, _ := harness.At(o.obj, "spec/disruption").(map[string]any)
+				if o.obj["kind"] != "NodePool" || d == nil {
+					return false
+				}
+				d["consolidationPolicy"] = "Never"
+				return true
+			},
+			want: "consolidationPolicy: Unsupported value: \"Never\"",
+		},
+		{
 			name: "a label the server refuses",
 			mutate: func(o placed) bool {
 				labels, _ := harness.At(o.obj, "metadata/labels").(map[string]any)
