@@ -16,9 +16,14 @@
 #   3. deletes every StatefulSet and PersistentVolumeClaim (the gp3 class reclaims with Delete,
 #      so the EBS CSI driver deletes each volume: "Persistent Volumes", Reclaiming, Kubernetes
 #      docs),
-#   4. waits until no load balancer, target group or controller-made security group tagged for
+#   4. deletes Karpenter's NodePools, so that Karpenter, still running on the general group,
+#      drains and terminates the instances it launched and deletes its launch templates
+#      (its termination finalizers: Karpenter docs, concepts/disruption, "Termination
+#      Controller"); the destroy would otherwise delete the controller before them,
+#   5. waits until no load balancer, target group or controller-made security group tagged for
 #      this cluster (elbv2.k8s.aws/cluster=<cluster>, or kubernetes.io/cluster/<cluster> on load
-#      balancers), no volume of a claim with the stack's tags, and no record ExternalDNS owns
+#      balancers), no instance Karpenter launched for it (karpenter.sh/nodepool and
+#      eks:eks-cluster-name=<cluster>), no volume of a claim with the stack's tags, and no record ExternalDNS owns
 #      (its TXT registry: "external-dns/owner=<cluster>") in the stack's zone is left, or fails
 #      after PRE_DESTROY_TIMEOUT seconds.
 #
@@ -77,7 +82,11 @@ kubectl get service --all-namespaces -o json \
 kubectl delete statefulset --all-namespaces --all --wait=false
 kubectl delete persistentvolumeclaim --all-namespaces --all --wait=false
 
-# 4. Wait for AWS. The AWS Load Balancer Controller tags what it creates (load balancers,
+# 4. Karpenter's pools: deleting a NodePool deletes its NodeClaims, and Karpenter terminates
+#    their instances before it releases them. --wait=false: the wait below watches EC2.
+kubectl delete nodepools.karpenter.sh --all --wait=false || log "no NodePools (Karpenter not installed?)"
+
+# 5. Wait for AWS. The AWS Load Balancer Controller tags what it creates (load balancers,
 #    target groups, its security groups) elbv2.k8s.aws/cluster=<cluster> ("Tags", AWS Load
 #    Balancer Controller docs); EKS's in-tree service controller tags its load balancers
 #    kubernetes.io/cluster/<cluster>=owned; the EBS CSI driver gives volumes the stack's tags
@@ -95,6 +104,10 @@ remaining() {
       --resource-type-filters elasticloadbalancing:loadbalancer \
       --tag-filters "Key=kubernetes.io/cluster/$cluster" \
       --query 'ResourceTagMappingList[].ResourceARN' --output text
+    aws ec2 describe-instances --region "$region" \
+      --filters "Name=tag:eks:eks-cluster-name,Values=$cluster" "Name=tag-key,Values=karpenter.sh/nodepool" \
+        "Name=instance-state-name,Values=pending,running,stopping,stopped,shutting-down" \
+      --query 'Reservations[].Instances[].InstanceId' --output text
     aws ec2 describe-volumes --region "$region" \
       --filters "Name=tag:environment,Values=$stack" "Name=tag:project,Values=cinegit" "Name=tag-key,Values=CSIVolumeName" \
       --query 'Volumes[].VolumeId' --output text

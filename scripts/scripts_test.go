@@ -160,6 +160,7 @@ esac
   *"tag-filters Key=project,Values=cinegit"*) printf '%s\n' $FAKE_LEFT ;;
   *resourcegroupstaggingapi*) echo None ;;
   *"describe-volumes"*) echo None ;;
+  *"describe-instances"*) echo None ;;
   *"list-resource-record-sets"*) echo '{"ResourceRecordSets":[]}' ;;
   *"describe-db-instances"*) echo True ;;
   *"describe-vpc-endpoints"*"VpcEndpoints[].VpcEndpointId"*) if [ -f "$FAKE_DIR/vpce" ]; then echo None; else echo vpce-1; fi ;;
@@ -195,7 +196,9 @@ func TestDestroyOrder(t *testing.T) {
 	steps := []string{
 		"kubectl delete ingress --all-namespaces",
 		"kubectl delete persistentvolumeclaim --all-namespaces",
+		"kubectl delete nodepools.karpenter.sh --all",
 		"aws resourcegroupstaggingapi get-resources --region us-east-1 --resource-type-filters elasticloadbalancing:loadbalancer elasticloadbalancing:targetgroup ec2:security-group",
+		"aws ec2 describe-instances --region us-east-1 --filters Name=tag:eks:eks-cluster-name,Values=cinegit-staging Name=tag-key,Values=karpenter.sh/nodepool",
 		"aws rds modify-db-instance --region us-east-1 --db-instance-identifier cinegit-staging-postgres --no-deletion-protection",
 		"pulumi destroy --stack staging --target urn:pulumi:staging::cinegit::cinegit:cluster:Cluster::cluster --target-dependents",
 		"aws ec2 delete-vpc-endpoints --region us-east-1 --vpc-endpoint-ids vpce-1",
