@@ -23,9 +23,9 @@ func TestClusterPerStack(t *testing.T) {
 		mediaSize      string
 		pools          []string
 	}{
-		"dev":     {false, nil, "spot,on-demand", 1, 30, false, "2xlarge", []string{"media"}},
-		"staging": {false, nil, "spot,on-demand", 4, 90, false, "2xlarge", []string{"general", "gpu", "media"}},
-		"prod":    {false, nil, "on-demand", 3, 365, true, "4xlarge", []string{"general", "gpu", "media"}},
+		"dev":     {false, nil, "spot,on-demand", 1, 30, false, "2xlarge,4xlarge", []string{"media"}},
+		"staging": {false, nil, "spot,on-demand", 4, 90, false, "2xlarge,4xlarge", []string{"general", "gpu", "media"}},
+		"prod":    {false, nil, "on-demand", 3, 365, true, "4xlarge,8xlarge", []string{"general", "gpu", "media"}},
 	}
 	forEachRun(t, func(t *testing.T, r *harness.Result) {
 		w := want[r.Stack]

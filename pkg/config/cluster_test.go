@@ -148,6 +148,7 @@ func TestClusterInvalidConfigurationsNameTheKey(t *testing.T) {
 		{"malformed add-on version", "dev", `{"addons":{"vpcCni":"1.22.3"}}`, "cinegit:cluster.addons.vpcCni", "eksbuild"},
 		{"kube-proxy of another minor", "dev", `{"addons":{"kubeProxy":"v1.35.3-eksbuild.2"}}`, "cinegit:cluster.addons.kubeProxy", "Kubernetes 1.36"},
 		{"chart version range", "dev", `{"karpenter":{"chartVersion":"^1.14"}}`, "cinegit:cluster.karpenter.chartVersion", "exact chart version"},
+		{"a Karpenter minor the IAM policy does not follow", "dev", `{"karpenter":{"chartVersion":"1.15.0"}}`, "cinegit:cluster.karpenter.chartVersion", "IAM policy"},
 		{"the retired autoscaler", "dev", `{"autoscaler":{"chartVersion":"9.59.0"}}`, "cinegit:cluster.autoscaler", "unknown field"},
 		{"unknown field", "dev", `{"nodeGroups":{}}`, "cinegit:cluster.nodeGroups", "unknown field"},
 	}

@@ -62,6 +62,10 @@ type NodePoolConfig struct {
 	ExpireAfterHours int `json:"expireAfterHours"`
 }
 
+// KarpenterPolicyMinor is the Karpenter minor whose controller IAM policy pkg/cluster grants:
+// the chart, its CRDs and the policy move together.
+const KarpenterPolicyMinor = "1.14"
+
 // Karpenter capacity types (the karpenter.sh/capacity-type label's values).
 const (
 	KarpenterSpot     = "spot"
@@ -193,8 +197,11 @@ const (
 )
 
 func (k KarpenterConfig) validate(p *problems, general NodeGroupConfig) {
-	if !chartVersion.MatchString(k.ChartVersion) {
+	switch {
+	case !chartVersion.MatchString(k.ChartVersion):
 		p.add("cluster.karpenter.chartVersion", k.ChartVersion, "an exact chart version like 1.14.1 (never a range: upgrades are reviewed)")
+	case !strings.HasPrefix(k.ChartVersion, KarpenterPolicyMinor+"."):
+		p.add("cluster.karpenter.chartVersion", k.ChartVersion, "a %s.x release: the controller's IAM policy (pkg/cluster, karpenterPolicy) follows %s's CloudFormation template; a new minor updates it in the same pull request, then this constant", KarpenterPolicyMinor, KarpenterPolicyMinor)
 	}
 	if !amiAlias.MatchString(k.AmiAlias) {
 		p.add("cluster.karpenter.amiAlias", k.AmiAlias, "an AL2023 release alias like al2023@v20260724 (never @latest: a new AMI replaces every node)")
