@@ -252,28 +252,11 @@ func (p *platform) interruptionQueue(k *karpenter) error {
 
 // interruptionQueuePolicy lets exactly the interruption rules send to a queue, over TLS.
 func (p *platform) interruptionQueuePolicy(queue string) pulumi.StringOutput {
-	arn := iampolicy.Strings(p.env.Arn("sqs", queue))
 	var rules []string
 	for _, r := range interruptionRules {
 		rules = append(rules, p.karpenterRuleArn(r.name))
 	}
-	return iampolicy.Document(
-		iampolicy.Statement{
-			Sid:        "DenyInsecureTransport",
-			Effect:     "Deny",
-			Actions:    []string{"sqs:*"},
-			Resources:  arn,
-			Principals: []iampolicy.Principal{{Type: "AWS", Identifiers: iampolicy.Strings("*")}},
-			Conditions: []iampolicy.Condition{{Test: "Bool", Variable: "aws:SecureTransport", Values: iampolicy.Strings("false")}},
-		},
-		iampolicy.Statement{
-			Sid:        "AllowInterruptionRules",
-			Actions:    []string{"sqs:SendMessage"},
-			Resources:  arn,
-			Principals: []iampolicy.Principal{{Type: "Service", Identifiers: iampolicy.Strings("events.amazonaws.com")}},
-			Conditions: []iampolicy.Condition{{Test: "ArnEquals", Variable: "aws:SourceArn", Values: iampolicy.Strings(rules...)}},
-		},
-	)
+	return iampolicy.EventBridgeQueuePolicy("AllowInterruptionRules", p.env.Arn("sqs", queue), rules...)
 }
 
 // karpenterNodes is the role of Karpenter's nodes (the managed group's policies, no more), the

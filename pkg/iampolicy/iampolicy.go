@@ -141,3 +141,27 @@ func DenyInsecureTransport(bucketArn pulumi.StringInput) Statement {
 		Conditions: []Condition{{Test: "Bool", Variable: "aws:SecureTransport", Values: Strings("false")}},
 	}
 }
+
+// EventBridgeQueuePolicy is the policy of an SQS queue that EventBridge rules feed: every
+// request without TLS is refused, and EventBridge may send only on behalf of the named rules
+// (aws:SourceArn, the confused-deputy guard: EventBridge User Guide, "Amazon SQS permissions").
+func EventBridgeQueuePolicy(sid, queueArn string, ruleArns ...string) pulumi.StringOutput {
+	arn := Strings(queueArn)
+	return Document(
+		Statement{
+			Sid:        "DenyInsecureTransport",
+			Effect:     "Deny",
+			Actions:    []string{"sqs:*"},
+			Resources:  arn,
+			Principals: []Principal{{Type: "AWS", Identifiers: Strings("*")}},
+			Conditions: []Condition{{Test: "Bool", Variable: "aws:SecureTransport", Values: Strings("false")}},
+		},
+		Statement{
+			Sid:        sid,
+			Actions:    []string{"sqs:SendMessage"},
+			Resources:  arn,
+			Principals: []Principal{{Type: "Service", Identifiers: Strings("events.amazonaws.com")}},
+			Conditions: []Condition{{Test: "ArnEquals", Variable: "aws:SourceArn", Values: Strings(ruleArns...)}},
+		},
+	)
+}

@@ -158,24 +158,7 @@ func (b *builder) queues() error {
 // queuePolicy lets the rule send to a queue (the confused-deputy guard is aws:SourceArn) and
 // refuses every request without TLS.
 func (b *builder) queuePolicy(queue string) pulumi.StringOutput {
-	arn := iampolicy.Strings(b.queueArn(queue))
-	return iampolicy.Document(
-		iampolicy.Statement{
-			Sid:        "DenyInsecureTransport",
-			Effect:     "Deny",
-			Actions:    []string{"sqs:*"},
-			Resources:  arn,
-			Principals: []iampolicy.Principal{{Type: "AWS", Identifiers: iampolicy.Strings("*")}},
-			Conditions: []iampolicy.Condition{{Test: "Bool", Variable: "aws:SecureTransport", Values: iampolicy.Strings("false")}},
-		},
-		iampolicy.Statement{
-			Sid:        "AllowMediaObjectCreatedRule",
-			Actions:    []string{"sqs:SendMessage"},
-			Resources:  arn,
-			Principals: []iampolicy.Principal{{Type: "Service", Identifiers: iampolicy.Strings("events.amazonaws.com")}},
-			Conditions: []iampolicy.Condition{{Test: "ArnEquals", Variable: "aws:SourceArn", Values: iampolicy.Strings(b.ruleArn())}},
-		},
-	)
+	return iampolicy.EventBridgeQueuePolicy("AllowMediaObjectCreatedRule", b.queueArn(queue), b.ruleArn())
 }
 
 // events routes the media bucket's "Object Created" events from the default bus to the queue.
