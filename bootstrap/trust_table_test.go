@@ -222,6 +222,9 @@ func TestWhoCanStartWhatWhere(t *testing.T) {
 		"preview.yml/approved (pull_request, prod): environment:prod-preview:ref:refs/pull/42/merge -> prod (333333333333): cinegit-pulumi-pr [preview]",
 		"preview.yml/approved (pull_request, staging): environment:staging-preview:ref:refs/pull/42/merge -> staging (222222222222): cinegit-pulumi-pr [preview]",
 		"preview.yml/dev (pull_request, dev): pull_request:ref:refs/pull/42/merge -> dev (111111111111): cinegit-pulumi-pr [preview]",
+		// prod's recovery (recover.yml): the recovery launcher in us-west-2; the subject is the
+		// deploy's, so it reaches prod's deploy launcher too, and nothing outside prod's account.
+		"recover.yml/recover (workflow_dispatch, prod): environment:prod:ref:refs/heads/main -> prod (333333333333): cinegit-pulumi-deploy [up]; prod (333333333333): cinegit-pulumi-recover [recover] in us-west-2",
 	}
 	if !slices.Equal(table, want) {
 		t.Errorf("the trust table changed:\n%s\nwant:\n%s", strings.Join(table, "\n"), strings.Join(want, "\n"))
