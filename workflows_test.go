@@ -110,7 +110,7 @@ var (
 // <stack>-preview, everything else in none.
 func TestWorkflowJobsRunWhereTheyMust(t *testing.T) {
 	type where struct {
-		runner  string // runner started: "pr", "preview" or "deploy"; "" for no cloud access
+		runner  string // runner started: "pr", "preview", "deploy" or "recover"; "" for no cloud access
 		command string // pulumi command the runner runs
 		stack   string // the stack, as the job names it
 		env     string // the job's GitHub environment
@@ -130,6 +130,8 @@ func TestWorkflowJobsRunWhereTheyMust(t *testing.T) {
 		"drift.yml/drift":            {"preview", "drift", "${{ matrix.stack }}", ""},
 		"preview.yml/dev":            {"pr", "preview", "dev", ""},
 		"preview.yml/approved":       {"pr", "preview", "${{ matrix.stack }}", "${{ matrix.stack }}-preview"},
+		// prod's recovery into us-west-2, on the recovery runner there (docs/region-loss.md).
+		"recover.yml/recover": {"recover", "recover", "prod", "prod"},
 	}
 	actions := readActions(t)
 	seen := map[string]bool{}
@@ -228,8 +230,25 @@ func TestRunInVPCFindsEachStacksAccount(t *testing.T) {
 			t.Errorf("%s: the stack's account is %s, resolve.sh found %s", tt.stack, c.AccountID, tt.account)
 		}
 	}
-	// An unknown stack or runner assumes nothing.
-	for _, env := range [][]string{{"RUNNER=deploy", "STACK=../prod"}, {"RUNNER=admin", "STACK=prod"}} {
+	// The recovery runner: the account's recovery launcher, in the recovery region, with that
+	// region's source bucket (bootstrap/recovery.go).
+	out := filepath.Join(t.TempDir(), "out")
+	cmd := exec.Command("bash", filepath.Join(".github", "actions", "run-in-vpc", "resolve.sh"))
+	cmd.Env = append(os.Environ(), "RUNNER=recover", "STACK=prod", "REGION=us-west-2", "GITHUB_OUTPUT="+out)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("recover: %v\n%s", err, b)
+	}
+	if got, _ := os.ReadFile(out); string(got) != "role-arn=arn:aws:iam::333333333333:role/cinegit-github-recover\n"+
+		"bucket=cinegit-runner-sources-333333333333-us-west-2\nregion=us-west-2\nsession-seconds=21600\n" {
+		t.Errorf("recover: %q", got)
+	}
+	// An unknown stack or runner assumes nothing; nor does the recovery runner without its
+	// region, or in the stack's own, nor another runner sent to another region.
+	for _, env := range [][]string{
+		{"RUNNER=deploy", "STACK=../prod"}, {"RUNNER=admin", "STACK=prod"},
+		{"RUNNER=recover", "STACK=prod"}, {"RUNNER=recover", "STACK=prod", "REGION=us-east-1"}, {"RUNNER=recover", "STACK=prod", "REGION=west"},
+		{"RUNNER=deploy", "STACK=prod", "REGION=us-west-2"},
+	} {
 		cmd := exec.Command("bash", filepath.Join(".github", "actions", "run-in-vpc", "resolve.sh"))
 		cmd.Env = append(append(os.Environ(), env...), "GITHUB_OUTPUT="+filepath.Join(t.TempDir(), "out"))
 		if err := cmd.Run(); err == nil {
@@ -460,5 +479,67 @@ func TestKubectlWithinOneMinorOfEveryCluster(t *testing.T) {
 					w, pins[w], skew, stack, cfg.Cluster.Version)
 			}
 		}
+	}
+}
+
+// TestRunnerRecovers runs .ci/runner-pulumi.sh as the recovery project would (its fixed
+// variables, the launcher's command and recovery point), in a copy of the tree whose pulumi and
+// scripts/recover-region.sh are stand-ins: it logs in to the standby backend and runs the
+// recovery from the project's override, and refuses another command or an override of another
+// stack.
+func TestRunnerRecovers(t *testing.T) {
+	const arn = "arn:aws:rds:us-west-2:333333333333:snapshot:awsbackup:copyjob-1"
+	setup := func(t *testing.T) (dir, log string) {
+		dir = t.TempDir()
+		log = filepath.Join(dir, "calls")
+		for path, body := range map[string]string{
+			"bin/pulumi":                   "#!/bin/sh\necho \"pulumi $*\" >> " + log + "\n",
+			"scripts/recover-region.sh":    "echo \"recover-region $* ($RECOVER_MESSAGE)\" >> " + log + "\n",
+			"recovery/prod-us-west-2.yaml": "stack: prodwest\nbase: prod\n",
+		} {
+			if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, path)), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, path), []byte(body), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return dir, log
+	}
+	script, err := filepath.Abs(filepath.Join(".ci", "runner-pulumi.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, command, stack string
+		ok                   bool
+	}{
+		{"the recovery", "recover", "prodwest", true},
+		{"another command", "up", "prodwest", false},
+		{"an override of another stack", "recover", "prodeast", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir, log := setup(t)
+			cmd := exec.Command("bash", script)
+			cmd.Dir = dir
+			cmd.Env = append(os.Environ(), "PATH="+filepath.Join(dir, "bin")+":"+os.Getenv("PATH"),
+				"PULUMI_COMMAND="+tt.command, "PULUMI_STACK="+tt.stack, "PULUMI_MESSAGE=recover by someone",
+				"PULUMI_BACKEND_URL=s3://cinegit-pulumi-state-333333333333-us-west-2?region=us-west-2", "CINEGIT_RUNNER=recover",
+				"CINEGIT_RECOVERY_OVERRIDE=recovery/prod-us-west-2.yaml", "RECOVERY_POINT_ARN="+arn)
+			out, err := cmd.CombinedOutput()
+			calls, _ := os.ReadFile(log)
+			if !tt.ok {
+				if err == nil || len(calls) != 0 {
+					t.Errorf("ran: %s\n%s", calls, out)
+				}
+				return
+			}
+			want := "pulumi login s3://cinegit-pulumi-state-333333333333-us-west-2?region=us-west-2\n" +
+				"recover-region recovery/prod-us-west-2.yaml " + arn + " (recover by someone)\n"
+			if err != nil || string(calls) != want {
+				t.Errorf("err %v, calls:\n%s\nwant:\n%s\noutput:\n%s", err, calls, want, out)
+			}
+		})
 	}
 }

@@ -3,10 +3,31 @@
 # pull-request project (read only) for pull requests' previews, the preview project (read only)
 # for the default branch's previews and drift checks, the deploy project for up and destroy.
 #   PULUMI_STACK, PULUMI_BACKEND_URL, CINEGIT_RUNNER  fixed by the project (bootstrap/runner.go)
-#   PULUMI_COMMAND  preview | drift | up | destroy (the launcher's policy allows the runner's own)
-#   PULUMI_MESSAGE  the update's message (up and destroy)
+# The recovery project (in the recovery region, bootstrap/recovery.go) runs recover.
+#   PULUMI_COMMAND  preview | drift | up | destroy | recover (the launcher's policy allows the runner's own)
+#   PULUMI_MESSAGE  the update's message (up, destroy and recover)
+#   CINEGIT_RECOVERY_OVERRIDE  fixed by the recovery project: the override it recovers from
+#   RECOVERY_POINT_ARN         the recovery point, from the recovery launcher
 set -euo pipefail
 : "${PULUMI_COMMAND:?}" "${PULUMI_STACK:?}" "${PULUMI_BACKEND_URL:?}" "${CINEGIT_RUNNER:?}"
+
+# The recovery: its stack file is generated from the override (scripts/recover-region.sh), so
+# there is none to check yet; the override must name the project's stack. The backend is the
+# recovery region's standby state bucket.
+if [ "$CINEGIT_RUNNER" = recover ]; then
+  : "${CINEGIT_RECOVERY_OVERRIDE:?}" "${RECOVERY_POINT_ARN:?}"
+  if [ "$PULUMI_COMMAND" != recover ]; then
+    echo "the recover runner does not run '${PULUMI_COMMAND}'" >&2
+    exit 2
+  fi
+  if ! grep -qx "stack: ${PULUMI_STACK}" "$CINEGIT_RECOVERY_OVERRIDE"; then
+    echo "${CINEGIT_RECOVERY_OVERRIDE} is not the override of ${PULUMI_STACK}" >&2
+    exit 2
+  fi
+  pulumi login "$PULUMI_BACKEND_URL"
+  RECOVER_MESSAGE="${PULUMI_MESSAGE:-${CODEBUILD_BUILD_ID:-}}" \
+    exec bash scripts/recover-region.sh "$CINEGIT_RECOVERY_OVERRIDE" "$RECOVERY_POINT_ARN"
+fi
 
 if ! [[ "$PULUMI_STACK" =~ ^[a-z][a-z0-9]{0,11}$ ]] || [ ! -f "Pulumi.${PULUMI_STACK}.yaml" ]; then
   echo "unknown stack '${PULUMI_STACK}'" >&2

@@ -81,6 +81,14 @@ type Config struct {
 	// QuotaIncreases are Service Quotas values to request, by "<service>/<quota code>"
 	// (quotas.go).
 	QuotaIncreases map[string]float64
+	// RecoveryRegion is where the standby way in lives ("" for none): a state bucket, a
+	// secrets key, a runner network with the recovery project and its launcher, for the
+	// stack's recovery into that region after the loss of Region (recovery.go,
+	// docs/region-loss.md).
+	RecoveryRegion string
+	// RecoveryStateBucket and RecoverySourceBucket are the recovery region's state and runner
+	// source buckets: the primary's names with the region appended (bucket names are global).
+	RecoveryStateBucket, RecoverySourceBucket string
 }
 
 // keys maps every config key of the project namespace to its default. Config.Keys, the schema
@@ -105,6 +113,7 @@ var keys = map[string]string{
 	"runnerCidr":                "10.255.0.0/22",
 	"runnerSourceBucket":        "",
 	"runnerKeyAlias":            "cinegit-deploy-runner",
+	"recoveryRegion":            "",
 }
 
 // Keys returns the fully qualified config keys the bootstrap reads, sorted.
@@ -206,6 +215,7 @@ func ParseConfig(raw map[string]string) (*Config, error) {
 		RunnerCIDR:                get("runnerCidr"),
 		RunnerSourceBucket:        get("runnerSourceBucket"),
 		RunnerKeyAlias:            strings.TrimPrefix(get("runnerKeyAlias"), "alias/"),
+		RecoveryRegion:            get("recoveryRegion"),
 	}
 	if c.Region == "" {
 		c.Region = "us-east-1"
@@ -217,6 +227,10 @@ func ParseConfig(raw map[string]string) (*Config, error) {
 	}
 	if c.RunnerSourceBucket == "" {
 		c.RunnerSourceBucket = "cinegit-runner-sources-" + c.AccountID
+	}
+	if c.RecoveryRegion != "" {
+		c.RecoveryStateBucket = c.StateBucket + "-" + c.RecoveryRegion
+		c.RecoverySourceBucket = c.RunnerSourceBucket + "-" + c.RecoveryRegion
 	}
 	c.Guardrails = parseGuardrails(get, bad)
 	c.QuotaIncreases = parseQuotaIncreases(get, bad)
@@ -254,6 +268,16 @@ func ParseConfig(raw map[string]string) (*Config, error) {
 	if !aliasName.MatchString(c.RunnerKeyAlias) || strings.HasPrefix(c.RunnerKeyAlias, "aws/") ||
 		c.RunnerKeyAlias == c.StateKeyAlias || c.RunnerKeyAlias == c.SecretsKeyAlias {
 		bad(Project+":runnerKeyAlias", "%q is not a customer KMS alias name distinct from the state and secrets keys", c.RunnerKeyAlias)
+	}
+	if c.RecoveryRegion != "" {
+		if !regionName.MatchString(c.RecoveryRegion) || c.RecoveryRegion == c.Region {
+			bad(Project+":recoveryRegion", "%q must be an AWS region other than aws:region (%s)", c.RecoveryRegion, c.Region)
+		}
+		for _, b := range []string{c.RecoveryStateBucket, c.RecoverySourceBucket} {
+			if !bucketName.MatchString(b) || strings.Contains(b, "..") {
+				bad(Project+":recoveryRegion", "the recovery region's bucket %q is not a valid S3 bucket name (shorten stateBucket or runnerSourceBucket)", b)
+			}
+		}
 	}
 	if c.StateKeyAlias == c.SecretsKeyAlias {
 		bad(Project+":secretsKeyAlias", "must differ from stateKeyAlias")

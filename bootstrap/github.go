@@ -153,10 +153,10 @@ func previewStatements(region string, bucketArn, stateKeyArn, secretsKeyArn pulu
 
 // bootstrapResources are the ARNs the deploy runner must not change.
 type bootstrapResources struct {
-	// BucketArns are the state and runner source buckets; StateArn the state bucket, whose
-	// history is kept too.
+	// BucketArns are the state and runner source buckets; StateArns the state buckets (the
+	// primary's and the recovery region's), whose history is kept too.
 	BucketArns  pulumi.StringArray
-	StateArn    pulumi.StringInput
+	StateArns   pulumi.StringArray
 	KeyArns     pulumi.StringArray
 	AliasArns   pulumi.StringArray
 	RoleArns    pulumi.StringArray
@@ -173,6 +173,10 @@ func deployGuardPolicy(r bootstrapResources) pulumi.StringOutput {
 	deny := func(sid string, actions []string, resources pulumi.StringArrayInput) iampolicy.Statement {
 		return iampolicy.Statement{Sid: sid, Effect: "Deny", Actions: actions, Resources: resources}
 	}
+	var history pulumi.StringArray
+	for _, arn := range r.StateArns {
+		history = append(history, pulumi.Sprintf("%s/*", arn))
+	}
 	return iampolicy.Document(
 		deny("KeepStateBucketSettings", []string{
 			"s3:DeleteBucket", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy", "s3:PutBucketVersioning",
@@ -182,7 +186,7 @@ func deployGuardPolicy(r bootstrapResources) pulumi.StringOutput {
 			"s3:PutReplicationConfiguration", "s3:PutInventoryConfiguration",
 		}, r.BucketArns),
 		deny("KeepStateHistory", []string{"s3:DeleteObjectVersion", "s3:PutObjectAcl", "s3:PutObjectVersionAcl"},
-			pulumi.StringArray{pulumi.Sprintf("%s/*", r.StateArn)}),
+			history),
 		deny("KeepKeys", []string{
 			"kms:ScheduleKeyDeletion", "kms:DisableKey", "kms:DisableKeyRotation", "kms:PutKeyPolicy",
 			"kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias",
@@ -213,9 +217,10 @@ func deployGuardPolicy(r bootstrapResources) pulumi.StringOutput {
 	)
 }
 
-// newGuard attaches deployGuardPolicy to the deploy runner's role.
-func newGuard(ctx *pulumi.Context, deploy *iam.Role, r bootstrapResources, opts ...pulumi.ResourceOption) (*iam.RolePolicy, error) {
-	p, err := iam.NewRolePolicy(ctx, "deploy-guard", &iam.RolePolicyArgs{
+// newGuard attaches deployGuardPolicy to an administrator runner's role (the deploy runner's,
+// and the recovery runner's as "recover-guard").
+func newGuard(ctx *pulumi.Context, name string, deploy *iam.Role, r bootstrapResources, opts ...pulumi.ResourceOption) (*iam.RolePolicy, error) {
+	p, err := iam.NewRolePolicy(ctx, name, &iam.RolePolicyArgs{
 		Name:   pulumi.String("keep-bootstrap-resources"),
 		Role:   deploy.Name,
 		Policy: deployGuardPolicy(r),

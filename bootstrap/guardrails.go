@@ -514,7 +514,7 @@ func budgetNote(kind string, percent int, topicArn pulumi.StringInput) budgets.B
 
 // guardDeployRole keeps the deploy role (AdministratorAccess for `pulumi up`) from switching
 // the guardrails off: an audit trail the audited role can stop is no audit trail.
-func (gr *Guardrails) guardDeployRole(ctx *pulumi.Context, deployRoleName pulumi.StringInput, env stackenv.Env, g GuardrailsConfig, opts ...pulumi.ResourceOption) error {
+func (gr *Guardrails) guardDeployRole(ctx *pulumi.Context, name string, deployRoleName pulumi.StringInput, env stackenv.Env, g GuardrailsConfig, opts ...pulumi.ResourceOption) error {
 	var stmts []iampolicy.Statement
 	if g.CloudTrail {
 		trailKey := fmt.Sprintf("arn:%s:kms:%s:%s:alias/%s", env.Partition, env.Region, env.AccountID, trailName)
@@ -573,7 +573,7 @@ func (gr *Guardrails) guardDeployRole(ctx *pulumi.Context, deployRoleName pulumi
 	if len(stmts) == 0 {
 		return nil
 	}
-	_, err := iam.NewRolePolicy(ctx, "deploy-guardrails-guard", &iam.RolePolicyArgs{
+	_, err := iam.NewRolePolicy(ctx, name, &iam.RolePolicyArgs{
 		Name:   pulumi.String("keep-account-guardrails"),
 		Role:   deployRoleName,
 		Policy: iampolicy.Document(stmts...),

@@ -143,7 +143,7 @@ func program(ctx *pulumi.Context) error {
 		Region: cfg.Region, AccountID: identity.AccountId, Partition: partition.Partition, Tags: baseTags,
 		Stack: cfg.Environment, BackendURL: backendURL,
 	}
-	sources, err := newSourceBucket(ctx, rArgs, inRegion)
+	sources, err := newSourceBucket(ctx, "runner-sources", rArgs, inRegion)
 	if err != nil {
 		return err
 	}
@@ -173,13 +173,22 @@ func program(ctx *pulumi.Context) error {
 		return err
 	}
 
+	// The standby way in, in the recovery region (recovery.go): its state bucket, secrets key,
+	// runner network and the recovery runner.
+	var wayIn *standby
+	if cfg.RecoveryRegion != "" {
+		if wayIn, err = newStandby(ctx, cfg, partition.Partition, baseTags); err != nil {
+			return err
+		}
+	}
+
 	// GitHub Actions: the OIDC provider and the launcher roles its workflows assume. They can
 	// do nothing but hand a commit to their runner project and watch the build.
 	githubArn, err := gitHubOIDCProvider(ctx, cfg.GitHubOIDCProviderArn, baseTags, inRegion)
 	if err != nil {
 		return err
 	}
-	launcher := func(r *runner, subjects []string, like bool, sessionHours int) (*ciRole, error) {
+	launcherIn := func(r *runner, rArgs runnerArgs, subjects []string, like bool, sessionHours int, in pulumi.ResourceOption) (*ciRole, error) {
 		commands := r.Kind.Commands
 		if r.Kind.Name == KindDeploy && cfg.AllowDestroy {
 			commands = append(append([]string{}, commands...), "destroy")
@@ -195,7 +204,10 @@ func program(ctx *pulumi.Context) error {
 			MaxSessionHours: sessionHours,
 			Partition:       partition.Partition,
 			Tags:            baseTags,
-		}, inRegion)
+		}, in)
+	}
+	launcher := func(r *runner, subjects []string, like bool, sessionHours int) (*ciRole, error) {
+		return launcherIn(r, rArgs, subjects, like, sessionHours, inRegion)
 	}
 	roleArns := pulumi.StringArray{prRunner.Role.Arn, previewRunner.Role.Arn, deployRunner.Role.Arn}
 	var prLauncherArn pulumi.StringOutput
@@ -218,16 +230,38 @@ func program(ctx *pulumi.Context) error {
 		return err
 	}
 	roleArns = append(roleArns, preview.Role.Arn, deploy.Role.Arn)
-	if _, err := newGuard(ctx, deployRunner.Role, bootstrapResources{
+	guarded := bootstrapResources{
 		BucketArns:  pulumi.StringArray{state.Bucket.Arn, sources.Arn},
-		StateArn:    state.Bucket.Arn,
+		StateArns:   pulumi.StringArray{state.Bucket.Arn},
 		KeyArns:     pulumi.StringArray{stateKey.Arn(), secretsKey.Arn(), runnerKey.Arn()},
 		AliasArns:   pulumi.StringArray{stateKey.Alias.Arn, secretsKey.Alias.Arn, runnerKey.Alias.Arn},
 		RoleArns:    roleArns,
 		ProjectArns: iampolicy.Strings(prRunner.ProjectArn, previewRunner.ProjectArn, deployRunner.ProjectArn),
 		ProviderArn: githubArn,
-	}, inRegion); err != nil {
+	}
+	// The recovery launcher: the deploy launcher's subjects (the stack's GitHub environment on
+	// the default branch), the recovery project only. Its resources join the guard, which both
+	// administrator runners carry: neither may loosen the other's way in.
+	var recoverLauncher *ciRole
+	if wayIn != nil {
+		recoverLauncher, err = launcherIn(wayIn.Runner, wayIn.Args, cfg.DeploySubjects(), false, RecoverSessionHours, pulumi.Provider(wayIn.Provider))
+		if err != nil {
+			return err
+		}
+		guarded.RoleArns = append(guarded.RoleArns, wayIn.Runner.Role.Arn, recoverLauncher.Role.Arn)
+		guarded.BucketArns = append(guarded.BucketArns, wayIn.State.Bucket.Arn, wayIn.Sources.Arn)
+		guarded.StateArns = append(guarded.StateArns, wayIn.State.Bucket.Arn)
+		guarded.KeyArns = append(guarded.KeyArns, wayIn.StateKey.Arn(), wayIn.SecretsKey.Arn(), wayIn.RunnerKey.Arn())
+		guarded.AliasArns = append(guarded.AliasArns, wayIn.StateKey.Alias.Arn, wayIn.SecretsKey.Alias.Arn, wayIn.RunnerKey.Alias.Arn)
+		guarded.ProjectArns = append(guarded.ProjectArns, pulumi.String(wayIn.Runner.ProjectArn))
+	}
+	if _, err := newGuard(ctx, "deploy-guard", deployRunner.Role, guarded, inRegion); err != nil {
 		return err
+	}
+	if wayIn != nil {
+		if _, err := newGuard(ctx, "recover-guard", wayIn.Runner.Role, guarded, pulumi.Provider(wayIn.Provider)); err != nil {
+			return err
+		}
 	}
 
 	// What keeps the stack's DNS delegation valid across its recreations (dns.go).
@@ -251,8 +285,13 @@ func program(ctx *pulumi.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := guard.guardDeployRole(ctx, deployRunner.Role.Name, keyEnv, cfg.Guardrails, inRegion); err != nil {
+	if err := guard.guardDeployRole(ctx, "deploy-guardrails-guard", deployRunner.Role.Name, keyEnv, cfg.Guardrails, inRegion); err != nil {
 		return err
+	}
+	if wayIn != nil {
+		if err := guard.guardDeployRole(ctx, "recover-guardrails-guard", wayIn.Runner.Role.Name, keyEnv, cfg.Guardrails, pulumi.Provider(wayIn.Provider)); err != nil {
+			return err
+		}
 	}
 	ctx.Export("cloudTrailArn", guard.TrailArn)
 	ctx.Export("cloudTrailBucketName", guard.TrailBucketName)
@@ -286,5 +325,20 @@ func program(ctx *pulumi.Context) error {
 	ctx.Export("pullRequestRunnerRoleName", prRunner.Role.Name)
 	ctx.Export("previewRunnerRoleName", previewRunner.Role.Name)
 	ctx.Export("deployRunnerRoleName", deployRunner.Role.Name)
+	// The standby way in: what the recovery runner logs in to and what the recover workflow
+	// and docs/region-loss.md name.
+	if wayIn != nil {
+		ctx.Export("recoveryRegion", pulumi.String(wayIn.Region))
+		ctx.Export("recoveryStack", pulumi.String(wayIn.Stack))
+		ctx.Export("recoveryStateBucketName", wayIn.State.Bucket.Bucket)
+		ctx.Export("recoveryBackendUrl", wayIn.BackendURL)
+		ctx.Export("recoverySecretsProvider", wayIn.SecretsProvider)
+		ctx.Export("recoverySecretsKeyArn", wayIn.SecretsKey.Arn())
+		ctx.Export("recoveryRunnerVpcId", wayIn.Network.Vpc.ID())
+		ctx.Export("recoveryRunnerSourceBucket", wayIn.Sources.Bucket.Bucket)
+		ctx.Export("recoverProjectName", wayIn.Runner.Project.Name)
+		ctx.Export("recoverRunnerRoleName", wayIn.Runner.Role.Name)
+		ctx.Export("recoverRoleArn", recoverLauncher.Role.Arn)
+	}
 	return nil
 }

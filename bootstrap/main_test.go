@@ -833,6 +833,9 @@ func TestInvalidConfigurationFailsBeforeAnyResource(t *testing.T) {
 		{"source bucket is the state bucket", map[string]string{Project + ":runnerSourceBucket": "cinegit-pulumi-state-" + harness.AccountID}, "runnerSourceBucket"},
 		{"runner key is the secrets key", map[string]string{Project + ":runnerKeyAlias": "cinegit-pulumi-secrets"}, "runnerKeyAlias"},
 		{"deploy session shorter than a deploy build", map[string]string{Project + ":deploySessionHours": "2"}, "deploySessionHours"},
+		{"recovery region is the primary", map[string]string{Project + ":recoveryRegion": "us-east-1"}, "recoveryRegion"},
+		{"recovery region not a region", map[string]string{Project + ":recoveryRegion": "west"}, "recoveryRegion"},
+		{"recovery bucket name too long", map[string]string{Project + ":recoveryRegion": "us-west-2", Project + ":stateBucket": strings.Repeat("a", 60)}, "recoveryRegion"},
 		{"not a GitHub OIDC provider", map[string]string{Project + ":githubOidcProviderArn": "arn:aws:iam::123456789012:oidc-provider/example.com"}, "githubOidcProviderArn"},
 	}
 	if _, err := ParseConfig(validRaw()); err != nil {

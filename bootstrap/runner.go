@@ -41,6 +41,14 @@ const (
 	// PreviewSessionHours is the preview and pull-request launchers' maximum session: a job waits for a
 	// queued and running preview build.
 	PreviewSessionHours = 2
+	// RecoverTimeoutMinutes bounds a recovery build (scripts/recover-region.sh: the database
+	// key, the snapshot copy, the whole stack's `pulumi up`); RecoverSessionHours is its
+	// launcher's session, which waits for it queued and running. Both stay under the 6 hours a
+	// job of a GitHub-hosted runner may run ("Usage limits", GitHub Actions documentation: "Each
+	// job in a workflow can run for up to 6 hours of execution time"); the script converges
+	// when run again, so a copy that outlasts one build is finished by the next.
+	RecoverTimeoutMinutes = 280
+	RecoverSessionHours   = 6
 	// QueuedTimeoutMinutes fails a build that never got capacity instead of leaving the job
 	// waiting.
 	QueuedTimeoutMinutes = 60
@@ -66,6 +74,13 @@ type runnerKind struct {
 	// Commands are the PULUMI_COMMAND values its launcher may start (the deploy runner's
 	// destroy is added by allowDestroy).
 	Commands []string
+	// Variables are environment variables its launcher may pass beyond LauncherVariables.
+	Variables []string
+}
+
+// launcherVariables are the environment variables the kind's launcher may pass.
+func (k runnerKind) launcherVariables() []string {
+	return append(append([]string{}, LauncherVariables...), k.Variables...)
 }
 
 // Runner kinds by name.
@@ -73,7 +88,12 @@ const (
 	KindPullRequest = "pr"
 	KindPreview     = "preview"
 	KindDeploy      = "deploy"
+	KindRecover     = "recover"
 )
+
+// RecoveryPointVariable is the recovery launcher's one variable beyond the command and message:
+// the recovery point (an AWS Backup ARN of the copy vault) scripts/recover-region.sh restores.
+const RecoveryPointVariable = "RECOVERY_POINT_ARN"
 
 // runnerKinds are the pull-request project (previews of unreviewed code, read only), the
 // preview project (previews of the default branch before a deploy's approval, and the nightly
@@ -88,6 +108,12 @@ var runnerKinds = []runnerKind{
 	{Name: KindDeploy, Project: "cinegit-pulumi-deploy", ServiceRole: "cinegit-runner-deploy", Launcher: "cinegit-github-deploy",
 		Timeout: DeployTimeoutMinutes, Commands: []string{"up"},
 		Description: "pulumi up and destroy of the account's stack, inside the deploy runner VPC"},
+	// Only where recoveryRegion is set, in that region: the stack's recovery after the loss of
+	// the primary region (scripts/recover-region.sh). IAM names are global: every name differs
+	// from the primary runners'.
+	{Name: KindRecover, Project: "cinegit-pulumi-recover", ServiceRole: "cinegit-runner-recover", Launcher: "cinegit-github-recover",
+		Timeout: RecoverTimeoutMinutes, Commands: []string{"recover"}, Variables: []string{RecoveryPointVariable},
+		Description: "the stack's recovery into this region (scripts/recover-region.sh), inside the recovery region's runner VPC"},
 }
 
 // runnerKindNamed returns the runner kind of that name.
@@ -118,6 +144,9 @@ type runnerArgs struct {
 	// this account's stack and state only, whatever its launcher asks.
 	Stack      string
 	BackendURL pulumi.StringInput
+	// Environment are further variables every project fixes, in order (the recovery's
+	// override file).
+	Environment [][2]string
 }
 
 // runner is one project with its role and log group.
@@ -147,8 +176,8 @@ func (a runnerArgs) bucketArn() string { return bucket.Arn(a.Partition, a.Source
 // newSourceBucket holds the commits the launchers upload and the runners' build caches: SSE-KMS
 // under the runner key, private, TLS-only, versioned (a build names the version of its
 // source), objects and old versions expire after SourceExpirationDays.
-func newSourceBucket(ctx *pulumi.Context, args runnerArgs, opts ...pulumi.ResourceOption) (*bucket.Bucket, error) {
-	b, err := bucket.New(ctx, "runner-sources", bucket.Args{
+func newSourceBucket(ctx *pulumi.Context, name string, args runnerArgs, opts ...pulumi.ResourceOption) (*bucket.Bucket, error) {
+	b, err := bucket.New(ctx, name, bucket.Args{
 		Name:               args.SourceBucket,
 		Purpose:            "runner-sources",
 		KMSKeyArn:          args.KeyArn,
@@ -229,6 +258,14 @@ func newRunner(ctx *pulumi.Context, kind runnerKind, args runnerArgs, managed st
 		return nil, wrap("policy", err)
 	}
 
+	variables := codebuild.ProjectEnvironmentEnvironmentVariableArray{
+		codebuild.ProjectEnvironmentEnvironmentVariableArgs{Name: pulumi.String("PULUMI_STACK"), Value: pulumi.String(args.Stack)},
+		codebuild.ProjectEnvironmentEnvironmentVariableArgs{Name: pulumi.String("PULUMI_BACKEND_URL"), Value: args.BackendURL},
+		codebuild.ProjectEnvironmentEnvironmentVariableArgs{Name: pulumi.String("CINEGIT_RUNNER"), Value: pulumi.String(kind.Name)},
+	}
+	for _, v := range args.Environment {
+		variables = append(variables, codebuild.ProjectEnvironmentEnvironmentVariableArgs{Name: pulumi.String(v[0]), Value: pulumi.String(v[1])})
+	}
 	net := args.Network
 	r.Project, err = codebuild.NewProject(ctx, "runner-"+kind.Name, &codebuild.ProjectArgs{
 		Name:        pulumi.String(kind.Project),
@@ -251,11 +288,7 @@ func newRunner(ctx *pulumi.Context, kind runnerKind, args runnerArgs, managed st
 			PrivilegedMode: pulumi.Bool(false),
 			// Project variables outrank the buildspec's; launchers may not override these
 			// ("Environment variables in build environments", CodeBuild user guide).
-			EnvironmentVariables: codebuild.ProjectEnvironmentEnvironmentVariableArray{
-				codebuild.ProjectEnvironmentEnvironmentVariableArgs{Name: pulumi.String("PULUMI_STACK"), Value: pulumi.String(args.Stack)},
-				codebuild.ProjectEnvironmentEnvironmentVariableArgs{Name: pulumi.String("PULUMI_BACKEND_URL"), Value: args.BackendURL},
-				codebuild.ProjectEnvironmentEnvironmentVariableArgs{Name: pulumi.String("CINEGIT_RUNNER"), Value: pulumi.String(kind.Name)},
-			},
+			EnvironmentVariables: variables,
 		},
 		// Go's module and build caches, per project (and readable and writable only by its
 		// role): a pull request's build can never write a cache that reviewed code then reads.
@@ -340,7 +373,8 @@ var launcherOverrideKeys = []string{
 }
 
 // LauncherVariables are the only environment variables a launcher may pass: the command and
-// the update's message. The stack, the backend and the runner kind are the project's own.
+// the update's message (and a kind's own Variables: the recovery's recovery point). The stack,
+// the backend and the runner kind are the project's own.
 var LauncherVariables = []string{"PULUMI_COMMAND", "PULUMI_MESSAGE"}
 
 // launcherPolicy is everything a GitHub role needs to run pulumi through its project: upload
@@ -375,7 +409,7 @@ func launcherPolicy(r *runner, args runnerArgs, commands []string) pulumi.String
 		{
 			Sid: "OnlyTheCommandAndMessage", Effect: "Deny", Actions: []string{"codebuild:StartBuild"}, Resources: project,
 			Conditions: []iampolicy.Condition{{
-				Test: "ForAnyValue:StringNotEquals", Variable: "codebuild:environment.environmentVariables.name", Values: iampolicy.Strings(LauncherVariables...),
+				Test: "ForAnyValue:StringNotEquals", Variable: "codebuild:environment.environmentVariables.name", Values: iampolicy.Strings(r.Kind.launcherVariables()...),
 			}},
 		},
 	}

@@ -34,6 +34,9 @@ type runnerNetworkArgs struct {
 	AccountID            string
 	Partition            string
 	Tags                 tags.Set
+	// FlowLogRoleName is the flow logs' IAM role (IAM names are global: a second runner
+	// network in another region needs its own); "" is RunnerVpcName-flow-logs.
+	FlowLogRoleName string
 }
 
 // runnerNetwork is the VPC the CodeBuild runners live in.
@@ -241,8 +244,12 @@ func runnerFlowLogs(ctx *pulumi.Context, name string, args runnerNetworkArgs, vp
 	}
 	// The confused-deputy guard the VPC flow logs guide recommends: only this account's flow
 	// logs may use the role.
+	roleName := args.FlowLogRoleName
+	if roleName == "" {
+		roleName = RunnerVpcName + "-flow-logs"
+	}
 	role, err := iam.NewRole(ctx, name+"-flow-logs", &iam.RoleArgs{
-		Name: pulumi.String(RunnerVpcName + "-flow-logs"),
+		Name: pulumi.String(roleName),
 		AssumeRolePolicy: iampolicy.Document(iampolicy.Statement{
 			Actions:    []string{"sts:AssumeRole"},
 			Principals: []iampolicy.Principal{{Type: "Service", Identifiers: iampolicy.Strings("vpc-flow-logs.amazonaws.com")}},
@@ -252,7 +259,7 @@ func runnerFlowLogs(ctx *pulumi.Context, name string, args runnerNetworkArgs, vp
 					fmt.Sprintf("arn:%s:ec2:%s:%s:vpc-flow-log/*", args.Partition, args.Region, args.AccountID))},
 			},
 		}),
-		Tags: args.Tags.Named(RunnerVpcName + "-flow-logs").Map(),
+		Tags: args.Tags.Named(roleName).Map(),
 	}, opts...)
 	if err != nil {
 		return nil, err

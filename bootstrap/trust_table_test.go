@@ -20,8 +20,11 @@ import (
 // launcherGate is one launcher role of one account, as its policies say.
 type launcherGate struct {
 	account, stack, role, project string
-	like                          bool
-	subjects, commands            []string
+	// region is where the launcher's project is (the recovery launcher's is in the recovery
+	// region).
+	region             string
+	like               bool
+	subjects, commands []string
 }
 
 // accountLaunchers runs every account's bootstrap and reads its launchers.
@@ -43,9 +46,14 @@ func accountLaunchers(t *testing.T) []launcherGate {
 			op, subjects := trust(t, r, k.Name)
 			st := inline[k.Launcher]
 			cond := st["OnlyItsCommands"]["Condition"].(map[string]any)["StringNotEquals"].(map[string]any)
+			// arn:aws:codebuild:<region>:<account>:project/<name>
+			arn := strings.SplitN(strs(st["RunBuilds"]["Resource"])[0], ":", 6)
+			if len(arn) != 6 || arn[4] != harness.AccountID {
+				t.Fatalf("%s's launcher %s starts builds of %v", stack, k.Launcher, st["RunBuilds"]["Resource"])
+			}
 			out = append(out, launcherGate{
 				account: account, stack: stack, role: k.Launcher, like: op == "StringLike", subjects: subjects,
-				project:  strings.TrimPrefix(strs(st["RunBuilds"]["Resource"])[0], "arn:aws:codebuild:us-east-1:"+harness.AccountID+":project/"),
+				project: strings.TrimPrefix(arn[5], "project/"), region: arn[3],
 				commands: strs(cond["codebuild:environment.environmentVariables/PULUMI_COMMAND.value"]),
 			})
 		}
@@ -171,9 +179,17 @@ func TestWhoCanStartWhatWhere(t *testing.T) {
 		var own *launcherGate
 		for _, g := range accepted(c.subject) {
 			row += fmt.Sprintf(" %s (%s): %s %v;", g.stack, g.account, g.project, g.commands)
+			if g.region != "us-east-1" {
+				row = strings.TrimSuffix(row, ";") + " in " + g.region + ";"
+			}
 			switch {
 			case g.stack == c.stack:
-				own = &g
+				// A subject may reach more than one launcher of its own account (prod's
+				// environment on main: the deploy and the recovery launchers); the job's is
+				// the one of its runner.
+				if g.role == "cinegit-github-"+c.runner {
+					own = &g
+				}
 			case g.role != "cinegit-github-preview":
 				// Reviewed code on main may read every stack (drift checks, previews before an
 				// approval); nothing else may reach a second account.
@@ -191,7 +207,9 @@ func TestWhoCanStartWhatWhere(t *testing.T) {
 		"deploy.yml/preview-dev (push, dev): ref:refs/heads/main:ref:refs/heads/main -> dev (111111111111): cinegit-pulumi-preview [preview drift]; staging (222222222222): cinegit-pulumi-preview [preview drift]; prod (333333333333): cinegit-pulumi-preview [preview drift]",
 		"deploy.yml/preview-prod (push, prod): ref:refs/heads/main:ref:refs/heads/main -> dev (111111111111): cinegit-pulumi-preview [preview drift]; staging (222222222222): cinegit-pulumi-preview [preview drift]; prod (333333333333): cinegit-pulumi-preview [preview drift]",
 		"deploy.yml/preview-staging (push, staging): ref:refs/heads/main:ref:refs/heads/main -> dev (111111111111): cinegit-pulumi-preview [preview drift]; staging (222222222222): cinegit-pulumi-preview [preview drift]; prod (333333333333): cinegit-pulumi-preview [preview drift]",
-		"deploy.yml/prod (push, prod): environment:prod:ref:refs/heads/main -> prod (333333333333): cinegit-pulumi-deploy [up]",
+		// prod's environment on main reaches the recovery launcher too: the same reviewers
+		// approve a deploy and a recovery, into prod's account only.
+		"deploy.yml/prod (push, prod): environment:prod:ref:refs/heads/main -> prod (333333333333): cinegit-pulumi-deploy [up]; prod (333333333333): cinegit-pulumi-recover [recover] in us-west-2",
 		"deploy.yml/staging (push, staging): environment:staging:ref:refs/heads/main -> staging (222222222222): cinegit-pulumi-deploy [up destroy]",
 		"destroy.yml/destroy (workflow_dispatch, dev): environment:dev:ref:refs/heads/main -> dev (111111111111): cinegit-pulumi-deploy [up destroy]",
 		"destroy.yml/destroy (workflow_dispatch, staging): environment:staging:ref:refs/heads/main -> staging (222222222222): cinegit-pulumi-deploy [up destroy]",
@@ -204,6 +222,9 @@ func TestWhoCanStartWhatWhere(t *testing.T) {
 		"preview.yml/approved (pull_request, prod): environment:prod-preview:ref:refs/pull/42/merge -> prod (333333333333): cinegit-pulumi-pr [preview]",
 		"preview.yml/approved (pull_request, staging): environment:staging-preview:ref:refs/pull/42/merge -> staging (222222222222): cinegit-pulumi-pr [preview]",
 		"preview.yml/dev (pull_request, dev): pull_request:ref:refs/pull/42/merge -> dev (111111111111): cinegit-pulumi-pr [preview]",
+		// prod's recovery (recover.yml): the recovery launcher in us-west-2; the subject is the
+		// deploy's, so it reaches prod's deploy launcher too, and nothing outside prod's account.
+		"recover.yml/recover (workflow_dispatch, prod): environment:prod:ref:refs/heads/main -> prod (333333333333): cinegit-pulumi-deploy [up]; prod (333333333333): cinegit-pulumi-recover [recover] in us-west-2",
 	}
 	if !slices.Equal(table, want) {
 		t.Errorf("the trust table changed:\n%s\nwant:\n%s", strings.Join(table, "\n"), strings.Join(want, "\n"))
@@ -214,6 +235,20 @@ func TestWhoCanStartWhatWhere(t *testing.T) {
 		if g.stack == "prod" && g.role == "cinegit-github-deploy" && !slices.Equal(g.commands, []string{"up"}) {
 			t.Errorf("prod's deploy launcher allows %v: prod is never destroyed from CI", g.commands)
 		}
+	}
+
+	// The recovery launcher: prod's account only, in the recovery region, the recovery command
+	// only, and exactly the deploy launcher's subject (prod's environment on main).
+	var recovers []launcherGate
+	for _, g := range gates {
+		if g.role == "cinegit-github-recover" {
+			recovers = append(recovers, g)
+		}
+	}
+	if len(recovers) != 1 || recovers[0].stack != "prod" || recovers[0].region != "us-west-2" || recovers[0].like ||
+		!slices.Equal(recovers[0].commands, []string{"recover"}) ||
+		!slices.Equal(recovers[0].subjects, []string{cfg.Subject("environment:prod", "refs/heads/main")}) {
+		t.Errorf("recovery launchers: %+v, want prod's alone, in us-west-2, for prod's environment on main, starting recover", recovers)
 	}
 
 	// What someone without a review controls: none of it reaches any account.
