@@ -141,6 +141,9 @@ func TestAttachedToEachStackAccount(t *testing.T) {
 			t.Errorf("stack %s runs in %s, outside the SCP's regions %v", stack, raw["aws:region"], cfg.AllowedRegions)
 		}
 	}
+	// The attachments register concurrently: compare them as sets.
+	slices.Sort(got)
+	slices.Sort(want)
 	if !slices.Equal(got, want) {
 		t.Errorf("attached to %v, the stacks' accounts are %v", got, want)
 	}
