@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/cinegit/infrastructure/pkg/harness"
+	"github.com/cinegit/infrastructure/pkg/mediastore"
 )
 
 // backupWant is what each stack file promises about backups, replication and off-hours.
@@ -94,9 +95,13 @@ func TestMediaReplicationPerStack(t *testing.T) {
 	forEachRun(t, func(t *testing.T, r *harness.Result) {
 		w := backupWant[r.Stack]
 		cfgs := r.ByType("aws:s3/bucketReplicationConfig:BucketReplicationConfig")
+		copyBack := r.Named("aws:iam/role:Role", "mediastore-copy-back")
 		if w.replicaClass == "" {
-			if len(cfgs) != 0 || r.Named("aws:s3/bucketV2:BucketV2", "mediastore-replica") != nil {
+			if len(cfgs) != 0 || r.Named("aws:s3/bucketV2:BucketV2", "mediastore-replica") != nil || copyBack != nil {
 				t.Errorf("%s replicates media", r.Stack)
+			}
+			if r.Exports["mediaCopyBackRoleArn"].Value != "" || r.Exports["mediaCopyBackReportPrefix"].Value != "" {
+				t.Errorf("copy-back outputs without a replica: %v %v", r.Exports["mediaCopyBackRoleArn"], r.Exports["mediaCopyBackReportPrefix"])
 			}
 			return
 		}
@@ -114,6 +119,11 @@ func TestMediaReplicationPerStack(t *testing.T) {
 		}
 		if r.Exports["mediaReplicaBucketName"].Value != replica.InputString("bucket") {
 			t.Errorf("mediaReplicaBucketName export %v", r.Exports["mediaReplicaBucketName"])
+		}
+		// What scripts/copy-back-media.sh reads: the role its job runs as and the report prefix.
+		if copyBack == nil || !strings.HasSuffix(fmt.Sprint(r.Exports["mediaCopyBackRoleArn"].Value), ":role/"+copyBack.InputString("name")) ||
+			r.Exports["mediaCopyBackReportPrefix"].Value != mediastore.CopyBackReportPrefix {
+			t.Errorf("copy-back outputs %v %v", r.Exports["mediaCopyBackRoleArn"], r.Exports["mediaCopyBackReportPrefix"])
 		}
 	})
 }
