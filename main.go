@@ -359,6 +359,8 @@ func (c components) export(ctx *pulumi.Context, cfg wiring.Config) {
 	if c.backups != nil {
 		ctx.Export("backupVaultArn", c.backups.VaultArn)
 		ctx.Export("backupCopyVaultArn", c.backups.CopyVaultArn)
+		// The role AWS Backup restores with (scripts/restore-media-backup.sh).
+		ctx.Export("backupRoleArn", c.backups.RoleArn)
 	}
 	if c.zone != nil {
 		ctx.Export("dnsZoneId", c.zone.ZoneID)

@@ -84,6 +84,11 @@ func TestBackupsPerStack(t *testing.T) {
 				}
 			}
 		}
+		// scripts/restore-media-backup.sh restores with the role the selections back up with.
+		role := r.Named("aws:iam/role:Role", "backup")
+		if got := fmt.Sprint(r.Exports["backupRoleArn"].Value); !r.Preview && (role == nil || !strings.HasSuffix(got, ":role/"+role.InputString("name"))) {
+			t.Errorf("backupRoleArn export %s", got)
+		}
 		// The scratch file system is not backed up (see pkg/backup's package comment).
 		if bp := one(t, r, "aws:efs/backupPolicy:BackupPolicy"); bp.InputString("backupPolicy.status") != "DISABLED" {
 			t.Errorf("EFS scratch backups %v", bp.Input("backupPolicy"))

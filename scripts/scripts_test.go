@@ -613,3 +613,52 @@ func TestCopyBackMedia(t *testing.T) {
 		t.Errorf("dev has no replica: exit %d\n%s\n%s", code, out, b)
 	}
 }
+
+// TestRestoreMediaBackup runs restore-media-backup.sh with stand-ins: without a recovery point
+// it lists both vaults' recovery points of the media bucket, newest first, and starts nothing;
+// with one of the copy vault it restores into a new bucket of that region under the replica's
+// key, with the program's backup role and S3's restore metadata; with the restored bucket it
+// copies the objects into the media bucket; anything else is refused.
+func TestRestoreMediaBackup(t *testing.T) {
+	env, calls := mediaRestoreTools(t)
+	out, code := runScript(t, env, "restore-media-backup.sh", "prod")
+	b, _ := os.ReadFile(calls)
+	newest, oldest := strings.Index(out, "recovery-point:new"), strings.Index(out, "recovery-point:old")
+	if code != 0 || newest < 0 || oldest < newest || !strings.Contains(out, "vault cinegit-prod-backup (us-west-2):") ||
+		!strings.Contains(string(b), "--by-resource-arn arn:aws:s3:::cinegit-prod-media-333333333333-us-east-1") || strings.Contains(string(b), "start-restore-job") {
+		t.Errorf("list: exit %d\n%s\n%s", code, out, b)
+	}
+
+	env, calls = mediaRestoreTools(t)
+	out, code = runScript(t, env, "restore-media-backup.sh", "prod", "arn:aws:backup:us-west-2:333333333333:recovery-point:copy")
+	b, _ = os.ReadFile(calls)
+	log := string(b)
+	for _, want := range []string{
+		"aws backup start-restore-job --region us-west-2 --recovery-point-arn arn:aws:backup:us-west-2:333333333333:recovery-point:copy --iam-role-arn arn:aws:iam::333333333333:role/cinegit-prod-backup --resource-type S3",
+		`"DestinationBucketName":"cinegit-prod-media-restore-333333333333-`,
+		`"NewBucket":"true","Encrypted":"true","EncryptionType":"SSE-KMS","KMSKey":"arn:aws:kms:us-west-2:333333333333:key/replica"`,
+	} {
+		if !strings.Contains(log, want) {
+			t.Errorf("restore did not run %q\n%s", want, log)
+		}
+	}
+	if code != 0 || !strings.Contains(out, "AWS Backup restore job restore-job-42") || !strings.Contains(out, "aws backup describe-restore-job --region us-west-2 --restore-job-id restore-job-42") {
+		t.Errorf("restore: exit %d\n%s", code, out)
+	}
+
+	env, calls = mediaRestoreTools(t)
+	out, code = runScript(t, env, "restore-media-backup.sh", "prod", "cinegit-prod-media-restore-333333333333-202612030405")
+	b, _ = os.ReadFile(calls)
+	if code != 0 || !strings.Contains(string(b), "aws s3 cp s3://cinegit-prod-media-restore-333333333333-202612030405/ s3://cinegit-prod-media-333333333333-us-east-1/ --recursive --source-region us-west-2 --region us-east-1") {
+		t.Errorf("copy in: exit %d\n%s\n%s", code, out, b)
+	}
+
+	for _, bad := range []string{"arn:aws:backup:eu-west-1:333333333333:recovery-point:x", "some-other-bucket"} {
+		env, calls = mediaRestoreTools(t)
+		out, code = runScript(t, env, "restore-media-backup.sh", "prod", bad)
+		b, _ = os.ReadFile(calls)
+		if code != 2 || strings.Contains(string(b), "start-restore-job") || strings.Contains(string(b), "s3 cp") {
+			t.Errorf("%s: exit %d\n%s\n%s", bad, code, out, b)
+		}
+	}
+}
