@@ -3,11 +3,13 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/cinegit/infrastructure/pkg/harness"
 	"github.com/cinegit/infrastructure/pkg/mediastore"
+	"github.com/cinegit/infrastructure/pkg/plan"
 )
 
 // backupWant is what each stack file promises about backups, replication and off-hours.
@@ -208,6 +210,53 @@ func TestRestoreConfigReachesTheInstance(t *testing.T) {
 			if inst.Input("dbName") != nil || inst.Input("username") != nil {
 				t.Errorf("a restore takes the name and user from the backup: %v %v", inst.Input("dbName"), inst.Input("username"))
 			}
+		})
+	}
+}
+
+// TestCacheRestoreIsAPlannedReplacement: a warm start from a snapshot is a pull request that
+// adds cache.restore to a stack file. `plan --diff` against the committed file shows exactly
+// that: the replication group replaced (its new identifier and the snapshot force it), which
+// the diff blocks as a stateful replacement until --allow-replace, and nothing else replaced
+// or deleted; the infrastructure-outputs ConfigMap follows the new group's endpoints in the
+// same update (as does the AUTH secret, whose value the plan does not show).
+func TestCacheRestoreIsAPlannedReplacement(t *testing.T) {
+	const group = "aws:elasticache/replicationGroup:ReplicationGroup"
+	for _, stack := range []string{"staging", "prod"} {
+		t.Run(stack, func(t *testing.T) {
+			edited := runEdited(t, stack, "cache", map[string]any{"restore": map[string]any{
+				"label": "r20261203", "snapshotName": "automatic.cinegit-" + stack + "-cache-2026-12-03-02-00",
+			}})
+			g := one(t, edited, group)
+			if g.InputString("replicationGroupId") != "cinegit-"+stack+"-cache-r20261203" || g.InputString("snapshotName") != "automatic.cinegit-"+stack+"-cache-2026-12-03-02-00" {
+				t.Errorf("restored group %v from %v", g.Input("replicationGroupId"), g.Input("snapshotName"))
+			}
+			d, err := plan.DiffResults(run(t, stack, false), edited)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The outputs ConfigMap carries the new endpoints: updated or replaced, as
+			// pkg/plan's replacement rules for its data say; nothing else changes.
+			const outputs = "kubernetes:core/v1:ConfigMap::gitops-outputs"
+			var blocked []string
+			for _, ch := range d.Changes {
+				id := ch.Type + "::" + ch.Name
+				switch {
+				case ch.Type == group:
+					slices.Sort(ch.ReplacedBy)
+					if ch.Action != "replace" || !slices.Equal(ch.ReplacedBy, []string{"replicationGroupId", "snapshotName"}) || !ch.Blocked {
+						t.Errorf("the group: %s because of %v (blocked %v), want a blocked replacement because of replicationGroupId and snapshotName", ch.Action, ch.ReplacedBy, ch.Blocked)
+					}
+					blocked = append(blocked, id)
+				case id == outputs && (ch.Action == "update" || ch.Action == "replace") && !ch.Blocked:
+				default:
+					t.Errorf("unexpected %s of %s (blocked %v)", ch.Action, id, ch.Blocked)
+				}
+			}
+			if len(blocked) != 1 || d.Blocked != 1 {
+				t.Errorf("blocked %d, want the replication group only (%v)", d.Blocked, blocked)
+			}
+			t.Logf("%s: %v", stack, d.Counts())
 		})
 	}
 }
