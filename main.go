@@ -352,9 +352,15 @@ func (c components) export(ctx *pulumi.Context, cfg wiring.Config) {
 	ctx.Export("logsBucketName", c.media.LogsBucketName)
 	ctx.Export("mediaKmsKeyArn", c.media.KmsKeyArn)
 	ctx.Export("mediaReplicaBucketName", c.media.ReplicaBucketName)
+	// scripts/copy-back-media.sh: the role its S3 Batch Operations job runs as, and where in
+	// logsBucketName the job's completion report goes ("" without replication).
+	ctx.Export("mediaCopyBackRoleArn", c.media.CopyBackRoleArn)
+	ctx.Export("mediaCopyBackReportPrefix", c.media.CopyBackReportPrefix)
 	if c.backups != nil {
 		ctx.Export("backupVaultArn", c.backups.VaultArn)
 		ctx.Export("backupCopyVaultArn", c.backups.CopyVaultArn)
+		// The role AWS Backup restores with (scripts/restore-media-backup.sh).
+		ctx.Export("backupRoleArn", c.backups.RoleArn)
 	}
 	if c.zone != nil {
 		ctx.Export("dnsZoneId", c.zone.ZoneID)

@@ -3,10 +3,13 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/cinegit/infrastructure/pkg/harness"
+	"github.com/cinegit/infrastructure/pkg/mediastore"
+	"github.com/cinegit/infrastructure/pkg/plan"
 )
 
 // backupWant is what each stack file promises about backups, replication and off-hours.
@@ -83,6 +86,11 @@ func TestBackupsPerStack(t *testing.T) {
 				}
 			}
 		}
+		// scripts/restore-media-backup.sh restores with the role the selections back up with.
+		role := r.Named("aws:iam/role:Role", "backup")
+		if got := fmt.Sprint(r.Exports["backupRoleArn"].Value); !r.Preview && (role == nil || !strings.HasSuffix(got, ":role/"+role.InputString("name"))) {
+			t.Errorf("backupRoleArn export %s", got)
+		}
 		// The scratch file system is not backed up (see pkg/backup's package comment).
 		if bp := one(t, r, "aws:efs/backupPolicy:BackupPolicy"); bp.InputString("backupPolicy.status") != "DISABLED" {
 			t.Errorf("EFS scratch backups %v", bp.Input("backupPolicy"))
@@ -94,9 +102,13 @@ func TestMediaReplicationPerStack(t *testing.T) {
 	forEachRun(t, func(t *testing.T, r *harness.Result) {
 		w := backupWant[r.Stack]
 		cfgs := r.ByType("aws:s3/bucketReplicationConfig:BucketReplicationConfig")
+		copyBack := r.Named("aws:iam/role:Role", "mediastore-copy-back")
 		if w.replicaClass == "" {
-			if len(cfgs) != 0 || r.Named("aws:s3/bucketV2:BucketV2", "mediastore-replica") != nil {
+			if len(cfgs) != 0 || r.Named("aws:s3/bucketV2:BucketV2", "mediastore-replica") != nil || copyBack != nil {
 				t.Errorf("%s replicates media", r.Stack)
+			}
+			if r.Exports["mediaCopyBackRoleArn"].Value != "" || r.Exports["mediaCopyBackReportPrefix"].Value != "" {
+				t.Errorf("copy-back outputs without a replica: %v %v", r.Exports["mediaCopyBackRoleArn"], r.Exports["mediaCopyBackReportPrefix"])
 			}
 			return
 		}
@@ -114,6 +126,11 @@ func TestMediaReplicationPerStack(t *testing.T) {
 		}
 		if r.Exports["mediaReplicaBucketName"].Value != replica.InputString("bucket") {
 			t.Errorf("mediaReplicaBucketName export %v", r.Exports["mediaReplicaBucketName"])
+		}
+		// What scripts/copy-back-media.sh reads: the role its job runs as and the report prefix.
+		if copyBack == nil || !strings.HasSuffix(fmt.Sprint(r.Exports["mediaCopyBackRoleArn"].Value), ":role/"+copyBack.InputString("name")) ||
+			r.Exports["mediaCopyBackReportPrefix"].Value != mediastore.CopyBackReportPrefix {
+			t.Errorf("copy-back outputs %v %v", r.Exports["mediaCopyBackRoleArn"], r.Exports["mediaCopyBackReportPrefix"])
 		}
 	})
 }
@@ -193,6 +210,53 @@ func TestRestoreConfigReachesTheInstance(t *testing.T) {
 			if inst.Input("dbName") != nil || inst.Input("username") != nil {
 				t.Errorf("a restore takes the name and user from the backup: %v %v", inst.Input("dbName"), inst.Input("username"))
 			}
+		})
+	}
+}
+
+// TestCacheRestoreIsAPlannedReplacement: a warm start from a snapshot is a pull request that
+// adds cache.restore to a stack file. `plan --diff` against the committed file shows exactly
+// that: the replication group replaced (its new identifier and the snapshot force it), which
+// the diff blocks as a stateful replacement until --allow-replace, and nothing else replaced
+// or deleted; the infrastructure-outputs ConfigMap follows the new group's endpoints in the
+// same update (as does the AUTH secret, whose value the plan does not show).
+func TestCacheRestoreIsAPlannedReplacement(t *testing.T) {
+	const group = "aws:elasticache/replicationGroup:ReplicationGroup"
+	for _, stack := range []string{"staging", "prod"} {
+		t.Run(stack, func(t *testing.T) {
+			edited := runEdited(t, stack, "cache", map[string]any{"restore": map[string]any{
+				"label": "r20261203", "snapshotName": "automatic.cinegit-" + stack + "-cache-2026-12-03-02-00",
+			}})
+			g := one(t, edited, group)
+			if g.InputString("replicationGroupId") != "cinegit-"+stack+"-cache-r20261203" || g.InputString("snapshotName") != "automatic.cinegit-"+stack+"-cache-2026-12-03-02-00" {
+				t.Errorf("restored group %v from %v", g.Input("replicationGroupId"), g.Input("snapshotName"))
+			}
+			d, err := plan.DiffResults(run(t, stack, false), edited)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The outputs ConfigMap carries the new endpoints: updated or replaced, as
+			// pkg/plan's replacement rules for its data say; nothing else changes.
+			const outputs = "kubernetes:core/v1:ConfigMap::gitops-outputs"
+			var blocked []string
+			for _, ch := range d.Changes {
+				id := ch.Type + "::" + ch.Name
+				switch {
+				case ch.Type == group:
+					slices.Sort(ch.ReplacedBy)
+					if ch.Action != "replace" || !slices.Equal(ch.ReplacedBy, []string{"replicationGroupId", "snapshotName"}) || !ch.Blocked {
+						t.Errorf("the group: %s because of %v (blocked %v), want a blocked replacement because of replicationGroupId and snapshotName", ch.Action, ch.ReplacedBy, ch.Blocked)
+					}
+					blocked = append(blocked, id)
+				case id == outputs && (ch.Action == "update" || ch.Action == "replace") && !ch.Blocked:
+				default:
+					t.Errorf("unexpected %s of %s (blocked %v)", ch.Action, id, ch.Blocked)
+				}
+			}
+			if len(blocked) != 1 || d.Blocked != 1 {
+				t.Errorf("blocked %d, want the replication group only (%v)", d.Blocked, blocked)
+			}
+			t.Logf("%s: %v", stack, d.Counts())
 		})
 	}
 }

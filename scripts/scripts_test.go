@@ -525,3 +525,143 @@ func TestCopyMediaReplica(t *testing.T) {
 		t.Errorf("a recovery whose media bucket is the replica: exit %d", code)
 	}
 }
+
+// mediaRestoreTools writes stand-ins for pulumi and aws that answer like deployed stacks (prod
+// replicates its media to us-west-2, dev does not) and log every call to calls.log; FAKE_LARGE
+// lists the replica's keys above 5 GiB.
+func mediaRestoreTools(t *testing.T) (env []string, calls string) {
+	t.Helper()
+	dir := t.TempDir()
+	calls = filepath.Join(dir, "calls.log")
+	stub := func(name, body string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("#!/usr/bin/env bash\necho \""+name+" $*\" >> "+calls+"\n"+body), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stub("pulumi", `case "$*" in
+  "config get --stack "*" aws:region") echo us-east-1 ;;
+  "config get --stack prod backup") echo '{"secondaryRegion":"us-west-2","mediaReplication":{}}' ;;
+  "config get --stack dev backup") echo '{}' ;;
+  "stack output --stack prod "*)
+    case "${@: -1}" in
+      mediaBucketName) echo cinegit-prod-media-333333333333-us-east-1 ;;
+      mediaBucketArn) echo arn:aws:s3:::cinegit-prod-media-333333333333-us-east-1 ;;
+      mediaReplicaBucketName) echo cinegit-prod-media-replica-333333333333-us-west-2 ;;
+      mediaCopyBackRoleArn) echo arn:aws:iam::333333333333:role/cinegit-prod-media-copy-back ;;
+      mediaCopyBackReportPrefix) echo batch-operations/copy-back ;;
+      logsBucketName) echo cinegit-prod-logs-333333333333-us-east-1 ;;
+      backupVaultArn) echo arn:aws:backup:us-east-1:333333333333:backup-vault:cinegit-prod-backup ;;
+      backupCopyVaultArn) echo arn:aws:backup:us-west-2:333333333333:backup-vault:cinegit-prod-backup ;;
+      backupRoleArn) echo arn:aws:iam::333333333333:role/cinegit-prod-backup ;;
+    esac ;;
+  "stack output --stack dev "*) echo "" ;;
+esac
+`)
+	stub("aws", `case "$*" in
+  *"s3control create-job"*) echo 0f0e0d0c-job ;;
+  *"s3api list-objects-v2"*) printf '%s\n' $FAKE_LARGE | jq -R . | jq -s 'map(select(. != ""))' ;;
+  *"list-recovery-points-by-backup-vault --region us-east-1"*) echo '{"RecoveryPoints":[
+    {"RecoveryPointArn":"arn:aws:backup:us-east-1:333333333333:recovery-point:old","CreationDate":"2026-12-01T03:00:00Z","Status":"COMPLETED","BackupSizeInBytes":7},
+    {"RecoveryPointArn":"arn:aws:backup:us-east-1:333333333333:recovery-point:new","CreationDate":"2026-12-02T03:00:00Z","Status":"COMPLETED","BackupSizeInBytes":9}]}' ;;
+  *"list-recovery-points-by-backup-vault"*) echo '{"RecoveryPoints":[{"RecoveryPointArn":"arn:aws:backup:us-west-2:333333333333:recovery-point:copy","CreationDate":"2026-12-02T05:00:00Z","Status":"COMPLETED","BackupSizeInBytes":9}]}' ;;
+  *"kms describe-key --region us-west-2 --key-id alias/cinegit-prod-media-replica"*) echo arn:aws:kms:us-west-2:333333333333:key/replica ;;
+  *"kms describe-key"*) echo "unexpected key" >&2; exit 254 ;;
+  *"start-restore-job"*) echo restore-job-42 ;;
+  *"get-bucket-location"*) echo us-west-2 ;;
+esac
+`)
+	return []string{"PATH=" + dir + string(os.PathListSeparator) + os.Getenv("PATH")}, calls
+}
+
+// TestCopyBackMedia runs copy-back-media.sh with stand-ins: one S3 Batch Operations Copy job in
+// the stack's region, whose manifest S3 generates from the replica (under the prefix, objects
+// up to 5 GiB), run as the copy-back role, reporting every task to the logs bucket and waiting
+// for confirmation; objects above 5 GiB are copied server side by the script; a stack without
+// a replica is refused before anything is created.
+func TestCopyBackMedia(t *testing.T) {
+	env, calls := mediaRestoreTools(t)
+	out, code := runScript(t, append(env, "FAKE_LARGE=raw/day1/a001.braw"), "copy-back-media.sh", "prod", "raw/")
+	b, _ := os.ReadFile(calls)
+	log := string(b)
+	for _, want := range []string{
+		"aws s3control create-job --region us-east-1 --account-id 333333333333 --confirmation-required",
+		"--role-arn arn:aws:iam::333333333333:role/cinegit-prod-media-copy-back",
+		`"SourceBucket":"arn:aws:s3:::cinegit-prod-media-replica-333333333333-us-west-2"`,
+		`"EnableManifestOutput":false`,
+		`"ObjectSizeLessThanBytes":5368709121`,
+		`"KeyNameConstraint":{"MatchAnyPrefix":["raw/"]}`,
+		`"TargetResource":"arn:aws:s3:::cinegit-prod-media-333333333333-us-east-1"`,
+		`"Bucket":"arn:aws:s3:::cinegit-prod-logs-333333333333-us-east-1","Prefix":"batch-operations/copy-back"`,
+		`"ReportScope":"AllTasks"`,
+		"aws s3api list-objects-v2 --region us-west-2 --bucket cinegit-prod-media-replica-333333333333-us-west-2 --prefix raw/",
+		"aws s3 cp s3://cinegit-prod-media-replica-333333333333-us-west-2/raw/day1/a001.braw s3://cinegit-prod-media-333333333333-us-east-1/raw/day1/a001.braw --source-region us-west-2 --region us-east-1",
+	} {
+		if !strings.Contains(log, want) {
+			t.Errorf("copy-back did not run %q\n%s", want, log)
+		}
+	}
+	if code != 0 || !strings.Contains(out, "S3 Batch Operations job 0f0e0d0c-job") ||
+		!strings.Contains(out, "aws s3control update-job-status --region us-east-1 --account-id 333333333333 --job-id 0f0e0d0c-job --requested-job-status Ready") ||
+		!strings.Contains(out, "copied raw/day1/a001.braw") {
+		t.Errorf("copy-back: exit %d\n%s", code, out)
+	}
+	if strings.Count(log, "create-job") != 1 {
+		t.Errorf("want exactly one job:\n%s", log)
+	}
+
+	env, calls = mediaRestoreTools(t)
+	out, code = runScript(t, env, "copy-back-media.sh", "dev")
+	b, _ = os.ReadFile(calls)
+	if code != 2 || !strings.Contains(out, "has no media replica") || strings.Contains(string(b), "aws ") {
+		t.Errorf("dev has no replica: exit %d\n%s\n%s", code, out, b)
+	}
+}
+
+// TestRestoreMediaBackup runs restore-media-backup.sh with stand-ins: without a recovery point
+// it lists both vaults' recovery points of the media bucket, newest first, and starts nothing;
+// with one of the copy vault it restores into a new bucket of that region under the replica's
+// key, with the program's backup role and S3's restore metadata; with the restored bucket it
+// copies the objects into the media bucket; anything else is refused.
+func TestRestoreMediaBackup(t *testing.T) {
+	env, calls := mediaRestoreTools(t)
+	out, code := runScript(t, env, "restore-media-backup.sh", "prod")
+	b, _ := os.ReadFile(calls)
+	newest, oldest := strings.Index(out, "recovery-point:new"), strings.Index(out, "recovery-point:old")
+	if code != 0 || newest < 0 || oldest < newest || !strings.Contains(out, "vault cinegit-prod-backup (us-west-2):") ||
+		!strings.Contains(string(b), "--by-resource-arn arn:aws:s3:::cinegit-prod-media-333333333333-us-east-1") || strings.Contains(string(b), "start-restore-job") {
+		t.Errorf("list: exit %d\n%s\n%s", code, out, b)
+	}
+
+	env, calls = mediaRestoreTools(t)
+	out, code = runScript(t, env, "restore-media-backup.sh", "prod", "arn:aws:backup:us-west-2:333333333333:recovery-point:copy")
+	b, _ = os.ReadFile(calls)
+	log := string(b)
+	for _, want := range []string{
+		"aws backup start-restore-job --region us-west-2 --recovery-point-arn arn:aws:backup:us-west-2:333333333333:recovery-point:copy --iam-role-arn arn:aws:iam::333333333333:role/cinegit-prod-backup --resource-type S3",
+		`"DestinationBucketName":"cinegit-prod-media-restore-333333333333-`,
+		`"NewBucket":"true","Encrypted":"true","EncryptionType":"SSE-KMS","KMSKey":"arn:aws:kms:us-west-2:333333333333:key/replica"`,
+	} {
+		if !strings.Contains(log, want) {
+			t.Errorf("restore did not run %q\n%s", want, log)
+		}
+	}
+	if code != 0 || !strings.Contains(out, "AWS Backup restore job restore-job-42") || !strings.Contains(out, "aws backup describe-restore-job --region us-west-2 --restore-job-id restore-job-42") {
+		t.Errorf("restore: exit %d\n%s", code, out)
+	}
+
+	env, calls = mediaRestoreTools(t)
+	out, code = runScript(t, env, "restore-media-backup.sh", "prod", "cinegit-prod-media-restore-333333333333-202612030405")
+	b, _ = os.ReadFile(calls)
+	if code != 0 || !strings.Contains(string(b), "aws s3 cp s3://cinegit-prod-media-restore-333333333333-202612030405/ s3://cinegit-prod-media-333333333333-us-east-1/ --recursive --source-region us-west-2 --region us-east-1") {
+		t.Errorf("copy in: exit %d\n%s\n%s", code, out, b)
+	}
+
+	for _, bad := range []string{"arn:aws:backup:eu-west-1:333333333333:recovery-point:x", "some-other-bucket"} {
+		env, calls = mediaRestoreTools(t)
+		out, code = runScript(t, env, "restore-media-backup.sh", "prod", bad)
+		b, _ = os.ReadFile(calls)
+		if code != 2 || strings.Contains(string(b), "start-restore-job") || strings.Contains(string(b), "s3 cp") {
+			t.Errorf("%s: exit %d\n%s\n%s", bad, code, out, b)
+		}
+	}
+}

@@ -68,6 +68,19 @@ type Args struct {
 	MaxmemoryPolicy string
 	// AuthSecretRecoveryWindowDays is the AUTH secret's deletion window: 0 or 7-30.
 	AuthSecretRecoveryWindowDays int
+	// Restore creates the replication group from a snapshot. Nil: an empty group.
+	Restore *Restore
+}
+
+// Restore is the snapshot a warm cache starts from. The group it makes is named
+// <prefix>-cache-<Label>: the snapshot is an input ElastiCache takes only at creation, so the
+// group is replaced, and a new identifier lets Pulumi create it while the current group still
+// serves (create before delete), then move the AUTH secret's host to it and delete the old one.
+type Restore struct {
+	// Label suffixes the replication group's identifier.
+	Label string
+	// SnapshotName is the ElastiCache snapshot (CreateReplicationGroup's SnapshotName).
+	SnapshotName string
 }
 
 // Cache is the Redis component.
@@ -193,8 +206,17 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 
 	ha := args.NodeCount >= 2
+	groupID := env.Naming.NameMax(40, "cache")
+	var snapshot pulumi.StringPtrInput
+	if r := args.Restore; r != nil {
+		groupID = env.Naming.NameMax(40, "cache", r.Label)
+		snapshot = pulumi.String(r.SnapshotName)
+	}
 	group, err := elasticache.NewReplicationGroup(ctx, name, &elasticache.ReplicationGroupArgs{
-		ReplicationGroupId:      pulumi.String(env.Naming.NameMax(40, "cache")),
+		ReplicationGroupId: pulumi.String(groupID),
+		// Data restored from the snapshot into the new group ("Restoring from a backup into a
+		// new cache", ElastiCache user guide; CreateReplicationGroup SnapshotName).
+		SnapshotName:            snapshot,
 		Description:             pulumi.String("CineGit " + env.Naming.Stack + " sessions and diff previews"),
 		Engine:                  pulumi.String(args.Engine),
 		EngineVersion:           pulumi.String(args.EngineVersion),
@@ -286,6 +308,8 @@ func (a Args) check() error {
 		return fmt.Errorf("LogRetentionDays must be set")
 	case a.AuthSecretRecoveryWindowDays != 0 && (a.AuthSecretRecoveryWindowDays < 7 || a.AuthSecretRecoveryWindowDays > 30):
 		return fmt.Errorf("AuthSecretRecoveryWindowDays %d: 0 or 7-30", a.AuthSecretRecoveryWindowDays)
+	case a.Restore != nil && (a.Restore.Label == "" || a.Restore.SnapshotName == ""):
+		return fmt.Errorf("Restore needs a Label and a SnapshotName")
 	}
 	return nil
 }

@@ -322,3 +322,35 @@ func TestLogGroupsAreVendedLogGroups(t *testing.T) {
 		}
 	}
 }
+
+// TestRestoreFromSnapshot: without a restore the group is created empty under the plain name;
+// with one it is created from the snapshot under a name of its own, so that Pulumi can create
+// it beside the current group; a restore without a label or a snapshot is refused.
+func TestRestoreFromSnapshot(t *testing.T) {
+	plain := runCache(t, "prod", prodArgs(), nil, false).ByType(groupType)[0]
+	if plain.Input("snapshotName") != nil || plain.InputString("replicationGroupId") != "cinegit-prod-cache" {
+		t.Errorf("an empty group: %v %v", plain.Input("snapshotName"), plain.Input("replicationGroupId"))
+	}
+	a := prodArgs()
+	a.Restore = &Restore{Label: "r20261203", SnapshotName: "automatic.cinegit-prod-cache-2026-12-03-02-00"}
+	for _, preview := range []bool{false, true} {
+		g := runCache(t, "prod", a, nil, preview).ByType(groupType)[0]
+		if g.InputString("snapshotName") != "automatic.cinegit-prod-cache-2026-12-03-02-00" || g.InputString("replicationGroupId") != "cinegit-prod-cache-r20261203" {
+			t.Errorf("preview %v: restored group %v %v", preview, g.Input("snapshotName"), g.Input("replicationGroupId"))
+		}
+		// Everything else is the stack's: encryption, AUTH, the same parameter and subnet groups.
+		if g.Input("atRestEncryptionEnabled") != true || g.InputString("transitEncryptionMode") != "required" || g.InputString("subnetGroupName") == "" {
+			t.Errorf("preview %v: restored group lost settings: %v", preview, g.Inputs)
+		}
+	}
+	for _, r := range []*Restore{{Label: "r1"}, {SnapshotName: "s1"}} {
+		a.Restore = r
+		if _, err := harness.RunRaw(func(ctx *pulumi.Context) error {
+			a.Env, a.VpcID, a.SubnetIDs = harness.Env("prod", "us-east-1"), pulumi.String("vpc-1"), pulumi.ToStringArray([]string{"s-a", "s-b"})
+			_, err := New(ctx, "cache", a)
+			return err
+		}, "cinegit", "prod", map[string]string{"aws:region": "us-east-1"}, false); err == nil || !strings.Contains(err.Error(), "Restore needs a Label and a SnapshotName") {
+			t.Errorf("restore %+v: %v", r, err)
+		}
+	}
+}

@@ -53,6 +53,11 @@ func TestDataStoreDefaultsFollowTheStack(t *testing.T) {
 				t.Errorf("prod's explicit major upgrade not kept: %+v", c.Database)
 			}
 		}},
+		{"dev", with("cinegit:cache", `{"restore":{"label":"r20261203","snapshotName":"automatic.cinegit-dev-cache-2026-12-03-02-00"}}`), func(t *testing.T, c *Config) {
+			if r := c.Cache.Restore; r == nil || r.Label != "r20261203" || r.SnapshotName != "automatic.cinegit-dev-cache-2026-12-03-02-00" {
+				t.Errorf("cache restore %+v", r)
+			}
+		}},
 		{"dev", with("cinegit:cache", `{"engine":"redis"}`), func(t *testing.T, c *Config) {
 			if c.Cache.Engine != "redis" || c.Cache.EngineVersion != "7.1" {
 				t.Errorf("redis defaults to 7.1: %+v", c.Cache)
@@ -123,6 +128,10 @@ func TestInvalidDataStoreConfigurationsNameTheKey(t *testing.T) {
 		{"unknown database field", "dev", db(`{"password":"hunter2"}`), "cinegit:database.password", "unknown field"},
 		// cache
 		{"unsupported Redis version", "dev", cache(`{"engine":"redis","engineVersion":"6.2"}`), "cinegit:cache.engineVersion", "supported redis version: 7.0, 7.1"},
+		{"cache restore without a label", "dev", cache(`{"restore":{"snapshotName":"automatic.cinegit-dev-cache-2026-12-03-02-00"}}`), "cinegit:cache.restore.label", "1-12 lowercase"},
+		{"cache restore without a snapshot", "dev", cache(`{"restore":{"label":"r20261203"}}`), "cinegit:cache.restore.snapshotName", "ElastiCache snapshot name"},
+		{"cache restore from an ARN", "dev", cache(`{"restore":{"label":"r1","snapshotName":"arn:aws:elasticache:us-east-1:123456789012:snapshot:s1"}}`), "cinegit:cache.restore.snapshotName", "ElastiCache snapshot name"},
+		{"misspelled cache restore field", "dev", cache(`{"restore":{"label":"r1","snapshotIdentifier":"s1"}}`), "cinegit:cache.restore.snapshotIdentifier", "unknown field"},
 		{"Redis version without minor", "dev", cache(`{"engine":"redis","engineVersion":"7"}`), "cinegit:cache.engineVersion", "7.0, 7.1"},
 		{"a Redis version under Valkey", "dev", cache(`{"engineVersion":"7.1"}`), "cinegit:cache.engineVersion", "supported valkey version: 7.2, 8.0, 8.1, 8.2"},
 		{"unknown engine", "dev", cache(`{"engine":"memcached"}`), "cinegit:cache.engine", "valkey or redis"},

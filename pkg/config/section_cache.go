@@ -47,6 +47,22 @@ type CacheConfig struct {
 	// 0 (deleted at once, so a destroyed stack can be recreated under the same name) or 7-30;
 	// prod needs 7-30. Default 30 in staging and prod, 0 elsewhere. Always set after Parse.
 	AuthSecretRecoveryWindowDays *int `json:"authSecretRecoveryWindowDays"`
+	// Restore starts the cache warm from a snapshot instead of empty: a new replication group
+	// (cache-<label>) is created from the snapshot beside the current one, which Pulumi then
+	// deletes (docs/restore.md). Keep it for the group's life: removing it replaces the group
+	// again, with an empty one. Unset by default.
+	Restore *CacheRestoreConfig `json:"restore"`
+}
+
+// CacheRestoreConfig is `cache.restore`.
+type CacheRestoreConfig struct {
+	// Label names the restore (1-12 lowercase letters and digits, e.g. "r20261203"); the
+	// replication group becomes <project>-<stack>-cache-<label>, so that it can be created
+	// while the current group still serves.
+	Label string `json:"label"`
+	// SnapshotName is the ElastiCache snapshot to create the group from, manual or automatic
+	// (automatic.<group>-<date>), in the stack's region and encrypted with the cache's key.
+	SnapshotName string `json:"snapshotName"`
 }
 
 // CacheEngineVersions are the versions CineGit runs per engine, each with its parameter group
@@ -60,7 +76,12 @@ var CacheEngineVersions = map[string][]string{
 // MaxmemoryPolicies are the eviction policies Redis accepts.
 var MaxmemoryPolicies = []string{"volatile-lru", "allkeys-lru", "volatile-lfu", "allkeys-lfu", "volatile-random", "allkeys-random", "volatile-ttl", "noeviction"}
 
-var cacheNodeType = regexp.MustCompile(`^cache\.[a-z][a-z0-9-]*\.[a-z0-9][a-z0-9-]*$`)
+var (
+	cacheNodeType = regexp.MustCompile(`^cache\.[a-z][a-z0-9-]*\.[a-z0-9][a-z0-9-]*$`)
+	// A snapshot name starts with a letter and holds letters, digits, hyphens and, in the
+	// names ElastiCache gives automatic snapshots, dots.
+	cacheSnapshotName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9.-]{0,254}$`)
+)
 
 func (c *CacheConfig) applyDefaults(env Env) {
 	if c.Engine == "" {
@@ -128,6 +149,14 @@ func (c *CacheConfig) validate(p *problems, env Env) {
 	}
 	if !slices.Contains(MaxmemoryPolicies, c.MaxmemoryPolicy) {
 		p.add("cache.maxmemoryPolicy", c.MaxmemoryPolicy, "one of %s", strings.Join(MaxmemoryPolicies, ", "))
+	}
+	if r := c.Restore; r != nil {
+		if !restoreLabel.MatchString(r.Label) {
+			p.add("cache.restore.label", r.Label, "1-12 lowercase letters and digits naming the restore, e.g. r20261203 (the replication group's identifier gets it as a suffix)")
+		}
+		if !cacheSnapshotName.MatchString(r.SnapshotName) {
+			p.add("cache.restore.snapshotName", r.SnapshotName, "an ElastiCache snapshot name of the stack's region, e.g. automatic.cinegit-prod-cache-2026-12-03-02-00 or a manual snapshot's name")
+		}
 	}
 	switch w := *c.AuthSecretRecoveryWindowDays; {
 	case w != 0 && (w < 7 || w > 30):

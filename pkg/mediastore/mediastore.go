@@ -89,6 +89,11 @@ type MediaStore struct {
 	// ("" without replication).
 	ReplicaBucketName pulumi.StringOutput `pulumi:"replicaBucketName"`
 	ReplicaBucketArn  pulumi.StringOutput `pulumi:"replicaBucketArn"`
+	// CopyBackRoleArn is the role S3 Batch Operations copies the replica back into the media
+	// bucket with; its completion reports go to the logs bucket under CopyBackReportPrefix
+	// ("" without replication).
+	CopyBackRoleArn      pulumi.StringOutput `pulumi:"copyBackRoleArn"`
+	CopyBackReportPrefix pulumi.StringOutput `pulumi:"copyBackReportPrefix"`
 }
 
 // Reasons for the logs bucket's exceptions to the secure-bucket defaults (tag values).
@@ -209,12 +214,15 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 
 	m.ReplicaBucketName = pulumi.String("").ToStringOutput()
 	m.ReplicaBucketArn = pulumi.String("").ToStringOutput()
+	m.CopyBackRoleArn = pulumi.String("").ToStringOutput()
+	m.CopyBackReportPrefix = pulumi.String("").ToStringOutput()
 	if args.Replication != nil {
-		replica, err := replicate(ctx, name, env, args, media, key.Arn(), parent)
+		replica, copyBack, err := replicate(ctx, name, env, args, media, logs, key.Arn(), parent)
 		if err != nil {
 			return nil, err
 		}
-		m.ReplicaBucketName, m.ReplicaBucketArn = replica.Name, replica.Arn
+		m.ReplicaBucketName, m.ReplicaBucketArn, m.CopyBackRoleArn = replica.Name, replica.Arn, copyBack.Arn
+		m.CopyBackReportPrefix = pulumi.String(CopyBackReportPrefix).ToStringOutput()
 	}
 
 	var proxiesTransitions []bucket.Transition
@@ -277,6 +285,8 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		"uploadEndpoint":                     m.UploadEndpoint,
 		"replicaBucketName":                  m.ReplicaBucketName,
 		"replicaBucketArn":                   m.ReplicaBucketArn,
+		"copyBackRoleArn":                    m.CopyBackRoleArn,
+		"copyBackReportPrefix":               m.CopyBackReportPrefix,
 	})
 }
 

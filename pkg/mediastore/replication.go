@@ -39,8 +39,9 @@ const replicationMinutes = 15
 
 // replicate makes the replica bucket (secured as the source: its own key in its region,
 // public access blocked, ownership enforced, versioned, TLS-only policy), the replication
-// role and the replication configuration on the source bucket.
-func replicate(ctx *pulumi.Context, name string, env stackenv.Env, args Args, source *bucket.Bucket, sourceKeyArn pulumi.StringOutput, opts ...pulumi.ResourceOption) (*bucket.Bucket, error) {
+// role, the replication configuration on the source bucket, and the role that copies the
+// replica back into the source (copyBackRole).
+func replicate(ctx *pulumi.Context, name string, env stackenv.Env, args Args, source, logs *bucket.Bucket, sourceKeyArn pulumi.StringOutput, opts ...pulumi.ResourceOption) (*bucket.Bucket, *iam.Role, error) {
 	r := args.Replication
 	replicaEnv := env
 	replicaEnv.Region = r.Region
@@ -56,7 +57,7 @@ func replicate(ctx *pulumi.Context, name string, env stackenv.Env, args Args, so
 		Alias:       env.Naming.Name("media-replica"),
 	}, keyOpts...)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	replica, err := bucket.New(ctx, name+"-replica", bucket.Args{
 		Name:               env.Naming.Bucket("media-replica", env.AccountID, r.Region),
@@ -72,15 +73,19 @@ func replicate(ctx *pulumi.Context, name string, env stackenv.Env, args Args, so
 		Tags:         env.Tags,
 	}, inReplicaRegion...)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if _, err := replica.AttachPolicy(ctx, nil, inReplicaRegion...); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 
 	role, grant, err := replicationRole(ctx, name, env, r.Region, source, replica, sourceKeyArn, key.Arn(), opts...)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	copyBack, err := copyBackRole(ctx, name, env, r.Region, source, replica, logs, sourceKeyArn, key.Arn(), opts...)
+	if err != nil {
+		return nil, nil, err
 	}
 
 	destination := &s3.BucketReplicationConfigRuleDestinationArgs{
@@ -124,9 +129,9 @@ func replicate(ctx *pulumi.Context, name string, env stackenv.Env, args Args, so
 		Rules:  s3.BucketReplicationConfigRuleArray{rule},
 	}, append(append([]pulumi.ResourceOption{}, opts...), pulumi.DependsOn([]pulumi.Resource{source.Versioning, replica.Versioning, grant}))...)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return replica, nil
+	return replica, copyBack, nil
 }
 
 func status(on bool) string {
@@ -177,4 +182,69 @@ func replicationRole(ctx *pulumi.Context, name string, env stackenv.Env, replica
 		return nil, nil, err
 	}
 	return role, grant, nil
+}
+
+// CopyBackReportPrefix is where S3 Batch Operations writes the completion reports of copy-back
+// jobs in the logs bucket (scripts/copy-back-media.sh); the copy-back role may write nowhere
+// else there.
+const CopyBackReportPrefix = "batch-operations/copy-back"
+
+// copyBackRole is the role S3 Batch Operations assumes to copy the replica back into the
+// source after a bucket or region loss (scripts/copy-back-media.sh, docs/restore.md). It may
+// list the replica (S3's manifest generator lists the bucket, so no S3 Inventory is needed)
+// and read its objects' versions and tags, decrypt them with the replica's key through S3 in
+// the replica's region only, write objects and their tags into the source and encrypt them
+// with the source's key through S3 in the source's region only, and write the job's
+// completion report under CopyBackReportPrefix in the logs bucket (SSE-S3, so no key). Nothing
+// else: no delete, no ACLs (both buckets enforce bucket-owner ownership, so a copy sets none),
+// no replication actions. The actions follow "Granting permissions for Batch Operations" (Copy
+// objects) and "CopyObject" (Permissions) in the Amazon S3 documentation
+// (https://docs.aws.amazon.com/AmazonS3/latest/userguide/batch-ops-iam-role-policies.html).
+//
+// The job runs in the source's region (a Batch Operations copy job is created in the
+// destination's region: "Copy objects", Restrictions and limitations), which is where the
+// report bucket is. The role exists only where replication does: without a replica there is
+// nothing to copy back.
+func copyBackRole(ctx *pulumi.Context, name string, env stackenv.Env, replicaRegion string, source, replica, logs *bucket.Bucket, sourceKey, replicaKey pulumi.StringOutput, opts ...pulumi.ResourceOption) (*iam.Role, error) {
+	roleName := env.Naming.NameMax(64, "media-copy-back")
+	role, err := iam.NewRole(ctx, name+"-copy-back", &iam.RoleArgs{
+		Name:        pulumi.String(roleName),
+		Description: pulumi.String("S3 Batch Operations: copies CineGit " + env.Naming.Stack + " media back from the replica in " + replicaRegion),
+		// S3's documented trust policy for Batch Operations names the service principal only
+		// (no aws:SourceAccount): only a principal of this account with iam:PassRole on this
+		// role can hand it to a job.
+		AssumeRolePolicy: iampolicy.AssumeRole([]string{"batchoperations.s3.amazonaws.com"}, ""),
+		Tags:             env.Tags.Named(roleName).Map(),
+	}, opts...)
+	if err != nil {
+		return nil, err
+	}
+	viaS3 := func(region string, bucketArn pulumi.StringOutput) []iampolicy.Condition {
+		return []iampolicy.Condition{
+			{Test: "StringEquals", Variable: "kms:ViaService", Values: iampolicy.Strings(fmt.Sprintf("s3.%s.amazonaws.com", region))},
+			{Test: "StringLike", Variable: "kms:EncryptionContext:aws:s3:arn", Values: pulumi.StringArray{bucketArn, pulumi.Sprintf("%s/*", bucketArn)}},
+		}
+	}
+	decrypt := iampolicy.Allow("DecryptReplica", []string{"kms:Decrypt"}, pulumi.StringArray{replicaKey})
+	decrypt.Conditions = viaS3(replicaRegion, replica.Arn)
+	// A copy of up to 5 GB is one CopyObject, which needs only a data key of the destination's
+	// key ("Using server-side encryption with AWS KMS keys (SSE-KMS)", permissions).
+	encrypt := iampolicy.Allow("EncryptSource", []string{"kms:GenerateDataKey"}, pulumi.StringArray{sourceKey})
+	encrypt.Conditions = viaS3(env.Region, source.Arn)
+	_, err = iam.NewRolePolicy(ctx, name+"-copy-back", &iam.RolePolicyArgs{
+		Role: role.ID(),
+		Policy: iampolicy.Document(
+			iampolicy.Allow("ListReplica", []string{"s3:ListBucket", "s3:GetBucketLocation"}, pulumi.StringArray{replica.Arn}),
+			iampolicy.Allow("ReadReplicaObjects", []string{"s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging", "s3:GetObjectVersionTagging"},
+				pulumi.StringArray{pulumi.Sprintf("%s/*", replica.Arn)}),
+			iampolicy.Allow("WriteSourceObjects", []string{"s3:PutObject", "s3:PutObjectTagging"}, pulumi.StringArray{pulumi.Sprintf("%s/*", source.Arn)}),
+			iampolicy.Allow("WriteReport", []string{"s3:PutObject"}, pulumi.StringArray{pulumi.Sprintf("%s/%s/*", logs.Arn, CopyBackReportPrefix)}),
+			decrypt,
+			encrypt,
+		),
+	}, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return role, nil
 }

@@ -2,6 +2,7 @@ package mediastore
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -33,6 +34,8 @@ func runReplicated(t *testing.T, rtc, deleteMarkers, preview bool) *harness.Resu
 			return err
 		}
 		ctx.Export("replica", m.ReplicaBucketName)
+		ctx.Export("copyBackRole", m.CopyBackRoleArn)
+		ctx.Export("copyBackReportPrefix", m.CopyBackReportPrefix)
 		return nil
 	}, "cinegit", "test", map[string]string{"aws:region": "us-east-1"}, preview)
 	if err != nil {
@@ -171,5 +174,94 @@ func TestNoReplicationWithoutConfig(t *testing.T) {
 	}
 	if r.Named(typeBucket, "mediastore-replica") != nil {
 		t.Error("replica bucket without Replication")
+	}
+	if r.Named("aws:iam/role:Role", "mediastore-copy-back") != nil {
+		t.Error("copy-back role without a replica to copy back from")
+	}
+}
+
+// TestCopyBackRoleIsExactlyWhatACopyBackNeeds: the role S3 Batch Operations copies the replica
+// back with is trusted by that service only, may list and read the replica (objects, versions,
+// tags), write objects and tags into the media bucket, write the report under its prefix in
+// the logs bucket, and use each key through S3 in its own region for its own bucket; every
+// statement is listed, so a new action or resource fails the test.
+func TestCopyBackRoleIsExactlyWhatACopyBackNeeds(t *testing.T) {
+	r := runReplicated(t, true, false, false)
+	role := r.Named("aws:iam/role:Role", "mediastore-copy-back")
+	pol := r.Named("aws:iam/rolePolicy:RolePolicy", "mediastore-copy-back")
+	if role == nil || pol == nil {
+		t.Fatal("no copy-back role and policy")
+	}
+	if trust := role.InputString("assumeRolePolicy"); !strings.Contains(trust, `"Service":["batchoperations.s3.amazonaws.com"]`) || strings.Count(trust, `"Service"`) != 1 {
+		t.Errorf("trust policy %s", trust)
+	}
+	if tags := role.Input("tags").(map[string]any); tags["Name"] != role.InputString("name") || tags["environment"] == nil {
+		t.Errorf("role tags %v", tags)
+	}
+	arn := func(purpose string) string { return "arn:aws:s3:::" + bucketNamed(t, r, purpose).InputString("bucket") }
+	media, replica, logs := arn("media"), arn("replica"), arn("logs")
+	var doc struct {
+		Statement []struct {
+			Sid       string
+			Effect    string
+			Action    []string
+			Resource  []string
+			Condition map[string]map[string][]string
+		}
+	}
+	if err := json.Unmarshal([]byte(pol.InputString("policy")), &doc); err != nil {
+		t.Fatal(err)
+	}
+	type want struct {
+		actions, resources []string
+		viaS3, context     string // kms:ViaService region and the bucket of the encryption context
+	}
+	wants := map[string]want{
+		"ListReplica":        {actions: []string{"s3:ListBucket", "s3:GetBucketLocation"}, resources: []string{replica}},
+		"ReadReplicaObjects": {actions: []string{"s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging", "s3:GetObjectVersionTagging"}, resources: []string{replica + "/*"}},
+		"WriteSourceObjects": {actions: []string{"s3:PutObject", "s3:PutObjectTagging"}, resources: []string{media + "/*"}},
+		"WriteReport":        {actions: []string{"s3:PutObject"}, resources: []string{logs + "/" + CopyBackReportPrefix + "/*"}},
+		"DecryptReplica":     {actions: []string{"kms:Decrypt"}, viaS3: "us-west-2", context: replica},
+		"EncryptSource":      {actions: []string{"kms:GenerateDataKey"}, viaS3: "us-east-1", context: media},
+	}
+	keys := map[string]string{"DecryptReplica": "mediastore-replica", "EncryptSource": "mediastore-media"}
+	seen := map[string]bool{}
+	for _, st := range doc.Statement {
+		w, ok := wants[st.Sid]
+		if !ok || st.Effect != "Allow" {
+			t.Errorf("unexpected statement %s %s %v on %v", st.Effect, st.Sid, st.Action, st.Resource)
+			continue
+		}
+		seen[st.Sid] = true
+		if !slices.Equal(st.Action, w.actions) {
+			t.Errorf("%s allows %v, want %v", st.Sid, st.Action, w.actions)
+		}
+		if w.viaS3 == "" {
+			if !slices.Equal(st.Resource, w.resources) || st.Condition != nil {
+				t.Errorf("%s on %v %v, want %v", st.Sid, st.Resource, st.Condition, w.resources)
+			}
+			continue
+		}
+		key := r.Named("aws:kms/key:Key", keys[st.Sid])
+		if len(st.Resource) != 1 || !strings.Contains(st.Resource[0], key.Name) {
+			t.Errorf("%s on %v, want the key %s only", st.Sid, st.Resource, key.Name)
+		}
+		if via := st.Condition["StringEquals"]["kms:ViaService"]; !slices.Equal(via, []string{"s3." + w.viaS3 + ".amazonaws.com"}) {
+			t.Errorf("%s: kms:ViaService %v, want S3 in %s", st.Sid, via, w.viaS3)
+		}
+		if ctx := st.Condition["StringLike"]["kms:EncryptionContext:aws:s3:arn"]; !slices.Equal(ctx, []string{w.context, w.context + "/*"}) {
+			t.Errorf("%s: encryption context %v, want %s", st.Sid, ctx, w.context)
+		}
+	}
+	for sid := range wants {
+		if !seen[sid] {
+			t.Errorf("missing statement %s", sid)
+		}
+	}
+	if got := r.Exports["copyBackRole"].Value; !strings.HasSuffix(fmt.Sprint(got), ":role/"+role.InputString("name")) {
+		t.Errorf("CopyBackRoleArn %v, want the role's ARN", got)
+	}
+	if got := r.Exports["copyBackReportPrefix"].Value; got != CopyBackReportPrefix {
+		t.Errorf("CopyBackReportPrefix %v", got)
 	}
 }

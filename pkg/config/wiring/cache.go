@@ -4,6 +4,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/cinegit/infrastructure/pkg/cache"
+	"github.com/cinegit/infrastructure/pkg/config"
 	"github.com/cinegit/infrastructure/pkg/network"
 	"github.com/cinegit/infrastructure/pkg/stackenv"
 )
@@ -29,5 +30,14 @@ func (c Config) CacheArgs(env stackenv.Env, net *network.Network, clients pulumi
 		LogRetentionDays:             r.LogRetentionDays,
 		MaxmemoryPolicy:              r.MaxmemoryPolicy,
 		AuthSecretRecoveryWindowDays: *r.AuthSecretRecoveryWindowDays,
+		Restore:                      cacheRestore(r.Restore),
 	}
+}
+
+// cacheRestore converts cache.restore for the cache component (nil: none).
+func cacheRestore(r *config.CacheRestoreConfig) *cache.Restore {
+	if r == nil {
+		return nil
+	}
+	return &cache.Restore{Label: r.Label, SnapshotName: r.SnapshotName}
 }
