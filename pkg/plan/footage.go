@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 
@@ -163,7 +164,11 @@ func Footage(r *harness.Result, t PriceTable) (*FootageCost, error) {
 		}
 		onDemand = hour * computeHoursPer8VCPU * 8 / vcpus
 		rate("an hour of footage transcoded on a media node, on demand ("+typ+")", onDemand, "hour of footage", "Karpenter's media pool, its first family and size")
-		rate("the same on Spot", onDemand*(1-spotDiscount), "hour of footage", "where the pool allows Spot")
+		spotNote := "the pool takes Spot first"
+		if !slices.Contains(PoolRequirement(media, "karpenter.sh/capacity-type"), "spot") {
+			spotNote = "for comparison: this stack's media pool is on-demand only"
+		}
+		rate("the same on Spot", onDemand*(1-spotDiscount), "hour of footage", spotNote)
 	}
 	gpuNote := "no GPU pool in this stack (cluster.karpenter.gpu)"
 	if r.Named(NodePoolType, "cluster-nodepool-gpu") != nil {
