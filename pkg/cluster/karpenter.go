@@ -92,6 +92,7 @@ type Taint struct{ Key, Value, Effect string }
 // karpenter is what the Karpenter part of the platform makes.
 type karpenter struct {
 	queue     *sqs.Queue
+	queueKey  *kmskey.Key
 	nodeRole  *iam.Role
 	profile   *iam.InstanceProfile
 	entry     *awseks.AccessEntry
@@ -197,6 +198,7 @@ func (p *platform) interruptionQueue(k *karpenter) error {
 	if err != nil {
 		return err
 	}
+	k.queueKey = key
 	// An interruption warning is worth acting on for two minutes (a Spot interruption), so the
 	// queue keeps messages five minutes, as Karpenter's template does; the dead-letter queue
 	// keeps what neither EventBridge nor Karpenter could handle for a day, for a look.
@@ -341,10 +343,15 @@ func (p *platform) karpenterController(k *karpenter) error {
 			// nowhere to run (Karpenter docs, getting-started: dnsPolicy Default).
 			"dnsPolicy": pulumi.String("Default"),
 			"replicas":  pulumi.Int(a.Replicas),
-			"controller": pulumi.Map{"resources": pulumi.Map{
-				"requests": pulumi.StringMap{"cpu": pulumi.String(KarpenterCPURequest), "memory": pulumi.String(KarpenterMemory)},
-				"limits":   pulumi.StringMap{"cpu": pulumi.String(KarpenterCPULimit), "memory": pulumi.String(KarpenterMemory)},
-			}},
+			"controller": pulumi.Map{
+				"resources": pulumi.Map{
+					"requests": pulumi.StringMap{"cpu": pulumi.String(KarpenterCPURequest), "memory": pulumi.String(KarpenterMemory)},
+					"limits":   pulumi.StringMap{"cpu": pulumi.String(KarpenterCPULimit), "memory": pulumi.String(KarpenterMemory)},
+				},
+				// Pods cannot read the region from instance metadata (hop limit 1), which is
+				// where Karpenter looks when AWS_REGION is unset.
+				"env": pulumi.Array{pulumi.StringMap{"name": pulumi.String("AWS_REGION"), "value": pulumi.String(p.env.Region)}},
+			},
 		},
 	}, p.parent, pulumi.Provider(p.k8s), pulumi.DependsOn([]pulumi.Resource{k.crds}))
 	return err
@@ -538,6 +545,12 @@ func (p *platform) karpenterPolicy(k *karpenter) pulumi.StringOutput {
 		iampolicy.Allow("AllowInstanceProfileReadActions", []string{"iam:GetInstanceProfile"}, iampolicy.Strings(env.GlobalArn("iam", "instance-profile/*"))),
 		iampolicy.Allow("AllowAPIServerEndpointDiscovery", []string{"eks:DescribeCluster"}, iampolicy.Strings(env.Arn("eks", "cluster/"+p.args.Name))),
 		iampolicy.Allow("AllowInterruptionQueueActions", []string{"sqs:DeleteMessage", "sqs:GetQueueUrl", "sqs:ReceiveMessage"}, pulumi.StringArray{k.queue.Arn}),
+		// The queue is encrypted with a customer key: receiving its messages decrypts them,
+		// which SQS does with the consumer's permission on the key ("Key management", Amazon SQS
+		// Developer Guide: consumers need kms:Decrypt). Karpenter's own template needs none
+		// (its queue uses SQS-managed keys).
+		iampolicy.Statement{Sid: "DecryptInterruptionMessages", Actions: []string{"kms:Decrypt"}, Resources: pulumi.StringArray{k.queueKey.Arn()},
+			Conditions: []iampolicy.Condition{{Test: "StringEquals", Variable: "kms:ViaService", Values: iampolicy.Strings("sqs." + env.Region + ".amazonaws.com")}}},
 		iampolicy.Statement{Sid: "AllowRegionalReadActions", Actions: []string{
 			"ec2:DescribeCapacityReservations", "ec2:DescribeImages", "ec2:DescribeInstances", "ec2:DescribeInstanceStatus",
 			"ec2:DescribeInstanceTypeOfferings", "ec2:DescribeInstanceTypes", "ec2:DescribeLaunchTemplates",

@@ -62,6 +62,8 @@ func TestKarpenterControllerPolicyIsScopedToThisCluster(t *testing.T) {
 			[3]string{"StringEquals", "kms:ViaService", "ec2.eu-west-1.amazonaws.com"}},
 		{"GrantClusterKeyToNodeVolumes", []string{"kms:CreateGrant"}, []string{"arn:aws:kms:eu-west-1:123456789012:key/key-cluster"},
 			[3]string{"Bool", "kms:GrantIsForAWSResource", "true"}},
+		{"DecryptInterruptionMessages", []string{"kms:Decrypt"}, []string{"arn:aws:kms:eu-west-1:123456789012:key/key-cluster-karpenter"},
+			[3]string{"StringEquals", "kms:ViaService", "sqs.eu-west-1.amazonaws.com"}},
 	} {
 		st, ok := bySid[tc.sid]
 		if !ok {
@@ -94,8 +96,8 @@ func TestKarpenterControllerPolicyIsScopedToThisCluster(t *testing.T) {
 			t.Errorf("%s is not scoped: %v", sid, st.Resource)
 		}
 	}
-	if len(bySid) != 16 {
-		t.Errorf("%d statements, want 16: the release's 18, minus the three that manage instance profiles and the zonal shift read (settings.enableZonalShift is off), plus two for the key", len(bySid))
+	if len(bySid) != 17 {
+		t.Errorf("%d statements, want 17: the release's 18, minus the three that manage instance profiles and the zonal shift read (settings.enableZonalShift is off), plus two for the cluster key and one for the queue's", len(bySid))
 	}
 }
 
@@ -211,6 +213,9 @@ func TestKarpenterReleases(t *testing.T) {
 		if v("serviceAccount.name") != KarpenterServiceAccount || v("nodeSelector.workload") != "general" ||
 			v("dnsPolicy") != "Default" || v("replicas") != 2.0 {
 			t.Errorf("values %v", v(""))
+		}
+		if env := v("controller.env[0]"); harness.Lookup(env, "name") != "AWS_REGION" || harness.Lookup(env, "value") != region {
+			t.Errorf("controller env %v: the pod cannot read its region from IMDS (hop limit 1)", v("controller.env"))
 		}
 		if v("controller.resources.requests.memory") != KarpenterMemory || v("controller.resources.limits.memory") != KarpenterMemory {
 			t.Errorf("controller resources %v", v("controller.resources"))
