@@ -81,6 +81,8 @@ type Config struct {
 	// QuotaIncreases are Service Quotas values to request, by "<service>/<quota code>"
 	// (quotas.go).
 	QuotaIncreases map[string]float64
+	// SpotServiceLinkedRole creates the account's EC2 Spot service-linked role (quotas.go).
+	SpotServiceLinkedRole bool
 	// RecoveryRegion is where the standby way in lives ("" for none): a state bucket, a
 	// secrets key, a runner network with the recovery project and its launcher, for the
 	// stack's recovery into that region after the loss of Region (recovery.go,
@@ -234,6 +236,7 @@ func ParseConfig(raw map[string]string) (*Config, error) {
 	}
 	c.Guardrails = parseGuardrails(get, bad)
 	c.QuotaIncreases = parseQuotaIncreases(get, bad)
+	c.SpotServiceLinkedRole = flag("spotServiceLinkedRole")
 
 	for k := range raw {
 		if name, ok := strings.CutPrefix(k, Project+":"); ok {

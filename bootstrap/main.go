@@ -277,6 +277,11 @@ func program(ctx *pulumi.Context) error {
 	if err := requestQuotaIncreases(ctx, cfg.QuotaIncreases, inRegion); err != nil {
 		return err
 	}
+	if cfg.SpotServiceLinkedRole {
+		if err := newSpotServiceLinkedRole(ctx, inRegion); err != nil {
+			return err
+		}
+	}
 
 	// Account guardrails: audit trail, threat detection, access analysis, budgets and cost
 	// anomaly alerts (guardrails.go); the role deploys run as (the deploy runner's, which holds

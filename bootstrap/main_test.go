@@ -795,8 +795,8 @@ func TestPreviewRegistersTheSameResources(t *testing.T) {
 	// subnets, 2 route tables, 2 routes, 3 associations, EIP, NAT, S3 endpoint, runner SG, flow
 	// log group, role, policy and flow log: 21); the source bucket, its 5 companions and policy
 	// (7); 3 runners (log group, role, attachment, policy, project: 15); the guard; dev's 2
-	// quota increase requests; the delegation set.
-	if want := 7 + 6 + 1 + 1 + 6 + 21 + 7 + 15 + 1 + 2 + 1; len(up) != want {
+	// quota increase requests; the delegation set; the Spot service-linked role.
+	if want := 7 + 6 + 1 + 1 + 6 + 21 + 7 + 15 + 1 + 2 + 1 + 1; len(up) != want {
 		t.Errorf("%d resources, want %d:\n%s", len(up), want, strings.Join(up, "\n"))
 	}
 }
@@ -1239,6 +1239,22 @@ func TestLaunchersOutlastTheirBuilds(t *testing.T) {
 	}
 	if cfg.DeploySessionHours*60 < QueuedTimeoutMinutes+DeployTimeoutMinutes {
 		t.Errorf("deploy launcher session %dh < %d min queued + %d min running", cfg.DeploySessionHours, QueuedTimeoutMinutes, DeployTimeoutMinutes)
+	}
+}
+
+// TestSpotServiceLinkedRole: every account gets EC2's Spot service-linked role unless its stack
+// file says it has one already (Karpenter's controller may not create it on a first Spot launch).
+func TestSpotServiceLinkedRole(t *testing.T) {
+	for _, off := range []bool{false, true} {
+		var cfg map[string]string
+		if off {
+			cfg = map[string]string{Project + ":spotServiceLinkedRole": "false"}
+		}
+		r := run(t, false, cfg)
+		roles := r.ByType("aws:iam/serviceLinkedRole:ServiceLinkedRole")
+		if off != (len(roles) == 0) || (!off && (len(roles) != 1 || roles[0].InputString("awsServiceName") != SpotServiceName)) {
+			t.Errorf("spotServiceLinkedRole off=%v: %d roles", off, len(roles))
+		}
 	}
 }
 

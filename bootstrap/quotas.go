@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/servicequotas"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
@@ -21,7 +22,28 @@ import (
 // quotaKey is "<service code>/<quota code>", e.g. "ec2/L-1216C47A".
 var quotaKey = regexp.MustCompile(`^([a-z0-9-]{2,32})/(L-[0-9A-F]{8})$`)
 
-func init() { keys["quotaIncreases"] = "{}" }
+func init() {
+	keys["quotaIncreases"] = "{}"
+	keys["spotServiceLinkedRole"] = "true"
+}
+
+// SpotServiceName is the service whose service-linked role (AWSServiceRoleForEC2Spot) lets EC2
+// launch Spot Instances for the account. EC2 creates it on a first Spot request only when the
+// caller may create service-linked roles; Karpenter's controller may not (least privilege), so
+// the account's first Spot launch would fail without it ("Service-linked role for Spot Instance
+// requests", Amazon EC2 User Guide; Karpenter's getting-started creates it for that reason).
+// An account that already has it (any earlier Spot use) sets spotServiceLinkedRole false:
+// scripts/bootstrap-preflight.sh says so.
+const SpotServiceName = "spot.amazonaws.com"
+
+// newSpotServiceLinkedRole creates the account's Spot service-linked role.
+func newSpotServiceLinkedRole(ctx *pulumi.Context, opts ...pulumi.ResourceOption) error {
+	_, err := iam.NewServiceLinkedRole(ctx, "spot-service-linked-role", &iam.ServiceLinkedRoleArgs{
+		AwsServiceName: pulumi.String(SpotServiceName),
+		Description:    pulumi.String("EC2 Spot Instances launched by Karpenter for the CineGit stack's media pools"),
+	}, opts...)
+	return err
+}
 
 // parseQuotaIncreases reads quotaIncreases with ParseConfig's get and reports with its bad.
 func parseQuotaIncreases(get func(string) string, bad func(key, format string, a ...any)) map[string]float64 {

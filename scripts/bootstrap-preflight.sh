@@ -107,6 +107,12 @@ if on accessAnalyzer; then
   fi
 fi
 
+if on spotServiceLinkedRole; then
+  if aws iam get-role --role-name AWSServiceRoleForEC2Spot --query Role.Arn --output text >/dev/null 2>&1; then
+    finding 1 "EC2's Spot service-linked role AWSServiceRoleForEC2Spot already exists (the account used Spot before)" spotServiceLinkedRole
+  fi
+fi
+
 if [ "$blocking" = 1 ]; then
   echo "bootstrap-preflight: set the BLOCKS lines above, then run this again"
   exit 1

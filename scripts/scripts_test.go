@@ -227,7 +227,8 @@ func TestDestroyOrder(t *testing.T) {
 
 // TestBootstrapPreflight runs bootstrap-preflight.sh on dev's bootstrap stack file against a
 // stand-in AWS CLI: a new account is ready; an account with a GuardDuty detector, its AWS
-// services cost monitor and an organization it is a member of gets one BLOCKS line each with
+// services cost monitor, an organization it is a member of and EC2's Spot service-linked role
+// gets one BLOCKS line each with
 // the setting that resolves it; another account's credentials are refused.
 func TestBootstrapPreflight(t *testing.T) {
 	run := func(account, existing string) (string, int) {
@@ -242,6 +243,7 @@ case "$*" in
   *"describe-organization"*) [ "$EXISTING" = yes ] && echo 999999999999 || exit 254 ;;
   *"describe-trails"*) echo None ;;
   *"list-analyzers"*) echo None ;;
+  *"get-role --role-name AWSServiceRoleForEC2Spot"*) [ "$EXISTING" = yes ] && echo arn:aws:iam::1:role/aws-service-role/spot.amazonaws.com/AWSServiceRoleForEC2Spot || { echo NoSuchEntity >&2; exit 254; } ;;
   *) echo "unexpected: $*" >&2; exit 99 ;;
 esac
 `
@@ -255,13 +257,13 @@ esac
 		t.Errorf("a new account: exit %d\n%s", code, out)
 	}
 	out, code := run("111111111111", "yes")
-	for _, key := range []string{"guardDuty", "costAnomalyMonitor", "activateCostAllocationTag"} {
+	for _, key := range []string{"guardDuty", "costAnomalyMonitor", "activateCostAllocationTag", "spotServiceLinkedRole"} {
 		if !strings.Contains(out, "pulumi config set --stack dev cinegit-bootstrap:"+key+" false") {
 			t.Errorf("no resolution for %s:\n%s", key, out)
 		}
 	}
-	if code != 1 || strings.Count(out, "BLOCKS:") != 3 || !strings.Contains(out, "d-west") {
-		t.Errorf("an account with a detector, a monitor and an organization: exit %d\n%s", code, out)
+	if code != 1 || strings.Count(out, "BLOCKS:") != 4 || !strings.Contains(out, "d-west") {
+		t.Errorf("an account with a detector, a monitor, an organization and the Spot role: exit %d\n%s", code, out)
 	}
 	if out, code := run("222222222222", "no"); code != 1 || !strings.Contains(out, "credentials are for account 222222222222") {
 		t.Errorf("another account: exit %d\n%s", code, out)
