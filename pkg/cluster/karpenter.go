@@ -34,6 +34,15 @@ const (
 	DoNotDisruptAnnotation = "karpenter.sh/do-not-disrupt"
 )
 
+// KarpenterMetrics is where Prometheus finds Karpenter's metrics: its chart's Service (and
+// pods) carry these labels, and the port (controller.metrics.port, 8080 by default) is named
+// http-metrics (templates/service.yaml).
+var KarpenterMetrics = struct {
+	Labels   map[string]string
+	PortName string
+	Port     int
+}{map[string]string{"app.kubernetes.io/name": "karpenter", "app.kubernetes.io/instance": "karpenter"}, "http-metrics", 8080}
+
 // The Karpenter controller's requests and limits. Requests equal limits for memory: Karpenter
 // holds the cluster's state in memory, and an OOM kill stops provisioning.
 const (

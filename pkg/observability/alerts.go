@@ -25,10 +25,15 @@ type Rule struct {
 // AlertNames are the alerts CineGit defines on top of the chart's default rules.
 var AlertNames = []string{"NodeNotReady", "PodCrashLooping", "PersistentVolumeAlmostFull", "HighHTTP5xxRate", "MediaJobFailed"}
 
+// KarpenterAlertNames are the alerts on Karpenter, where the cluster runs it. Its metrics:
+// Karpenter docs, reference/metrics (v1.14): karpenter_nodepools_usage and _limit by nodepool
+// and resource_type, karpenter_cloudprovider_errors_total.
+var KarpenterAlertNames = []string{"KarpenterDown", "KarpenterNodePoolNearLimit", "KarpenterCloudProviderErrors"}
+
 // AlertRules are CineGit's alerts. Severity critical pages, warning notifies; the
 // AWS-side alarms (queue age, Lambda errors, database and cache health) are CloudWatch alarms
 // of their own components, published to the same SNS topic as these.
-func AlertRules(mediaNamespace string) RuleSpec {
+func AlertRules(mediaNamespace string, karpenter bool) RuleSpec {
 	rule := func(name, expr, forDuration, severity, summary, description string) Rule {
 		return Rule{
 			Alert:  name,
@@ -41,7 +46,7 @@ func AlertRules(mediaNamespace string) RuleSpec {
 			},
 		}
 	}
-	return RuleSpec{Groups: []RuleGroup{
+	spec := RuleSpec{Groups: []RuleGroup{
 		{Name: "cinegit.nodes", Rules: []Rule{
 			rule("NodeNotReady",
 				`kube_node_status_condition{condition="Ready",status="true"} == 0`,
@@ -76,4 +81,29 @@ func AlertRules(mediaNamespace string) RuleSpec {
 				"The EKS media job {{ $labels.job_name }} failed; its source file was not transcoded. Check its logs in Loki ({namespace=\""+mediaNamespace+"\"})."),
 		}},
 	}}
+	if !karpenter {
+		return spec
+	}
+	spec.Groups = append(spec.Groups, RuleGroup{Name: "cinegit.karpenter", Rules: []Rule{
+		// Without Karpenter no media or GPU job gets a node, and no empty node goes away.
+		rule("KarpenterDown",
+			`absent(up{namespace="kube-system",service="karpenter"} == 1)`,
+			"10m", "critical",
+			"Karpenter is not running",
+			"No Karpenter controller has answered a scrape for 10 minutes: pending media and GPU jobs get no nodes, and empty nodes are not removed."),
+		// A pool at its limit launches nothing more: jobs queue until nodes free up. The limit is
+		// the stack file's (cluster.karpenter.<pool>.cpuLimit, memoryLimitGiB, gpuLimit).
+		rule("KarpenterNodePoolNearLimit",
+			`max by (nodepool, resource_type) (karpenter_nodepools_usage) / max by (nodepool, resource_type) (karpenter_nodepools_limit) > 0.9`,
+			"15m", "warning",
+			"NodePool {{ $labels.nodepool }} uses more than 90% of its {{ $labels.resource_type }} limit",
+			"{{ $value | humanizePercentage }} of NodePool {{ $labels.nodepool }}'s {{ $labels.resource_type }} limit is in use: new jobs will wait for capacity. Raise the limit in the stack file if this is the expected load."),
+		// Launches failing (capacity, quota, permissions) show as cloud provider errors.
+		rule("KarpenterCloudProviderErrors",
+			`sum(increase(karpenter_cloudprovider_errors_total[15m])) > 5`,
+			"0m", "warning",
+			"Karpenter's calls to EC2 are failing",
+			"{{ $value }} EC2 calls of Karpenter failed in 15 minutes (capacity, quota or permissions): see the controller's logs in Loki ({namespace=\"kube-system\"})."),
+	}})
+	return spec
 }

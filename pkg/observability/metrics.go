@@ -139,8 +139,47 @@ func (b *builder) metrics() error {
 		Name:       "cinegit-alerts",
 		Namespace:  b.ns,
 		Labels:     map[string]string{"app.kubernetes.io/part-of": "cinegit"},
-	}, AlertRules(b.args.Dashboards.MediaJobsNamespace), append(b.k8s, pulumi.DependsOn([]pulumi.Resource{crds, stack}))...)
+	}, AlertRules(b.args.Dashboards.MediaJobsNamespace, b.args.Karpenter != nil), append(b.k8s, pulumi.DependsOn([]pulumi.Resource{crds, stack}))...)
+	if err != nil || b.args.Karpenter == nil {
+		return err
+	}
+	// Karpenter's chart could render this itself (serviceMonitor.enabled), but it is installed
+	// with the cluster, before the monitoring CRDs exist: the ServiceMonitor belongs here.
+	// Prometheus selects ServiceMonitors in every namespace (serviceMonitorSelectorNilUsesHelmValues
+	// false, an empty namespace selector).
+	k := b.args.Karpenter
+	_, err = kube.NewCustomResource(b.ctx, b.name+"-karpenter", kube.Object{
+		APIVersion: "monitoring.coreos.com/v1",
+		Kind:       "ServiceMonitor",
+		Name:       "karpenter",
+		Namespace:  pulumi.String(k.Namespace),
+		Labels:     map[string]string{"app.kubernetes.io/part-of": "cinegit"},
+	}, serviceMonitorSpec{
+		Selector:          labelSelector{MatchLabels: k.Labels},
+		NamespaceSelector: namespaceSelector{MatchNames: []string{k.Namespace}},
+		Endpoints:         []endpoint{{Port: k.PortName, Interval: "30s"}},
+	}, append(b.k8s, pulumi.DependsOn([]pulumi.Resource{crds}))...)
 	return err
+}
+
+// serviceMonitorSpec is a monitoring.coreos.com/v1 ServiceMonitor's spec.
+type serviceMonitorSpec struct {
+	Selector          labelSelector     `json:"selector"`
+	NamespaceSelector namespaceSelector `json:"namespaceSelector"`
+	Endpoints         []endpoint        `json:"endpoints"`
+}
+
+type labelSelector struct {
+	MatchLabels map[string]string `json:"matchLabels"`
+}
+
+type namespaceSelector struct {
+	MatchNames []string `json:"matchNames"`
+}
+
+type endpoint struct {
+	Port     string `json:"port"`
+	Interval string `json:"interval"`
 }
 
 // grafanaAdmin generates Grafana's admin password into Secrets Manager (a Pulumi secret in

@@ -74,6 +74,9 @@ func (b *builder) monitoringPolicies() []kube.NetworkPolicy {
 		{Peers: []kube.Peer{kube.NamespacePeer("kube-system", kubeDNSPods)}, Ports: kube.TCP(CoreDNSMetricsPort)},
 		n.ToNodes(KubeletPort, NodeExporterPort, KubeProxyPort),
 	}
+	if k := a.Karpenter; k != nil {
+		scrape = append(scrape, kube.Rule{Peers: []kube.Peer{kube.NamespacePeer(k.Namespace, k.Labels)}, Ports: kube.TCP(k.Port)})
+	}
 	if len(a.ApplicationMetricsPorts) > 0 {
 		scrape = append(scrape, kube.Rule{
 			Peers: []kube.Peer{kube.NamespacePeer(a.Dashboards.ApplicationNamespace, nil)}, Ports: kube.TCP(a.ApplicationMetricsPorts...),

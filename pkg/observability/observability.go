@@ -85,11 +85,23 @@ type Args struct {
 	// ApplicationMetricsPorts are the ports Prometheus scrapes in Dashboards.ApplicationNamespace
 	// (which admits the monitoring namespace on them).
 	ApplicationMetricsPorts []int
+	// Karpenter, when set, is scraped (a ServiceMonitor beside its Service) and alerted on.
+	Karpenter *MetricsTarget
 	// Network is where the cluster's pods live: the monitoring namespaces deny by default and
 	// allow only what their pods need.
 	Network kube.ClusterNetwork
 	// Protect marks the Loki bucket and its key with Pulumi's protect option.
 	Protect bool
+}
+
+// MetricsTarget is a component outside the monitoring namespaces that Prometheus scrapes
+// through its Service: the Service's namespace and labels (also its pods' labels), and the
+// metrics port's name and number.
+type MetricsTarget struct {
+	Namespace string
+	Labels    map[string]string
+	PortName  string
+	Port      int
 }
 
 // Prometheus sizes Prometheus; ChartVersion pins kube-prometheus-stack.

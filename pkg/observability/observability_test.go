@@ -692,6 +692,50 @@ func TestAlertRulesArePresent(t *testing.T) {
 	})
 }
 
+// Karpenter, where the cluster runs it: a ServiceMonitor beside its Service (after the CRDs),
+// Prometheus allowed to reach its metrics port, and its alerts; none of it without Karpenter.
+func TestKarpenterIsScrapedAndAlertedOn(t *testing.T) {
+	for _, with := range []bool{false, true} {
+		t.Run(fmt.Sprintf("karpenter=%v", with), func(t *testing.T) {
+			r := component.MustRun(t, false, func(a *Args) {
+				if with {
+					a.Karpenter = &MetricsTarget{Namespace: "kube-system", Labels: map[string]string{"app.kubernetes.io/name": "karpenter"}, PortName: "http-metrics", Port: 8080}
+				}
+			})
+			sm := r.Named("kubernetes:monitoring.coreos.com/v1:ServiceMonitor", "observability-karpenter")
+			if (sm != nil) != with {
+				t.Fatalf("ServiceMonitor present=%v", sm != nil)
+			}
+			rule := r.ByType(tRule)[0]
+			alerts := fmt.Sprint(rule.Input("spec.groups"))
+			for _, name := range KarpenterAlertNames {
+				if strings.Contains(alerts, name) != with {
+					t.Errorf("alert %s present=%v", name, !with)
+				}
+			}
+			egress := ""
+			for _, np := range r.ByType("kubernetes:networking.k8s.io/v1:NetworkPolicy") {
+				if np.Name == "observability-prometheus" {
+					egress = fmt.Sprint(np.Input("spec.egress"))
+				}
+			}
+			if strings.Contains(egress, "karpenter") != with {
+				t.Errorf("Prometheus's egress to Karpenter present=%v: %s", !with, egress)
+			}
+			if !with {
+				return
+			}
+			if sm.InputString("metadata.namespace") != "kube-system" || harness.At(sm.Input("spec"), "endpoints") == nil ||
+				!r.DependsOn(sm, r.Named(tRelease, "observability-crds")) {
+				t.Errorf("ServiceMonitor %v", sm.Input(""))
+			}
+			if !strings.Contains(egress, "8080") {
+				t.Errorf("Prometheus may not reach Karpenter's metrics port: %s", egress)
+			}
+		})
+	}
+}
+
 // Monitoring is restricted; only node-exporter and Alloy, which need the host, run privileged,
 // in a namespace of their own.
 func TestNamespaceIsLabelled(t *testing.T) {

@@ -107,7 +107,7 @@ func TestPromQLParses(t *testing.T) {
 	type query struct{ where, expr string }
 	var prom, logSelectors []query
 
-	for _, g := range AlertRules("media-jobs").Groups {
+	for _, g := range AlertRules("media-jobs", true).Groups {
 		for _, r := range g.Rules {
 			prom = append(prom, query{"PrometheusRule " + g.Name + "/" + r.Alert, r.Expr})
 		}

@@ -64,8 +64,12 @@ func (c Config) ObservabilityArgs(env stackenv.Env, eks *cluster.Cluster, store 
 			CDNDistributionID:    distribution,
 		},
 		ApplicationMetricsPorts: c.Ingress.NetworkPolicy.MetricsPorts,
-		Network:                 c.ClusterNetwork(eks),
-		Protect:                 c.Protect,
+		Karpenter: &observability.MetricsTarget{
+			Namespace: cluster.SystemNamespace, Labels: cluster.KarpenterMetrics.Labels,
+			PortName: cluster.KarpenterMetrics.PortName, Port: cluster.KarpenterMetrics.Port,
+		},
+		Network: c.ClusterNetwork(eks),
+		Protect: c.Protect,
 	}
 }
 
