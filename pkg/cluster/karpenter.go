@@ -368,7 +368,10 @@ func (p *platform) karpenterController(k *karpenter) error {
 
 // nodePool makes a pool's EC2NodeClass and NodePool. Both wait for the controller: deleting
 // them needs it (its finalizers terminate the pool's instances first), so a destroy must
-// delete them before the controller goes.
+// delete them before the controller goes. The controller's release waits for the CRD release,
+// which is done only once its CRDs are Established: Helm's wait checks a
+// CustomResourceDefinition's Established condition (helm pkg/kube/ready.go, crdReady), so the
+// API server knows both kinds before these are created.
 func (p *platform) nodePool(k *karpenter, pool NodePool) error {
 	env := p.env
 	nodeName := env.Naming.Name("eks", pool.Name)
