@@ -24,7 +24,14 @@ if [ "$replica" = "$target" ]; then
   exit 2
 fi
 # Many parallel server-side copies: the CLI's default of 10 leaves S3's per-prefix request
-# rates ("Best practices design patterns: optimizing Amazon S3 performance") mostly unused.
-aws configure set default.s3.max_concurrent_requests "${COPY_CONCURRENCY:-64}"
-aws s3 sync "s3://${replica}" "s3://${target}" --region "$region" --only-show-errors
+# rates ("Best practices design patterns: optimizing Amazon S3 performance") mostly unused. The
+# setting goes into a copy of the caller's CLI configuration, used for this sync only, so that
+# the operator's own configuration is left as it was.
+config=$(mktemp)
+trap 'rm -f "$config"' EXIT
+if [ -f "${AWS_CONFIG_FILE:-$HOME/.aws/config}" ]; then
+  cp "${AWS_CONFIG_FILE:-$HOME/.aws/config}" "$config"
+fi
+AWS_CONFIG_FILE=$config aws configure set "${AWS_PROFILE:-default}.s3.max_concurrent_requests" "${COPY_CONCURRENCY:-64}"
+AWS_CONFIG_FILE=$config aws s3 sync "s3://${replica}" "s3://${target}" --region "$region" --only-show-errors
 echo "copy-media-replica: s3://${replica} copied into s3://${target}"

@@ -515,13 +515,20 @@ func TestCopyMediaReplica(t *testing.T) {
 	}
 	stub("pulumi", `case "$*" in *aws:region*) echo us-west-2 ;; *mediaBucketName*) echo "${MEDIA:-cinegit-prodwest-media-333333333333-us-west-2}" ;; esac
 `)
-	stub("aws", `case "$*" in *get-caller-identity*) echo 333333333333 ;; esac
+	stub("aws", `case "$*" in *get-caller-identity*) echo 333333333333 ;; configure*|s3*) echo "  with AWS_CONFIG_FILE=$AWS_CONFIG_FILE" >> `+calls+` ;; esac
 `)
-	env := []string{"PATH=" + dir + string(os.PathListSeparator) + os.Getenv("PATH")}
+	home := t.TempDir()
+	env := []string{"PATH=" + dir + string(os.PathListSeparator) + os.Getenv("PATH"), "HOME=" + home}
 	out, code := runScript(t, env, "copy-media-replica.sh", "prodwest", "prod")
 	log, _ := os.ReadFile(calls)
 	if code != 0 || !strings.Contains(string(log), "aws s3 sync s3://cinegit-prod-media-replica-333333333333-us-west-2 s3://cinegit-prodwest-media-333333333333-us-west-2 --region us-west-2 --only-show-errors") {
 		t.Errorf("exit %d\n%s\n%s", code, out, log)
+	}
+	// The concurrency setting goes into a temporary copy of the CLI's configuration, never the
+	// operator's own file.
+	if !strings.Contains(string(log), "aws configure set default.s3.max_concurrent_requests 64") || strings.Contains(string(log), "AWS_CONFIG_FILE=\n") ||
+		strings.Contains(string(log), "AWS_CONFIG_FILE="+home) {
+		t.Errorf("the CLI configuration used:\n%s", log)
 	}
 	if _, code := runScript(t, append(env, "MEDIA=cinegit-prod-media-replica-333333333333-us-west-2"), "copy-media-replica.sh", "prodwest", "prod"); code != 2 {
 		t.Errorf("a recovery whose media bucket is the replica: exit %d", code)
