@@ -163,7 +163,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err != nil {
 		return nil, err
 	}
-	nodes, err := newNodeRole(ctx, name, env, parent)
+	nodes, err := newNodeRole(ctx, name, "node", "EKS managed nodes of "+env.Naming.Name("eks"), env, parent)
 	if err != nil {
 		return nil, err
 	}

@@ -60,7 +60,7 @@ const BatchTerminationGracePeriod = "24h"
 const GPUWorkload = "gpu"
 
 // GPUTaint is the GPU pool's taint.
-var GPUTaint = struct{ Key, Value, Effect string }{"nvidia.com/gpu", "true", "NoSchedule"}
+var GPUTaint = Taint{"nvidia.com/gpu", "true", "NoSchedule"}
 
 // Karpenter configures the controller and its pools.
 type Karpenter struct {
@@ -100,22 +100,24 @@ type Taint struct{ Key, Value, Effect string }
 
 // karpenter is what the Karpenter part of the platform makes.
 type karpenter struct {
-	queue     *sqs.Queue
-	queueKey  *kmskey.Key
-	nodeRole  *iam.Role
-	profile   *iam.InstanceProfile
-	entry     *awseks.AccessEntry
-	crds      *kube.Release
-	release   *kube.Release
-	nodeClass map[string]pulumi.Resource
+	queue    *sqs.Queue
+	queueKey *kmskey.Key
+	nodeRole *iam.Role
+	profile  *iam.InstanceProfile
+	entry    *awseks.AccessEntry
+	crds     *kube.Release
+	release  *kube.Release
 }
 
 // karpenterNames are the fixed names of the Karpenter resources; policies name their ARNs
 // before the resources exist.
 func (p *platform) karpenterQueueName() string { return p.env.Naming.NameMax(80, "karpenter") }
 func (p *platform) karpenterDLQName() string   { return p.env.Naming.NameMax(80, "karpenter-dlq") }
+func (p *platform) karpenterRuleName(rule string) string {
+	return p.env.Naming.NameMax(64, "karpenter-"+rule)
+}
 func (p *platform) karpenterRuleArn(rule string) string {
-	return p.env.Arn("events", "rule/"+p.env.Naming.NameMax(64, "karpenter-"+rule))
+	return p.env.Arn("events", "rule/"+p.karpenterRuleName(rule))
 }
 
 // interruptionRules are the EventBridge events Karpenter acts on before AWS takes a node away:
@@ -134,7 +136,7 @@ var interruptionRules = []struct{ name, source, detailType string }{
 // instance profile with their access entry, the controller (IRSA) on the general group, and
 // one EC2NodeClass and NodePool per configured pool.
 func (p *platform) karpenter() error {
-	k := &karpenter{nodeClass: map[string]pulumi.Resource{}}
+	k := &karpenter{}
 	if err := p.interruptionQueue(k); err != nil {
 		return err
 	}
@@ -187,22 +189,13 @@ func (p *platform) nvidiaDevicePlugin() error {
 // dead-letter queue, and the rules.
 func (p *platform) interruptionQueue(k *karpenter) error {
 	env := p.env
-	queues := iampolicy.Strings(env.Arn("sqs", p.karpenterQueueName()), env.Arn("sqs", p.karpenterDLQName()))
 	key, err := kmskey.New(p.ctx, p.name+"-karpenter", kmskey.Args{
 		Env:         env,
 		Description: "CineGit " + env.Naming.Stack + " Karpenter interruption queues",
 		Alias:       env.Naming.Name("karpenter"),
-		Statements: []iampolicy.Statement{{
-			// EventBridge sends to the encrypted queues; SQS asks KMS for a data key bound to
-			// the queue (its ARN is the encryption context), so the key serves these queues
-			// only. The queue policy pins the rules by aws:SourceArn (see pkg/mediaprocessing
-			// for why the key policy cannot).
-			Sid:        "AllowEventBridgeToEncryptForTheQueues",
-			Actions:    []string{"kms:GenerateDataKey", "kms:Decrypt"},
-			Resources:  iampolicy.Strings("*"),
-			Principals: []iampolicy.Principal{{Type: "Service", Identifiers: iampolicy.Strings("events.amazonaws.com")}},
-			Conditions: []iampolicy.Condition{{Test: "StringEquals", Variable: "kms:EncryptionContext:aws:sqs:arn", Values: queues}},
-		}},
+		Statements: []iampolicy.Statement{
+			iampolicy.EventBridgeQueueKeyStatement(env.Arn("sqs", p.karpenterQueueName()), env.Arn("sqs", p.karpenterDLQName())),
+		},
 	}, p.parent, pulumi.Protect(p.args.Protect))
 	if err != nil {
 		return err
@@ -238,7 +231,7 @@ func (p *platform) interruptionQueue(k *karpenter) error {
 		return err
 	}
 	for _, r := range interruptionRules {
-		ruleName := env.Naming.NameMax(64, "karpenter-"+r.name)
+		ruleName := p.karpenterRuleName(r.name)
 		pattern, _ := json.Marshal(map[string]any{"source": []string{r.source}, "detail-type": []string{r.detailType}})
 		rule, err := cloudwatch.NewEventRule(p.ctx, p.name+"-karpenter-"+r.name, &cloudwatch.EventRuleArgs{
 			Name:         pulumi.String(ruleName),
@@ -276,33 +269,17 @@ func (p *platform) interruptionQueuePolicy(queue string) pulumi.StringOutput {
 // only (EKS user guide, "Create access entries": type EC2_LINUX for self-managed nodes).
 func (p *platform) karpenterNodes(k *karpenter) error {
 	env := p.env
-	roleName := env.Naming.NameMax(64, "eks-karpenter-node")
-	var err error
-	k.nodeRole, err = iam.NewRole(p.ctx, p.name+"-karpenter-node", &iam.RoleArgs{
-		Name:             pulumi.String(roleName),
-		Description:      pulumi.String("Karpenter nodes of " + p.args.Name),
-		AssumeRolePolicy: iampolicy.AssumeRole([]string{"ec2.amazonaws.com"}, ""),
-		Tags:             env.Tags.Named(roleName).Map(),
-	}, p.parent)
+	nodes, err := newNodeRole(p.ctx, p.name, "karpenter-node", "Karpenter nodes of "+p.args.Name, env, p.parent)
 	if err != nil {
 		return err
 	}
-	var attachments []pulumi.Resource
-	for _, policy := range NodePolicies {
-		att, err := iam.NewRolePolicyAttachment(p.ctx, p.name+"-karpenter-node-"+policy, &iam.RolePolicyAttachmentArgs{
-			Role:      k.nodeRole.Name,
-			PolicyArn: pulumi.String(p.awsPolicy(policy)),
-		}, p.parent)
-		if err != nil {
-			return err
-		}
-		attachments = append(attachments, att)
-	}
+	k.nodeRole = nodes.role
+	roleName := nodes.name
 	k.profile, err = iam.NewInstanceProfile(p.ctx, p.name+"-karpenter-node", &iam.InstanceProfileArgs{
 		Name: pulumi.String(roleName),
 		Role: k.nodeRole.Name,
 		Tags: env.Tags.Named(roleName).Map(),
-	}, p.parent, pulumi.DependsOn(attachments)) // a node launched before its policies cannot join
+	}, p.parent, pulumi.DependsOn(nodes.attachments)) // a node launched before its policies cannot join
 	if err != nil {
 		return err
 	}
@@ -398,7 +375,6 @@ func (p *platform) nodePool(k *karpenter, pool NodePool) error {
 	if err != nil {
 		return err
 	}
-	k.nodeClass[pool.Name] = nodeClass
 	_, err = kube.NewCustomResource(p.ctx, p.name+"-nodepool-"+pool.Name, kube.Object{
 		APIVersion: NodePoolAPIVersion, Kind: "NodePool", Name: pool.Name,
 	}, nodePoolSpec(pool, kube.ObjectName(nodeClass)), p.parent, pulumi.Provider(p.k8s), after)

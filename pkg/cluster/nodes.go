@@ -24,7 +24,7 @@ const (
 
 // MediaTaint keeps everything but media jobs (which tolerate workload=media:NoSchedule) off
 // the media nodes.
-var MediaTaint = struct{ Key, Value, Effect string }{WorkloadLabel, MediaWorkload, "NoSchedule"}
+var MediaTaint = Taint{WorkloadLabel, MediaWorkload, "NoSchedule"}
 
 // NodePolicies are the only managed policies of the node role. The CNI policy is not among
 // them: the vpc-cni add-on has its own IRSA role. ECR access is pull-only (AWS's narrower
@@ -34,14 +34,17 @@ var NodePolicies = []string{"AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegi
 // nodeRole is the role of every node, with its policy attachments.
 type nodeRole struct {
 	role        *iam.Role
+	name        string
 	attachments []pulumi.Resource
 }
 
-func newNodeRole(ctx *pulumi.Context, name string, env stackenv.Env, opts ...pulumi.ResourceOption) (*nodeRole, error) {
-	roleName := env.Naming.NameMax(64, "eks-node")
-	role, err := iam.NewRole(ctx, name+"-node", &iam.RoleArgs{
+// newNodeRole makes a node role, "eks-<kind>" (the managed nodes' "node", Karpenter's
+// "karpenter-node"), with NodePolicies attached and nothing more.
+func newNodeRole(ctx *pulumi.Context, name, kind, description string, env stackenv.Env, opts ...pulumi.ResourceOption) (*nodeRole, error) {
+	roleName := env.Naming.NameMax(64, "eks-"+kind)
+	role, err := iam.NewRole(ctx, name+"-"+kind, &iam.RoleArgs{
 		Name:        pulumi.String(roleName),
-		Description: pulumi.String("EKS managed nodes of " + env.Naming.Name("eks")),
+		Description: pulumi.String(description),
 		// No aws:SourceAccount guard: EC2 does not send it when instances assume their role.
 		AssumeRolePolicy: iampolicy.AssumeRole([]string{"ec2.amazonaws.com"}, ""),
 		Tags:             env.Tags.Named(roleName).Map(),
@@ -49,9 +52,9 @@ func newNodeRole(ctx *pulumi.Context, name string, env stackenv.Env, opts ...pul
 	if err != nil {
 		return nil, err
 	}
-	n := &nodeRole{role: role}
+	n := &nodeRole{role: role, name: roleName}
 	for _, policy := range NodePolicies {
-		att, err := iam.NewRolePolicyAttachment(ctx, name+"-node-"+policy, &iam.RolePolicyAttachmentArgs{
+		att, err := iam.NewRolePolicyAttachment(ctx, name+"-"+kind+"-"+policy, &iam.RolePolicyAttachmentArgs{
 			Role:      role.Name,
 			PolicyArn: pulumi.String(fmt.Sprintf("arn:%s:iam::aws:policy/%s", env.Partition, policy)),
 		}, opts...)

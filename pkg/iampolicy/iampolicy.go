@@ -165,3 +165,24 @@ func EventBridgeQueuePolicy(sid, queueArn string, ruleArns ...string) pulumi.Str
 		},
 	)
 }
+
+// EventBridgeQueueKeyStatement is the key policy statement that lets EventBridge deliver to
+// queues encrypted with the key: SQS asks KMS on EventBridge's behalf for a data key bound to
+// the queue (the encryption context is the queue's ARN), so the key serves only these queues.
+// No aws:SourceArn or aws:SourceAccount here: the SQS Developer Guide's statement for AWS
+// service event sources has no condition ("Configure KMS permissions for AWS services",
+// sqs-key-management.html), EventBridge documents aws:SourceArn for the target's resource
+// policy only (eb-use-resource-based.html#eb-sqs-permissions), and the SNS Developer Guide
+// states that those keys in a KMS key policy are "not supported for EventBridge-to-encrypted
+// topics" (sns-key-management.html). A condition the request does not carry fails closed and
+// silently: events would stop. The queue policy pins the rules by aws:SourceArn instead
+// (EventBridgeQueuePolicy).
+func EventBridgeQueueKeyStatement(queueArns ...string) Statement {
+	return Statement{
+		Sid:        "AllowEventBridgeToEncryptForTheQueues",
+		Actions:    []string{"kms:GenerateDataKey", "kms:Decrypt"},
+		Resources:  Strings("*"),
+		Principals: []Principal{{Type: "Service", Identifiers: Strings("events.amazonaws.com")}},
+		Conditions: []Condition{{Test: "StringEquals", Variable: "kms:EncryptionContext:aws:sqs:arn", Values: Strings(queueArns...)}},
+	}
+}

@@ -71,7 +71,6 @@ func (b *builder) logGroupArn() string          { return b.env.Arn("logs", "log-
 // resources.
 func (b *builder) key() error {
 	env, n := b.env, b.names
-	queues := iampolicy.Strings(b.queueArn(n.queue), b.queueArn(n.deadLetterQueue))
 	var err error
 	b.pipelineKey, err = kmskey.New(b.ctx, b.name, kmskey.Args{
 		Env:                 env,
@@ -79,27 +78,8 @@ func (b *builder) key() error {
 		Alias:               n.key,
 		AllowCloudWatchLogs: true,
 		Statements: []iampolicy.Statement{
-			{
-				// EventBridge delivers new-object events (and undeliverable ones) to the
-				// encrypted queues: SQS asks KMS on its behalf for a data key bound to the
-				// queue (the encryption context is the queue's ARN), so the key only serves
-				// these queues. No aws:SourceArn or aws:SourceAccount here: the SQS Developer
-				// Guide's statement for AWS service event sources has no condition ("Configure
-				// KMS permissions for AWS services", sqs-key-management.html), EventBridge
-				// documents aws:SourceArn for the target's resource policy only
-				// (eb-use-resource-based.html#eb-sqs-permissions), and the SNS Developer Guide
-				// states that those keys in a KMS key policy are "not supported for
-				// EventBridge-to-encrypted topics" (sns-key-management.html). A condition the
-				// request does not carry fails closed and silently: events would stop. The
-				// rule is pinned by the queue policy's aws:SourceArn instead.
-				Sid:        "AllowEventBridgeToEncryptForTheQueues",
-				Actions:    []string{"kms:GenerateDataKey", "kms:Decrypt"},
-				Resources:  iampolicy.Strings("*"),
-				Principals: []iampolicy.Principal{{Type: "Service", Identifiers: iampolicy.Strings("events.amazonaws.com")}},
-				Conditions: []iampolicy.Condition{
-					{Test: "StringEquals", Variable: "kms:EncryptionContext:aws:sqs:arn", Values: queues},
-				},
-			},
+			// EventBridge delivers new-object events (and undeliverable ones) to the queues.
+			iampolicy.EventBridgeQueueKeyStatement(b.queueArn(n.queue), b.queueArn(n.deadLetterQueue)),
 			// CloudWatch publishes alarm notifications to the encrypted topic; only for this
 			// component's alarms.
 			alarmtopic.KeyStatement(env.AccountID, b.alarmArnPattern()),

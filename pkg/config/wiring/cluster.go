@@ -65,19 +65,16 @@ func viewer(name string) string {
 // karpenter is the cluster's Karpenter: its media pool always, its GPU and general pools where
 // the stack has them.
 func karpenter(k config.KarpenterConfig, general config.NodeGroupConfig) cluster.Karpenter {
+	media, gpu := cluster.MediaTaint, cluster.GPUTaint
 	out := cluster.Karpenter{
 		ChartVersion: k.ChartVersion, AmiAlias: k.AmiAlias, DevicePluginVersion: k.DevicePluginVersion,
 		// A leader and a standby on two nodes; one where the general group keeps one node (the
 		// chart's anti-affinity would leave a second replica Pending).
 		Replicas: min(2, general.MinSize),
-		Pools: []cluster.NodePool{nodePool(cluster.MediaWorkload, k.Media, &cluster.Taint{
-			Key: cluster.MediaTaint.Key, Value: cluster.MediaTaint.Value, Effect: cluster.MediaTaint.Effect,
-		}, true)},
+		Pools:    []cluster.NodePool{nodePool(cluster.MediaWorkload, k.Media, &media, true)},
 	}
 	if k.GPU != nil {
-		out.Pools = append(out.Pools, nodePool(cluster.GPUWorkload, *k.GPU, &cluster.Taint{
-			Key: cluster.GPUTaint.Key, Value: cluster.GPUTaint.Value, Effect: cluster.GPUTaint.Effect,
-		}, true))
+		out.Pools = append(out.Pools, nodePool(cluster.GPUWorkload, *k.GPU, &gpu, true))
 	}
 	if k.General != nil {
 		out.Pools = append(out.Pools, nodePool(cluster.GeneralWorkload, *k.General, nil, false))
