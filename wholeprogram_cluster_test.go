@@ -10,6 +10,7 @@ import (
 
 	"github.com/cinegit/infrastructure/pkg/config"
 	"github.com/cinegit/infrastructure/pkg/harness"
+	"github.com/cinegit/infrastructure/pkg/plan"
 )
 
 func TestClusterPerStack(t *testing.T) {
@@ -127,12 +128,8 @@ func TestClusterPerStack(t *testing.T) {
 		}
 		media := r.Named("kubernetes:karpenter.sh/v1:NodePool", "cluster-nodepool-media")
 		reqs := map[string]string{}
-		for _, req := range asSlice(media.Input("spec.template.spec.requirements")) {
-			var vs []string
-			for _, v := range asSlice(harness.Lookup(req, "values")) {
-				vs = append(vs, fmt.Sprint(v))
-			}
-			reqs[fmt.Sprint(harness.Lookup(req, "key"))] = strings.Join(vs, ",")
+		for _, key := range []string{"karpenter.sh/capacity-type", "kubernetes.io/arch", "karpenter.k8s.aws/instance-size"} {
+			reqs[key] = strings.Join(plan.PoolRequirement(media, key), ",")
 		}
 		if reqs["karpenter.sh/capacity-type"] != w.mediaCapacity || reqs["kubernetes.io/arch"] != "amd64" || reqs["karpenter.k8s.aws/instance-size"] != w.mediaSize {
 			t.Errorf("media pool requirements %v", reqs)

@@ -144,9 +144,7 @@ func Quotas(r *harness.Result) []QuotaNeed {
 				v, g := instanceVCPUs(s)
 				vcpus, gpu = math.Max(vcpus, v), gpu || g
 			}
-			spot := res.InputString("capacityType") == "SPOT"
-			q := map[[2]bool]Quota{{false, false}: quotaOnDemandStandard, {true, false}: quotaSpotStandard, {false, true}: quotaOnDemandG, {true, true}: quotaSpotG}[[2]bool{spot, gpu}]
-			add(q, reg, "", maxSize*vcpus, res)
+			add(vcpuQuota(res.InputString("capacityType") == "SPOT", gpu), reg, "", maxSize*vcpus, res)
 		case NodePoolType:
 			// A Karpenter pool launches up to its CPU limit, on Spot or on demand as it allows
 			// (either may take all of it), in the G and VT quotas if it has GPUs.
@@ -155,9 +153,7 @@ func Quotas(r *harness.Result) []QuotaNeed {
 			limit, _ := strconv.ParseFloat(cpu, 64)
 			_, gpu := limits["nvidia.com/gpu"]
 			for _, capacity := range PoolRequirement(res, "karpenter.sh/capacity-type") {
-				spot := capacity == "spot"
-				q := map[[2]bool]Quota{{false, false}: quotaOnDemandStandard, {true, false}: quotaSpotStandard, {false, true}: quotaOnDemandG, {true, true}: quotaSpotG}[[2]bool{spot, gpu}]
-				add(q, reg, "", limit, res)
+				add(vcpuQuota(capacity == "spot", gpu), reg, "", limit, res)
 			}
 		case "aws:lambda/function:Function":
 			if n, ok := res.Input("reservedConcurrentExecutions").(float64); ok && n > 0 {
@@ -212,6 +208,12 @@ func Quotas(r *harness.Result) []QuotaNeed {
 // compute, memory and G families size them (medium 1, large 2, xlarge 4, <n>xlarge 4n:
 // "Amazon EC2 instance type specifications", docs.aws.amazon.com/ec2/latest/instancetypes),
 // and whether it counts against the G and VT quotas.
+// vcpuQuota is the EC2 vCPU quota an instance counts against: standard or G and VT, on demand
+// or Spot.
+func vcpuQuota(spot, gpu bool) Quota {
+	return map[[2]bool]Quota{{false, false}: quotaOnDemandStandard, {true, false}: quotaSpotStandard, {false, true}: quotaOnDemandG, {true, true}: quotaSpotG}[[2]bool{spot, gpu}]
+}
+
 func instanceVCPUs(typ string) (float64, bool) {
 	family, size, _ := strings.Cut(typ, ".")
 	gpu := strings.HasPrefix(family, "g") || strings.HasPrefix(family, "vt")
