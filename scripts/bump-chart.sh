@@ -33,17 +33,12 @@ bin=$(cinegit_bin)
 work=.charts
 mkdir -p "$work/rendered"
 
-# pull <chart> <repo> <version>: the chart's directory, pulled once. An OCI chart
-# (oci://registry/path/name) has no repository: Helm pulls the reference itself.
+# pull <chart> <repo> <version>: the chart's directory, pulled once ("" repo: an OCI chart).
 pull() {
   local name=${1##*/}
   local dir="$work/$name-$3"
   if [ ! -d "$dir/$name" ]; then
-    if [ -z "$2" ]; then
-      helm pull "$1" --version "$3" --untar --untardir "$dir" >&2
-    else
-      helm pull "$1" --repo "$2" --version "$3" --untar --untardir "$dir" >&2
-    fi
+    helm_pull "$1" "$2" "$3" --untar --untardir "$dir" >&2
   fi
   echo "$dir/$name"
 }

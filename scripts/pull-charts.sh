@@ -41,11 +41,7 @@ while IFS=$'\t' read -r chart version repo; do
   if [ ! -f "$archive" ]; then
     rm -rf "$dir"
     mkdir -p "$dir"
-    if [ -z "$repo" ]; then
-      helm pull "$chart" --version "$version" --destination "$dir" >&2
-    else
-      helm pull "$chart" --repo "$repo" --version "$version" --destination "$dir" >&2
-    fi
+    helm_pull "$chart" "$repo" "$version" --destination "$dir" >&2
     tar -xzf "$archive" -C "$dir"
   fi
   printf '%s\t%s\t%s\t%s\n' "$name" "$version" "${repo:-$chart}" "$(sha256sum "$archive" | cut -d' ' -f1)"

@@ -18,3 +18,15 @@ cinegit_bin() {
   fi
   echo "$bin"
 }
+
+# helm_pull <chart> <repo> <version> [helm pull flags]: pull a pinned chart. An OCI chart
+# (oci://registry/path/name) comes with no repository ("" here): Helm pulls the reference itself.
+helm_pull() {
+  local chart=$1 repo=$2 version=$3
+  shift 3
+  if [ -z "$repo" ]; then
+    helm pull "$chart" --version "$version" "$@"
+  else
+    helm pull "$chart" --repo "$repo" --version "$version" "$@"
+  fi
+}
