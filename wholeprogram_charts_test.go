@@ -5,7 +5,6 @@ package main
 import (
 	"fmt"
 	"math"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -73,22 +72,12 @@ func namespaceLevels(r *harness.Result) map[string]string {
 
 func TestChartsRenderWithTheProgramsValues(t *testing.T) {
 	dir := chartsDir()
-	required := os.Getenv("CINEGIT_CHARTS_REQUIRED") != ""
 	for _, stack := range []string{"dev", "staging", "prod"} {
 		t.Run(stack, func(t *testing.T) {
 			r := run(t, stack, false)
 			levels := namespaceLevels(r)
 			releases := chartReleases(r)
-			rendered, missing, err := renderReleases(dir, r)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(missing) > 0 {
-				if len(rendered) == 0 && !required {
-					t.Skipf("no charts in %s (missing %v): run scripts/pull-charts.sh (needs internet) or set CINEGIT_CHARTS", dir, missing)
-				}
-				t.Fatalf("charts missing in %s: %v: run scripts/pull-charts.sh", dir, missing)
-			}
+			rendered := mustRenderReleases(t, dir, r)
 			crds := chartcheck.CRDs{}
 			for _, out := range rendered {
 				if err := crds.CollectCRDs(out.Objects); err != nil {

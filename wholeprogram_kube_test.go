@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 
@@ -114,6 +115,23 @@ func customResources(r *harness.Result) []kubeObject {
 		}
 	}
 	return out
+}
+
+// mustRenderReleases is renderReleases for a test: it skips when dir has none of the charts
+// (unless CINEGIT_CHARTS_REQUIRED is set) and fails when it has only some of them.
+func mustRenderReleases(t *testing.T, dir string, r *harness.Result) map[string]*chartcheck.Rendered {
+	t.Helper()
+	rendered, missing, err := renderReleases(dir, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(missing) > 0 {
+		if len(rendered) == 0 && os.Getenv("CINEGIT_CHARTS_REQUIRED") == "" {
+			t.Skipf("no charts in %s (missing %v): run scripts/pull-charts.sh (needs internet) or set CINEGIT_CHARTS", dir, missing)
+		}
+		t.Fatalf("charts missing in %s: %v: run scripts/pull-charts.sh", dir, missing)
+	}
+	return rendered
 }
 
 // renderReleases renders every release of r whose chart is in dir at its pinned version, with
